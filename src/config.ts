@@ -1,0 +1,182 @@
+// Every setting the relay reads, parsed and validated once at start.
+// An invalid value is a ConfigError; main.ts turns it into exit code 2 with a message naming the variable.
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, readonly expected: string, readonly got: string) {
+    super(`invalid ${variable}=${JSON.stringify(got)}: expected ${expected}`);
+  }
+}
+
+export type RotationOrder = "overlap" | "close-first";
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Public base URL Sautikit reaches us at (http/https); the stream URL uses ws/wss. */
+  publicUrl: string;
+  logLevel: string;
+
+  webhookSecret: string | undefined;
+  /** Accept a bare-hex HMAC(body) signature too (Sautikit's per-event pages show that form). */
+  signatureBareHex: boolean;
+  signatureWindowS: number;
+
+  streamTokenSecret: string;
+  streamTokenSecretGenerated: boolean;
+  streamTokenTtlS: number;
+  streamName: string;
+
+  /** Rate Sautikit delivers caller audio at (`outputSamplingRate`). */
+  callSampleRate: 8000 | 16000;
+  /** Rate of the PCM we send back (`bidirectionalSamplingRate`). */
+  playbackRate: 8000 | 16000 | 24000;
+  playoutLeadMs: number;
+  turnTailMs: number;
+  /** Send {"type":"killAudio"} on barge-in (honoured only by the jambonz build of mod_audio_fork). */
+  sendKillAudio: boolean;
+
+  geminiApiKey: string | undefined;
+  geminiLiveUrl: string;
+  geminiModel: string;
+  geminiVoice: string;
+  agentPrompt: string;
+  agentGreeting: string;
+  geminiSetupTimeoutMs: number;
+  geminiRotation: RotationOrder;
+  geminiMaxReconnects: number;
+
+  prewarm: boolean;
+  prewarmWaitMs: number;
+  prewarmIdleMs: number;
+  fallbackMessage: string;
+
+  sautikitApiKey: string | undefined;
+  sautikitApiUrl: string;
+
+  seenCallsMax: number;
+  seenCallsTtlS: number;
+}
+
+export const DEFAULT_GEMINI_LIVE_URL =
+  "wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
+export const DEFAULT_PROMPT =
+  "You are a friendly, concise phone assistant. Speak naturally, keep answers short, and ask one question at a time.";
+export const DEFAULT_GREETING = "Greet the caller briefly and ask how you can help.";
+export const DEFAULT_FALLBACK =
+  "Sorry, our assistant is not available right now. Please try again later. Goodbye.";
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, def: string): string {
+  const v = env[name];
+  return v === undefined || v === "" ? def : v;
+}
+
+function opt(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === "" ? undefined : v;
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return def;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `an integer from ${min} to ${max}`, raw);
+  const n = Number(raw.trim());
+  if (n < min || n > max) throw new ConfigError(name, `an integer from ${min} to ${max}`, raw);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return def;
+  const v = raw.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["0", "false", "no", "off"].includes(v)) return false;
+  throw new ConfigError(name, "true or false", raw);
+}
+
+function oneOf<T extends string | number>(env: Env, name: string, def: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return def;
+  const hit = allowed.find((a) => String(a) === raw.trim());
+  if (hit === undefined) throw new ConfigError(name, `one of ${allowed.join(", ")}`, raw);
+  return hit;
+}
+
+function url(env: Env, name: string, def: string, schemes: readonly string[]): string {
+  const raw = str(env, name, def);
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `an absolute ${schemes.join("/")} URL`, raw);
+  }
+  if (!schemes.includes(u.protocol.replace(":", ""))) {
+    throw new ConfigError(name, `an absolute ${schemes.join("/")} URL`, raw);
+  }
+  return raw.replace(/\/+$/, "");
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Reads the settings from `env` (process.env by default). Throws ConfigError on the first bad value. */
+export function loadConfig(env: Env = process.env): Config {
+  const port = int(env, "PORT", 8080, 0, 65535);
+  const host = str(env, "HOST", "0.0.0.0");
+  const publicUrl = url(env, "PUBLIC_URL", `http://127.0.0.1:${port}`, ["http", "https"]);
+  const logLevel = oneOf(env, "LOG_LEVEL", "info", LOG_LEVELS);
+
+  const tokenSecret = opt(env, "STREAM_TOKEN_SECRET");
+  const callSampleRate = oneOf(env, "CALL_SAMPLE_RATE", 16000, [8000, 16000] as const);
+  const playbackRate = oneOf(env, "PLAYBACK_RATE", callSampleRate, [8000, 16000, 24000] as const);
+
+  let agentPrompt = str(env, "AGENT_PROMPT", DEFAULT_PROMPT);
+  const promptFile = opt(env, "AGENT_PROMPT_FILE");
+  if (promptFile !== undefined) {
+    try {
+      agentPrompt = require("node:fs").readFileSync(promptFile, "utf8").trim();
+    } catch {
+      throw new ConfigError("AGENT_PROMPT_FILE", "a readable text file", promptFile);
+    }
+  }
+
+  const model = str(env, "GEMINI_MODEL", "gemini-3.8-live").replace(/^models\//, "");
+  if (!/^[\w.\-]+$/.test(model)) throw new ConfigError("GEMINI_MODEL", "a model id like gemini-3.8-live", model);
+
+  return {
+    port,
+    host,
+    publicUrl,
+    logLevel,
+    webhookSecret: opt(env, "SAUTIKIT_WEBHOOK_SECRET"),
+    signatureBareHex: bool(env, "SAUTIKIT_SIGNATURE_BARE_HEX", false),
+    signatureWindowS: int(env, "SAUTIKIT_SIGNATURE_WINDOW_S", 300, 1, 86400),
+    streamTokenSecret: tokenSecret ?? Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex"),
+    streamTokenSecretGenerated: tokenSecret === undefined,
+    streamTokenTtlS: int(env, "STREAM_TOKEN_TTL_S", 600, 10, 86400),
+    streamName: str(env, "STREAM_NAME", "sauti-relay"),
+    callSampleRate,
+    playbackRate,
+    playoutLeadMs: int(env, "PLAYOUT_LEAD_MS", 160, 0, 2000),
+    turnTailMs: int(env, "TURN_TAIL_MS", 200, 0, 2000),
+    sendKillAudio: bool(env, "SEND_KILL_AUDIO", true),
+    geminiApiKey: opt(env, "GEMINI_API_KEY"),
+    geminiLiveUrl: url(env, "GEMINI_LIVE_URL", DEFAULT_GEMINI_LIVE_URL, ["ws", "wss"]),
+    geminiModel: model,
+    geminiVoice: str(env, "GEMINI_VOICE", "Kore"),
+    agentPrompt,
+    // An explicitly empty AGENT_GREETING disables the greeting, so read it raw.
+    agentGreeting: env.AGENT_GREETING ?? DEFAULT_GREETING,
+    geminiSetupTimeoutMs: int(env, "GEMINI_SETUP_TIMEOUT_MS", 10000, 100, 120000),
+    geminiRotation: oneOf(env, "GEMINI_ROTATION", "overlap", ["overlap", "close-first"] as const),
+    geminiMaxReconnects: int(env, "GEMINI_MAX_RECONNECTS", 5, 0, 100),
+    prewarm: bool(env, "PREWARM", true),
+    prewarmWaitMs: int(env, "PREWARM_WAIT_MS", 3000, 0, 9000),
+    prewarmIdleMs: int(env, "PREWARM_IDLE_MS", 15000, 1000, 600000),
+    fallbackMessage: str(env, "FALLBACK_MESSAGE", DEFAULT_FALLBACK),
+    sautikitApiKey: opt(env, "SAUTIKIT_API_KEY"),
+    sautikitApiUrl: url(env, "SAUTIKIT_API_URL", "https://api.sautikit.com", ["http", "https"]),
+    seenCallsMax: int(env, "SEEN_CALLS_MAX", 100000, 100, 10000000),
+    seenCallsTtlS: int(env, "SEEN_CALLS_TTL_S", 3600, 60, 7 * 86400),
+  };
+}

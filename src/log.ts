@@ -1,0 +1,34 @@
+// pino JSON lines on stdout. No transports: they cannot load inside the compiled binary (bun.md §6).
+import pino from "pino";
+
+export type Logger = pino.Logger;
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: "sauti-relay" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Belt and braces: secrets never reach a log line even if someone logs a config or headers object.
+    redact: {
+      paths: [
+        "geminiApiKey",
+        "sautikitApiKey",
+        "webhookSecret",
+        "streamTokenSecret",
+        "*.geminiApiKey",
+        "*.sautikitApiKey",
+        "*.webhookSecret",
+        "*.streamTokenSecret",
+        "headers.authorization",
+        'headers["x-goog-api-key"]',
+        "token",
+      ],
+      censor: "[redacted]",
+    },
+  });
+}
+
+/** Removes query values that carry secrets (`token`, `key`) from a URL before it is logged. */
+export function safeUrl(raw: string): string {
+  return raw.replace(/([?&](?:token|key|access_token)=)[^&#]*/gi, "$1[redacted]");
+}
