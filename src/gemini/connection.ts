@@ -1,0 +1,175 @@
+// One Live WebSocket: connect (with our own connect timeout — Bun's client can sit in CONNECTING), send setup,
+// wait for setupComplete (setup timeout), parse every frame (binary or text), and close for sure
+// (Close frame, then terminate(): bun.md §3 notes a wss close that never releases the socket).
+import type { Logger } from "../log.ts";
+import { safeUrl } from "../log.ts";
+import { parseServerFrame, type ServerMessage } from "./protocol.ts";
+
+/** Local close codes (never on the wire) for failures we detect ourselves. */
+export const CODE_CONNECT_TIMEOUT = 4901;
+export const CODE_SETUP_TIMEOUT = 4902;
+
+export const CLOSE_GRACE_MS = 1000;
+
+export interface ConnectionEvents {
+  setupComplete(conn: LiveConnection): void;
+  message(conn: LiveConnection, msg: ServerMessage): void;
+  /** Exactly once per connection. `byUs` is true when close() was called before the socket ended. */
+  closed(conn: LiveConnection, code: number, reason: string, byUs: boolean): void;
+}
+
+export interface ConnectionOptions {
+  id: number;
+  url: string;
+  apiKey: string;
+  setupJson: string;
+  connectTimeoutMs: number;
+  setupTimeoutMs: number;
+  log: Logger;
+}
+
+export class LiveConnection {
+  readonly id: number;
+  readonly log: Logger;
+  /** True once setupComplete arrived. */
+  ready = false;
+  /** True once the socket has ended (close event, or terminated by us). */
+  ended = false;
+  private ws: WebSocket | undefined;
+  private byUs = false;
+  private connectTimer: Timer | undefined;
+  private setupTimer: Timer | undefined;
+  private killTimer: Timer | undefined;
+  private endWaiters: Array<() => void> = [];
+  badFrames = 0;
+
+  constructor(
+    private readonly opts: ConnectionOptions,
+    private readonly events: ConnectionEvents,
+  ) {
+    this.id = opts.id;
+    this.log = opts.log.child({ conn: opts.id });
+  }
+
+  open(): void {
+    const { url, apiKey } = this.opts;
+    this.log.debug({ url: safeUrl(url) }, "live: connecting");
+    let ws: WebSocket;
+    try {
+      // Key in a header, never in the query: URLs end up in logs and proxies.
+      ws = new WebSocket(url, { headers: { "x-goog-api-key": apiKey }, perMessageDeflate: false } as never);
+    } catch (err) {
+      queueMicrotask(() => this.finish(1006, `connect failed: ${err instanceof Error ? err.message : String(err)}`));
+      return;
+    }
+    this.ws = ws;
+    ws.binaryType = "arraybuffer";
+    this.connectTimer = setTimeout(() => {
+      this.log.warn({ timeoutMs: this.opts.connectTimeoutMs }, "live: connect timeout");
+      this.kill(CODE_CONNECT_TIMEOUT, "connect timeout");
+    }, this.opts.connectTimeoutMs);
+    this.setupTimer = setTimeout(() => {
+      this.log.warn({ timeoutMs: this.opts.setupTimeoutMs }, "live: setup timeout");
+      this.kill(CODE_SETUP_TIMEOUT, "setup timeout");
+    }, this.opts.setupTimeoutMs);
+
+    ws.addEventListener("open", () => {
+      clearTimeout(this.connectTimer);
+      if (this.byUs) return;
+      // setup first and alone; the session sends nothing else until setupComplete.
+      ws.send(this.opts.setupJson);
+    });
+    ws.addEventListener("message", (ev: MessageEvent) => this.onFrame(ev.data));
+    ws.addEventListener("error", (ev: Event) => {
+      const msg = (ev as ErrorEvent).message;
+      this.log.debug({ err: msg }, "live: socket error");
+    });
+    ws.addEventListener("close", (ev: CloseEvent) => this.finish(ev.code, ev.reason));
+  }
+
+  private onFrame(data: unknown): void {
+    if (this.ended) return;
+    let msg: ServerMessage;
+    try {
+      msg = parseServerFrame(data as string | ArrayBuffer);
+    } catch (err) {
+      this.badFrames++;
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "live: unparseable frame");
+      return;
+    }
+    if (msg.setupComplete !== undefined && !this.ready) {
+      this.ready = true;
+      clearTimeout(this.setupTimer);
+      this.events.setupComplete(this);
+    }
+    this.events.message(this, msg);
+  }
+
+  get isOpen(): boolean {
+    return this.ws !== undefined && this.ws.readyState === WebSocket.OPEN && !this.byUs;
+  }
+
+  get bufferedAmount(): number {
+    return this.ws?.bufferedAmount ?? 0;
+  }
+
+  /** Sends a text frame; false if the socket is not open (or we are closing it). */
+  send(text: string): boolean {
+    if (!this.isOpen) return false;
+    this.ws!.send(text);
+    return true;
+  }
+
+  /** Closes with a Close frame, terminates after CLOSE_GRACE_MS. Resolves when the socket has ended. */
+  close(code = 1000, reason = ""): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    const done = new Promise<void>((r) => this.endWaiters.push(r));
+    if (this.byUs) return done;
+    this.byUs = true;
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.setupTimer);
+    const ws = this.ws;
+    if (ws === undefined || ws.readyState === WebSocket.CONNECTING) {
+      this.kill(code, reason || "closed while connecting");
+      return done;
+    }
+    try {
+      ws.close(code, reason);
+    } catch {
+      this.kill(code, reason);
+      return done;
+    }
+    this.killTimer = setTimeout(() => {
+      this.log.debug("live: close not acknowledged, terminating");
+      this.kill(1006, "close timeout");
+    }, CLOSE_GRACE_MS);
+    return done;
+  }
+
+  /** Drops the socket without a handshake and reports it ended. */
+  private kill(code: number, reason: string): void {
+    try {
+      this.ws?.terminate();
+    } catch {
+      /* already gone */
+    }
+    this.finish(code, reason);
+  }
+
+  private finish(code: number, reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.setupTimer);
+    clearTimeout(this.killTimer);
+    // wss close leak (bun.md §3): make sure the TCP socket is released even after a clean close.
+    try {
+      this.ws?.terminate();
+    } catch {
+      /* already gone */
+    }
+    this.log.debug({ code, reason, byUs: this.byUs }, "live: socket closed");
+    for (const w of this.endWaiters.splice(0)) w();
+    this.events.closed(this, code, reason, this.byUs);
+  }
+}

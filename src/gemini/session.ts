@@ -1,0 +1,591 @@
+// One Gemini Live session per phone call, spanning as many sockets as the call needs:
+// initial connect, goAway rotations with resumption handles, reconnects after unexpected closes.
+// Invariant for caller audio: every chunk is either written to the active socket or queued for the next one
+// (bounded, oldest dropped and counted); it is never written to a socket that is being replaced.
+import type { Logger } from "../log.ts";
+import { AudioQueue, DEFAULT_QUEUE_BYTES } from "./audio-queue.ts";
+import { LiveConnection } from "./connection.ts";
+import {
+  audioFrame,
+  mimeRate,
+  parseDurationMs,
+  setupFrame,
+  textFrame,
+  toolResponseFrame,
+  type ServerContent,
+  type ServerMessage,
+} from "./protocol.ts";
+import { buildSetup, type ModelTuning } from "./setup.ts";
+import { ToolRegistry } from "./tools.ts";
+
+export interface LiveEvents {
+  /** Model audio; `pcm` is a view into a reused buffer, valid only during the callback. */
+  audio(pcm: Uint8Array, rate: number): void;
+  interrupted(): void;
+  generationComplete(): void;
+  turnComplete(reason: string | undefined): void;
+  inputTranscription(text: string, finished: boolean): void;
+  outputTranscription(text: string, finished: boolean): void;
+  usage(u: Record<string, unknown>): void;
+  /** The session failed for good. Fires once; if it happened before attach(), it fires during attach(). */
+  failed(reason: string, code: number): void;
+}
+
+export type RotationOrder = "overlap" | "close-first";
+export type LiveState = "connecting" | "ready" | "rotating" | "closed" | "failed";
+
+export interface LiveSessionOptions {
+  url: string;
+  apiKey: string;
+  model: string;
+  voice: string;
+  prompt: string;
+  /** Sent once as realtimeInput.text after the first setupComplete and attach(); "" disables it. */
+  greeting: string;
+  setupTimeoutMs: number;
+  rotation: RotationOrder;
+  maxReconnects: number;
+  tools?: ToolRegistry;
+  log: Logger;
+  connectTimeoutMs?: number;
+  /** Per-model knobs (thinking level/budget, 2.5 affective dialog/proactivity). */
+  tuning?: ModelTuning;
+  /** First reconnect is immediate, then base·2^(n-1) up to max. Defaults 250 ms / 5000 ms. */
+  reconnectBaseMs?: number;
+  reconnectMaxMs?: number;
+  /** A socket that stays up this long resets the reconnect budget. Default 30 s. */
+  stableMs?: number;
+  /** Rotate no later than goAway.timeLeft minus this (capped at half of timeLeft). Default 5 s. */
+  goAwayMarginMs?: number;
+  /** Caller-audio queue bound while no socket is writable. Default 64000 (2 s at 16 kHz). */
+  queueBytes?: number;
+  /** bufferedAmount above which back-pressure is logged and counted. Default 256 KiB. */
+  bufferedWarnBytes?: number;
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+
+const SESSION_NOT_FOUND = /session not found|requested entity was not found/i;
+/** Closes worth a reconnect: normal-but-unexpected, going away, abnormal, server error, restart, try later. */
+const TRANSIENT = new Set([1000, 1001, 1006, 1011, 1012, 1013, 1014]);
+
+type Verdict = "transient" | "fatal" | "not-found";
+
+function classify(code: number, reason: string): Verdict {
+  if (code === 1008 && SESSION_NOT_FOUND.test(reason)) return "not-found";
+  if (code === 1007 || code === 1008) return "fatal";
+  // Our own connect/setup timeouts (49xx) are treated like a dropped network.
+  if (TRANSIENT.has(code) || (code >= 4900 && code < 5000)) return "transient";
+  return "fatal";
+}
+
+export class LiveSession {
+  private _state: LiveState = "connecting";
+  private readonly log: Logger;
+  private readonly tools: ToolRegistry;
+  private readonly queue: AudioQueue;
+  private events: LiveEvents | undefined;
+
+  private active: LiveConnection | undefined; // receives caller audio
+  private pending: LiveConnection | undefined; // handshake in progress
+  private readonly retiring = new Set<LiveConnection>(); // replaced, still open (overlap rotation)
+  private connSeq = 0;
+
+  private handle: string | undefined;
+  private handleFresh = false; // the latest sessionResumptionUpdate was resumable with a handle
+  private goAwayPending = false;
+  private everReady = false;
+  private greetingDone = false;
+  private reconnectAttempts = 0;
+  private freshRetried = false;
+  private failure: { reason: string; code: number } | undefined;
+  private failedEmitted = false;
+
+  private startPromise: Promise<void> | undefined;
+  private startResolve: (() => void) | undefined;
+  private startReject: ((e: Error) => void) | undefined;
+
+  private goAwayTimer: Timer | undefined;
+  private rotateTimer: Timer | undefined;
+  private reconnectTimer: Timer | undefined;
+  private stableTimer: Timer | undefined;
+
+  private readonly pendingTools = new Map<string, LiveConnection>();
+  private carry = -1; // odd trailing byte of the previous caller chunk
+  private scratch = new Uint8Array(32 * 1024); // model audio decode buffer, reused
+  private backpressured = false;
+  private outText = "";
+
+  private readonly counters = {
+    callerChunks: 0,
+    framesSent: 0,
+    bytesSent: 0,
+    queuedChunks: 0,
+    droppedClosed: 0,
+    bufferedHighWater: 0,
+    backpressureEvents: 0,
+    connections: 0,
+    rotations: 0,
+    reconnects: 0,
+    overlapFallbacks: 0,
+    freshSessions: 0,
+    greetings: 0,
+    audioMessages: 0,
+    audioBytesReceived: 0,
+    badAudio: 0,
+    toolCalls: 0,
+    toolResponses: 0,
+    toolErrors: 0,
+    toolCancellations: 0,
+    toolResponsesDropped: 0,
+    goAways: 0,
+  };
+
+  constructor(private readonly opts: LiveSessionOptions) {
+    this.log = opts.log;
+    this.tools = opts.tools ?? new ToolRegistry();
+    this.queue = new AudioQueue(opts.queueBytes ?? DEFAULT_QUEUE_BYTES);
+  }
+
+  get state(): LiveState {
+    return this._state;
+  }
+
+  /** Opens the socket and sends setup; resolves at the first setupComplete, rejects if that fails. */
+  start(): Promise<void> {
+    if (this.startPromise !== undefined) return this.startPromise;
+    if (this._state === "closed" || this._state === "failed") return Promise.reject(new Error(`live session ${this._state}`));
+    this.startPromise = new Promise<void>((resolve, reject) => {
+      this.startResolve = resolve;
+      this.startReject = reject;
+    });
+    this.openConnection();
+    return this.startPromise;
+  }
+
+  attach(events: LiveEvents): void {
+    this.events = events;
+    if (this.failure !== undefined) this.emitFailed();
+    this.maybeGreet();
+  }
+
+  sendAudio(pcm16k: Uint8Array): void {
+    this.counters.callerChunks++;
+    let chunk = pcm16k;
+    // Keep the stream sample-aligned even if a caller hands us an odd byte count.
+    if (this.carry >= 0) {
+      const merged = new Uint8Array(chunk.byteLength + 1);
+      merged[0] = this.carry;
+      merged.set(chunk, 1);
+      chunk = merged;
+      this.carry = -1;
+    }
+    if ((chunk.byteLength & 1) === 1) {
+      this.carry = chunk[chunk.byteLength - 1]!;
+      chunk = chunk.subarray(0, chunk.byteLength - 1);
+    }
+    if (chunk.byteLength === 0) return;
+    switch (this._state) {
+      case "ready":
+        if (!this.write(chunk)) this.queue.push(chunk);
+        break;
+      case "connecting":
+      case "rotating":
+        this.queue.push(chunk);
+        break;
+      default:
+        this.counters.droppedClosed++;
+    }
+  }
+
+  /** Ends the session: every socket gets a Close frame (terminated if unanswered), every timer is cancelled. */
+  close(): Promise<void> {
+    if (this._state === "closed" || this._state === "failed") return this.closeAll("call ended");
+    this._state = "closed";
+    this.log.info(this.stats(), "live: session closed");
+    this.startReject?.(new Error("live session closed"));
+    this.clearStart();
+    return this.closeAll("call ended");
+  }
+
+  stats(): Record<string, number> {
+    return {
+      ...this.counters,
+      queuedChunks: this.queue.queuedChunks,
+      queueDroppedChunks: this.queue.droppedChunks,
+      queueDroppedBytes: this.queue.droppedBytes,
+      queueBytes: this.queue.byteLength,
+    };
+  }
+
+  // ---------- connections ----------
+
+  private openConnection(): LiveConnection {
+    const id = ++this.connSeq;
+    this.counters.connections++;
+    const o = this.opts;
+    const setup = buildSetup({
+      model: o.model,
+      voice: o.voice,
+      prompt: o.prompt,
+      tools: this.tools.declarations(),
+      handle: this.handle,
+      tuning: o.tuning,
+    });
+    const conn = new LiveConnection(
+      {
+        id,
+        url: o.url,
+        apiKey: o.apiKey,
+        setupJson: setupFrame(setup),
+        connectTimeoutMs: o.connectTimeoutMs ?? 10000,
+        setupTimeoutMs: o.setupTimeoutMs,
+        log: this.log,
+      },
+      {
+        setupComplete: (c) => this.onSetupComplete(c),
+        message: (c, m) => this.onMessage(c, m),
+        closed: (c, code, reason, byUs) => this.onClosed(c, code, reason, byUs),
+      },
+    );
+    this.log.info({ conn: id, resume: this.handle !== undefined }, "live: opening socket");
+    this.pending = conn;
+    conn.open();
+    return conn;
+  }
+
+  private onSetupComplete(conn: LiveConnection): void {
+    if (conn !== this.pending || this._state === "closed" || this._state === "failed") {
+      void conn.close(1000, "not needed");
+      return;
+    }
+    this.pending = undefined;
+    // The new socket took over: the replaced ones may go now.
+    for (const old of this.retiring) void old.close(1000, "rotated");
+    this.active = conn;
+    this._state = "ready";
+    const resumed = this.everReady;
+    this.everReady = true;
+    // Flush in order, synchronously, before any new sendAudio can run.
+    for (const chunk of this.queue.drain()) {
+      if (!this.write(chunk)) this.queue.push(chunk);
+    }
+    this.log.info({ conn: conn.id, resumed }, "live: ready");
+    clearTimeout(this.stableTimer);
+    this.stableTimer = setTimeout(() => {
+      this.reconnectAttempts = 0;
+      this.freshRetried = false;
+    }, this.opts.stableMs ?? 30000);
+    this.maybeGreet();
+    const resolve = this.startResolve;
+    this.clearStart();
+    resolve?.();
+  }
+
+  private onClosed(conn: LiveConnection, code: number, reason: string, byUs: boolean): void {
+    for (const [id, c] of this.pendingTools) if (c === conn) this.pendingTools.delete(id);
+    if (this.retiring.delete(conn) || byUs) return; // expected: we replaced or closed it
+    if (this._state === "closed" || this._state === "failed") return;
+    if (conn === this.pending) {
+      this.pending = undefined;
+      this.handshakeFailed(code, reason);
+    } else if (conn === this.active) {
+      this.active = undefined;
+      this.activeLost(code, reason);
+    }
+  }
+
+  private handshakeFailed(code: number, reason: string): void {
+    this.log.warn({ code, reason }, "live: socket failed before setupComplete");
+    if (!this.everReady) {
+      this.fail(`setup failed: ${code} ${reason}`.trim(), code);
+      return;
+    }
+    const verdict = classify(code, reason);
+    if (verdict === "fatal") return this.fail(`resume failed: ${code} ${reason}`.trim(), code);
+    if (verdict === "not-found") return this.startFresh(code, reason);
+    if (code === 1011 && this.retiring.size > 0) {
+      // Field report (peers.md §0): a resume is refused with 1011 while the older socket is open.
+      this.counters.overlapFallbacks++;
+      this.log.warn("live: overlapping resume refused, retrying close-first");
+      void this.closeRetiringThenOpen();
+      return;
+    }
+    this.scheduleReconnect(code, reason);
+  }
+
+  private activeLost(code: number, reason: string): void {
+    this._state = "rotating";
+    this.clearRotationTimers();
+    clearTimeout(this.stableTimer);
+    const verdict = classify(code, reason);
+    this.log.warn({ code, reason, verdict }, "live: socket closed unexpectedly");
+    if (verdict === "fatal") return this.fail(`${code} ${reason}`.trim(), code);
+    if (verdict === "not-found") return this.startFresh(code, reason);
+    this.scheduleReconnect(code, reason);
+  }
+
+  private startFresh(code: number, reason: string): void {
+    if (this.freshRetried) return this.fail(`session not found: ${code} ${reason}`.trim(), code);
+    this.freshRetried = true;
+    this.counters.freshSessions++;
+    this.handle = undefined;
+    this.handleFresh = false;
+    this._state = "rotating";
+    this.log.warn("live: session not found, starting a fresh session");
+    void this.closeRetiringThenOpen();
+  }
+
+  private scheduleReconnect(code: number, reason: string): void {
+    if (this.reconnectAttempts >= this.opts.maxReconnects) {
+      this.fail(`gave up after ${this.reconnectAttempts} reconnects; last close ${code} ${reason}`.trim(), code);
+      return;
+    }
+    const n = this.reconnectAttempts++;
+    this.counters.reconnects++;
+    const base = this.opts.reconnectBaseMs ?? 250;
+    const delay = n === 0 ? 0 : Math.min(base * 2 ** (n - 1), this.opts.reconnectMaxMs ?? 5000);
+    this._state = "rotating";
+    this.log.info({ attempt: n + 1, delayMs: delay, resume: this.handle !== undefined }, "live: reconnecting");
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      if (this._state !== "rotating") return;
+      if (this.opts.rotation === "close-first") void this.closeRetiringThenOpen();
+      else this.openConnection();
+    }, delay);
+  }
+
+  private async closeRetiringThenOpen(): Promise<void> {
+    await Promise.all([...this.retiring].map((c) => c.close(1000, "rotating")));
+    if (this._state !== "rotating" || this.pending !== undefined) return;
+    this.openConnection();
+  }
+
+  /** goAway-driven switch to a new socket. Runs from a timer, never inside the receive path. */
+  private rotate(): void {
+    this.clearRotationTimers();
+    const old = this.active;
+    if (this._state !== "ready" || old === undefined) return;
+    this.counters.rotations++;
+    this._state = "rotating";
+    this.active = undefined; // from here on caller audio is queued for the new socket
+    this.retiring.add(old);
+    this.log.info({ conn: old.id, order: this.opts.rotation, resume: this.handle !== undefined }, "live: rotating");
+    if (this.opts.rotation === "close-first") void this.closeRetiringThenOpen();
+    else this.openConnection();
+  }
+
+  private clearRotationTimers(): void {
+    this.goAwayPending = false;
+    clearTimeout(this.goAwayTimer);
+    clearTimeout(this.rotateTimer);
+    this.goAwayTimer = this.rotateTimer = undefined;
+  }
+
+  private rotateSoon(): void {
+    if (this.rotateTimer !== undefined) return;
+    this.rotateTimer = setTimeout(() => {
+      this.rotateTimer = undefined;
+      this.rotate();
+    }, 0);
+  }
+
+  private fail(reason: string, code: number): void {
+    if (this._state === "closed" || this._state === "failed") return;
+    this._state = "failed";
+    this.failure = { reason, code };
+    this.log.error({ code, reason, ...this.stats() }, "live: session failed");
+    this.startReject?.(Object.assign(new Error(reason), { code }));
+    this.clearStart();
+    void this.closeAll("session failed");
+    this.emitFailed();
+  }
+
+  private emitFailed(): void {
+    if (this.failedEmitted || this.events === undefined || this.failure === undefined) return;
+    this.failedEmitted = true;
+    const f = this.failure;
+    this.safe(() => this.events?.failed(f.reason, f.code));
+  }
+
+  private clearStart(): void {
+    this.startResolve = this.startReject = undefined;
+  }
+
+  private closeAll(reason: string): Promise<void> {
+    this.clearRotationTimers();
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.stableTimer);
+    this.queue.clear();
+    this.pendingTools.clear();
+    const conns = [this.active, this.pending, ...this.retiring].filter((c): c is LiveConnection => c !== undefined);
+    this.active = this.pending = undefined;
+    this.retiring.clear();
+    return Promise.all(conns.map((c) => c.close(1000, reason))).then(() => undefined);
+  }
+
+  // ---------- uplink ----------
+
+  private write(chunk: Uint8Array): boolean {
+    const conn = this.active;
+    if (conn === undefined || !conn.send(audioFrame(chunk))) return false;
+    this.counters.framesSent++;
+    this.counters.bytesSent += chunk.byteLength;
+    const buffered = conn.bufferedAmount;
+    if (buffered > this.counters.bufferedHighWater) this.counters.bufferedHighWater = buffered;
+    const warn = this.opts.bufferedWarnBytes ?? 256 * 1024;
+    if (!this.backpressured && buffered > warn) {
+      this.backpressured = true;
+      this.counters.backpressureEvents++;
+      this.log.warn({ bufferedAmount: buffered }, "live: uplink back-pressure (socket buffer growing)");
+    } else if (this.backpressured && buffered < warn / 2) {
+      this.backpressured = false;
+      this.log.info({ bufferedAmount: buffered }, "live: uplink back-pressure cleared");
+    }
+    return true;
+  }
+
+  private maybeGreet(): void {
+    if (this.greetingDone || this.events === undefined || this.opts.greeting === "") return;
+    if (this._state !== "ready" || this.active === undefined) return;
+    if (this.active.send(textFrame(this.opts.greeting))) {
+      this.greetingDone = true;
+      this.counters.greetings++;
+    }
+  }
+
+  // ---------- downlink ----------
+
+  private onMessage(conn: LiveConnection, msg: ServerMessage): void {
+    if (!conn.isOpen) return; // being closed by us: nothing it says matters any more
+    const current = conn === this.active || conn === this.pending;
+    // Every field is handled; 3.x bundles several in one message. Order: audio, transcripts, turn signals, usage.
+    if (msg.serverContent !== undefined) this.onContent(msg.serverContent);
+    if (msg.toolCall !== undefined) this.onToolCall(conn, msg.toolCall.functionCalls ?? []);
+    if (msg.toolCallCancellation !== undefined) {
+      for (const id of msg.toolCallCancellation.ids ?? []) {
+        if (this.pendingTools.delete(id)) this.counters.toolCancellations++;
+      }
+    }
+    if (msg.sessionResumptionUpdate !== undefined && current) {
+      const u = msg.sessionResumptionUpdate;
+      if (u.resumable === true && u.newHandle) {
+        this.handle = u.newHandle;
+        this.handleFresh = true;
+        if (this.goAwayPending && conn === this.active) this.rotateSoon();
+      } else if (u.resumable === false) {
+        this.handleFresh = false;
+      }
+    }
+    if (msg.goAway !== undefined && conn === this.active) this.onGoAway(msg.goAway.timeLeft);
+    if (msg.usageMetadata !== undefined) {
+      const u = msg.usageMetadata;
+      this.log.debug({ usage: u }, "live: usage");
+      this.safe(() => this.events?.usage(u));
+    }
+  }
+
+  private onGoAway(timeLeft: string | undefined): void {
+    this.counters.goAways++;
+    const left = parseDurationMs(timeLeft) ?? 10000;
+    const margin = Math.min(this.opts.goAwayMarginMs ?? 5000, left / 2);
+    this.log.info({ timeLeft, hasHandle: this.handle !== undefined, idle: this.handleFresh }, "live: goAway");
+    this.goAwayPending = true;
+    clearTimeout(this.goAwayTimer);
+    // The deadline: rotate no later than timeLeft - margin, whatever the model is doing.
+    this.goAwayTimer = setTimeout(() => this.rotate(), Math.max(0, left - margin));
+    // Idle with a fresh handle: nothing to lose by switching now.
+    if (this.handleFresh && this.handle !== undefined) this.rotateSoon();
+  }
+
+  private onContent(sc: ServerContent): void {
+    const ev = this.events;
+    const parts = sc.modelTurn?.parts;
+    if (parts !== undefined) {
+      for (const p of parts) {
+        const data = p.inlineData?.data;
+        if (data !== undefined && data.length > 0) this.onAudio(data, mimeRate(p.inlineData?.mimeType));
+        if (p.text !== undefined) this.log.debug({ thought: p.thought === true, text: p.text }, "live: model text");
+      }
+    }
+    const inT = sc.inputTranscription;
+    if (inT !== undefined && (inT.text !== undefined || inT.finished === true)) {
+      const text = inT.text ?? "";
+      const finished = inT.finished === true;
+      this.log.debug({ text, finished }, "live: caller transcript");
+      if (finished) this.log.info({ text }, "live: caller said");
+      this.safe(() => ev?.inputTranscription(text, finished));
+    }
+    const outT = sc.outputTranscription;
+    if (outT !== undefined && (outT.text !== undefined || outT.finished === true)) {
+      const text = outT.text ?? "";
+      const finished = outT.finished === true;
+      this.outText += text;
+      this.log.debug({ text, finished }, "live: agent transcript");
+      this.safe(() => ev?.outputTranscription(text, finished));
+    }
+    if (sc.interrupted === true) {
+      this.log.info({ heardSoFar: this.outText }, "live: interrupted");
+      this.outText = "";
+      this.safe(() => ev?.interrupted());
+    }
+    if (sc.generationComplete === true) this.safe(() => ev?.generationComplete());
+    if (sc.turnComplete === true) {
+      if (this.outText !== "") this.log.info({ text: this.outText }, "live: agent said");
+      this.outText = "";
+      const reason = sc.turnCompleteReason;
+      this.safe(() => ev?.turnComplete(reason));
+    }
+  }
+
+  private onAudio(b64: string, rate: number): void {
+    const need = Math.ceil(b64.length / 4) * 3;
+    if (need > this.scratch.byteLength) this.scratch = new Uint8Array(Math.max(need, this.scratch.byteLength * 2));
+    let written: number;
+    try {
+      written = this.scratch.setFromBase64(b64).written;
+    } catch {
+      this.counters.badAudio++;
+      return;
+    }
+    this.counters.audioMessages++;
+    this.counters.audioBytesReceived += written;
+    const view = this.scratch.subarray(0, written);
+    this.safe(() => this.events?.audio(view, rate));
+  }
+
+  // ---------- tools ----------
+
+  private onToolCall(conn: LiveConnection, calls: NonNullable<ServerMessage["toolCall"]>["functionCalls"] & {}): void {
+    for (const call of calls) {
+      this.counters.toolCalls++;
+      const id = call.id;
+      if (id === undefined || id === "") {
+        this.log.warn({ name: call.name }, "live: toolCall without id, cannot answer");
+        continue;
+      }
+      this.pendingTools.set(id, conn);
+      this.log.info({ id, name: call.name }, "live: tool call");
+      void this.tools.run(call).then((resp) => {
+        if (this.pendingTools.get(id) !== conn) {
+          this.counters.toolResponsesDropped++; // cancelled, or its socket is gone
+          this.log.info({ id, name: call.name }, "live: tool answer dropped (cancelled or socket gone)");
+          return;
+        }
+        this.pendingTools.delete(id);
+        if (resp.response.status === "error") this.counters.toolErrors++;
+        if (conn.send(toolResponseFrame([resp]))) this.counters.toolResponses++;
+        else this.counters.toolResponsesDropped++;
+      });
+    }
+  }
+
+  /** A throwing event handler must not break the receive path of the socket. */
+  private safe(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err: err instanceof Error ? err.message : String(err) }, "live: event handler threw");
+    }
+  }
+}
