@@ -1,0 +1,567 @@
+// A local stand-in for the Gemini Live API (BidiGenerateContent), faithful to gemini-live.md where it matters
+// to a relay: pretty-printed JSON in binary frames, setup-first discipline, the 1007/1008/1011 closes real
+// sessions die with, resumption handles, goAway, barge-in, bursty faster-than-real-time 24 kHz output.
+// Used by the tests, by the bench, and (echo mode) by the relay's offline mode.
+import type { Server, ServerWebSocket } from "bun";
+import type { Logger } from "../../log.ts";
+import { modelFamily } from "../setup.ts";
+import { EnergyDetector, tone, upsample16to24 } from "./voice.ts";
+
+export interface StandinOptions {
+  hostname: string;
+  /** 0 = pick a free port. */
+  port: number;
+  /** `echo` plays the caller's last utterance back (16→24 kHz); `tone` answers with a sine. */
+  mode: "echo" | "tone";
+  /** Send JSON in text frames instead of binary (Gemini uses binary). */
+  textFrames: boolean;
+  /** Delay before setupComplete. */
+  setupDelayMs: number;
+  /** Connection lifetime; 0 = unlimited. goAway goes out goAwayMs before the end, then close 1011. */
+  lifetimeMs: number;
+  goAwayMs: number;
+  /** Tone answer length and pitch. */
+  answerMs: number;
+  toneHz: number;
+  /** Answer to a realtimeInput.text (e.g. the greeting): a tone of this length. */
+  greetingMs: number;
+  greetingHz: number;
+  /** Audio per serverContent message and the interval between messages (100 ms / 20 ms = 5× real time). */
+  burstMs: number;
+  burstIntervalMs: number;
+  /** Energy VAD: RMS threshold over 20 ms windows, speech after minSpeechMs, turn end after silenceMs. */
+  speechRms: number;
+  minSpeechMs: number;
+  silenceMs: number;
+  /** Accept the deprecated realtimeInput.mediaChunks (the bench baseline sends it). */
+  lenient: boolean;
+  /** Field report: a resume while the session's older socket is still open is closed with 1011. */
+  rejectOverlappingResume: boolean;
+  /** 3.x style: audio, output transcription and (last burst) generationComplete in one message. */
+  bundle: boolean;
+  /** Hold turnComplete until the answer's real-time playback would have ended (the real service does). */
+  waitForPlayback: boolean;
+  /** Refuse per-model setup fields the real models refuse (1007). */
+  validateSetup: boolean;
+  /** When set, the upgrade must carry this key (x-goog-api-key header or ?key=); otherwise HTTP 403. */
+  apiKey: string | undefined;
+  /** `realtimeInput.text` starting with this word triggers a toolCall: "<word> <name> <json args>". */
+  toolTrigger: string;
+  onCallerAudio: ((session: StandinSession, pcm: Uint8Array, receivedAtMs: number) => void) | undefined;
+  onSession: ((session: StandinSession) => void) | undefined;
+  log: Logger | undefined;
+}
+
+export const DEFAULT_STANDIN_OPTIONS: StandinOptions = {
+  hostname: "127.0.0.1",
+  port: 0,
+  mode: "tone",
+  textFrames: false,
+  setupDelayMs: 0,
+  lifetimeMs: 0,
+  goAwayMs: 5000,
+  answerMs: 600,
+  toneHz: 440,
+  greetingMs: 400,
+  greetingHz: 660,
+  burstMs: 100,
+  burstIntervalMs: 20,
+  speechRms: 1000,
+  minSpeechMs: 60,
+  silenceMs: 300,
+  lenient: false,
+  rejectOverlappingResume: false,
+  bundle: false,
+  waitForPlayback: true,
+  validateSetup: true,
+  apiKey: undefined,
+  toolTrigger: "TOOLCALL",
+  onCallerAudio: undefined,
+  onSession: undefined,
+  log: undefined,
+};
+
+export const MEDIA_CHUNKS_REASON = "realtime_input.media_chunks is deprecated. Use audio, video, or text instead.";
+export const INVALID_ARGUMENT = "Request contains an invalid argument.";
+export const SESSION_NOT_FOUND_REASON = "BidiGenerateContent session not found";
+export const DEADLINE_REASON = "Deadline expired before operation could complete.";
+export const INTERNAL_REASON = "Internal error encountered.";
+const BAD_AUDIO_REASON =
+  "error when processing input audio, please check if the inputaudio is in valid format: 16khz s16le pcm, mono channel.";
+
+/** A resumable conversation: survives its sockets, addressed by the handles it issued. */
+interface Conversation {
+  id: number;
+  sockets: Set<StandinSession>;
+}
+
+interface SocketData {
+  session: StandinSession;
+}
+
+type Json = Record<string, unknown>;
+
+/** One client socket as the stand-in sees it, with everything it received, and control methods. */
+export class StandinSession {
+  readonly id: number;
+  /** Upgrade request: URL (path + query) and the x-goog-api-key header. */
+  readonly requestUrl: string;
+  readonly apiKeyHeader: string | null;
+  /** The setup object (and its raw text) as received; undefined until it arrives. */
+  setup: Json | undefined;
+  setupRaw: string | undefined;
+  /** Resumption handle the setup carried, if any. */
+  resumedWith: string | undefined;
+  conversationId = 0;
+  ready = false;
+  /** Kind of each client message in arrival order: setup, audio, text, toolResponse, clientContent, ... */
+  readonly received: string[] = [];
+  /** Kind of each server message in send order. */
+  readonly sent: string[] = [];
+  /** Client messages that arrived after setup but before setupComplete (a protocol violation). */
+  beforeReady = 0;
+  /** Client frames that were binary (clients should send text). */
+  binaryFrames = 0;
+  audioFrames = 0;
+  audioBytes = 0;
+  readonly texts: string[] = [];
+  readonly toolResponses: Json[] = [];
+  readonly clientContents: Json[] = [];
+  readonly handlesIssued: string[] = [];
+  interruptions = 0;
+  answers = 0;
+  closed: { code: number; reason: string; by: "server" | "client" } | undefined;
+  private closedResolve!: (v: { code: number; reason: string }) => void;
+  readonly whenClosed: Promise<{ code: number; reason: string }>;
+
+  ws: ServerWebSocket<SocketData> | undefined;
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private burstTimer: ReturnType<typeof setTimeout> | undefined;
+  private turnTimer: ReturnType<typeof setTimeout> | undefined;
+  private generating = false;
+  private playbackEndsAt = 0;
+  private toolSeq = 0;
+  readonly pendingToolIds = new Set<string>();
+  private readonly vad: EnergyDetector;
+  private lastUtterance: Uint8Array | undefined;
+
+  constructor(
+    private readonly server: StandinServer,
+    id: number,
+    requestUrl: string,
+    apiKeyHeader: string | null,
+  ) {
+    this.id = id;
+    this.requestUrl = requestUrl;
+    this.apiKeyHeader = apiKeyHeader;
+    this.whenClosed = new Promise((r) => (this.closedResolve = r));
+    const o = server.opts;
+    this.vad = new EnergyDetector(o.speechRms, o.minSpeechMs, o.silenceMs, {
+      speechStart: () => this.onSpeechStart(),
+      speechEnd: (u, ms) => this.onSpeechEnd(u, ms),
+    });
+  }
+
+  get isGenerating(): boolean {
+    return this.generating;
+  }
+
+  // ---------- control API ----------
+
+  /** Starts an answer now: a tone (default) or the given 24 kHz PCM. */
+  speak(a: { ms?: number; hz?: number; pcm24?: Uint8Array; transcript?: string } = {}): void {
+    const o = this.server.opts;
+    const pcm = a.pcm24 ?? tone(a.ms ?? o.answerMs, a.hz ?? o.toneHz);
+    this.answer(pcm, a.transcript ?? "This is the stand-in answering.");
+  }
+
+  /** Barge-in as the real server reports it: interrupted, then turnComplete (no generationComplete). */
+  interrupt(): void {
+    this.stopAnswer();
+    this.interruptions++;
+    this.send({ serverContent: { interrupted: true } });
+    this.send({ serverContent: { turnComplete: true } });
+    this.issueHandle();
+  }
+
+  /** Announces the end of this connection, then closes 1011 "Deadline expired..." after timeLeftMs. */
+  goAway(timeLeftMs: number): void {
+    this.send({ goAway: { timeLeft: `${timeLeftMs / 1000}s` } });
+    this.later(timeLeftMs, () => this.close(1011, DEADLINE_REASON));
+  }
+
+  close(code: number, reason: string): void {
+    this.markClosed(code, reason, "server");
+    this.ws?.close(code, reason);
+  }
+
+  /** Sends a toolCall; returns the call id. */
+  toolCall(name: string, args: Json = {}): string {
+    const id = `function-call-${this.id}-${++this.toolSeq}`;
+    this.pendingToolIds.add(id);
+    this.send({ toolCall: { functionCalls: [{ id, name, args }] } });
+    return id;
+  }
+
+  cancelTools(ids: string[]): void {
+    for (const id of ids) this.pendingToolIds.delete(id);
+    this.send({ toolCallCancellation: { ids } });
+  }
+
+  /** Sends any server message (pretty-printed, binary unless textFrames). */
+  send(msg: Json): void {
+    const ws = this.ws;
+    if (ws === undefined || this.closed !== undefined) return;
+    const text = JSON.stringify(msg, null, 2);
+    this.sent.push(Object.keys(msg).join("+"));
+    if (this.server.opts.textFrames) ws.sendText(text);
+    else ws.sendBinary(Buffer.from(text));
+  }
+
+  // ---------- protocol ----------
+
+  onFrame(raw: string | Buffer): void {
+    if (this.closed !== undefined) return;
+    if (typeof raw !== "string") this.binaryFrames++;
+    let msg: unknown;
+    try {
+      msg = JSON.parse(typeof raw === "string" ? raw : raw.toString("utf8"));
+    } catch {
+      return this.close(1007, INVALID_ARGUMENT);
+    }
+    if (typeof msg !== "object" || msg === null || Array.isArray(msg)) return this.close(1007, INVALID_ARGUMENT);
+    const m = msg as Json;
+    const keys = Object.keys(m);
+    if (this.setup === undefined) {
+      if (keys.length !== 1 || keys[0] !== "setup") return this.close(1007, INVALID_ARGUMENT);
+      this.received.push("setup");
+      return this.onSetup(m.setup as Json, typeof raw === "string" ? raw : raw.toString("utf8"));
+    }
+    if (!this.ready) this.beforeReady++;
+    if (keys.length !== 1) return this.close(1007, INVALID_ARGUMENT);
+    if ("realtimeInput" in m) return this.onRealtimeInput(m.realtimeInput as Json);
+    if ("toolResponse" in m) {
+      this.received.push("toolResponse");
+      const rs = ((m.toolResponse as Json).functionResponses ?? []) as Json[];
+      for (const r of rs) {
+        this.toolResponses.push(r);
+        this.pendingToolIds.delete(String(r.id));
+      }
+      return;
+    }
+    if ("clientContent" in m) {
+      this.received.push("clientContent");
+      this.clientContents.push(m.clientContent as Json);
+      return;
+    }
+    // A second setup, or anything unknown.
+    this.received.push(keys[0] ?? "?");
+    this.close(1007, INVALID_ARGUMENT);
+  }
+
+  private onSetup(setup: Json, raw: string): void {
+    this.setup = setup;
+    this.setupRaw = raw;
+    const o = this.server.opts;
+    const model = setup.model;
+    if (typeof model !== "string" || !model.startsWith("models/")) {
+      return this.close(1008, `${String(model)} is not found for API version v1beta, or is not supported for bidiGenerateContent`);
+    }
+    const sr = setup.sessionResumption as Json | undefined;
+    if (sr !== undefined && "handle" in sr && (sr.handle === null || typeof sr.handle !== "string")) {
+      return this.close(1007, INVALID_ARGUMENT);
+    }
+    if (o.validateSetup && !validSetupFor(setup, model)) return this.close(1007, INVALID_ARGUMENT);
+
+    let conv: Conversation | undefined;
+    const handle = sr?.handle as string | undefined;
+    if (handle !== undefined) {
+      this.resumedWith = handle;
+      conv = this.server.conversationFor(handle);
+      if (conv === undefined) return this.close(1008, SESSION_NOT_FOUND_REASON);
+      if (o.rejectOverlappingResume && [...conv.sockets].some((s) => s !== this && s.closed === undefined)) {
+        return this.close(1011, INTERNAL_REASON);
+      }
+    } else {
+      conv = this.server.newConversation();
+    }
+    conv.sockets.add(this);
+    this.conversationId = conv.id;
+
+    this.later(o.setupDelayMs, () => {
+      this.ready = true;
+      this.send({ setupComplete: {} });
+      this.issueHandle();
+      if (o.lifetimeMs > 0) {
+        this.later(Math.max(0, o.lifetimeMs - o.goAwayMs), () => this.goAway(Math.min(o.goAwayMs, o.lifetimeMs)));
+      }
+    });
+  }
+
+  private onRealtimeInput(ri: Json): void {
+    const o = this.server.opts;
+    if ("mediaChunks" in ri) {
+      if (!o.lenient) return this.close(1007, MEDIA_CHUNKS_REASON);
+      const first = (ri.mediaChunks as Json[] | undefined)?.[0];
+      return this.onAudio(first);
+    }
+    if ("audio" in ri) return this.onAudio(ri.audio as Json);
+    if ("text" in ri) {
+      const text = String(ri.text);
+      this.received.push("text");
+      this.texts.push(text);
+      if (text.startsWith(o.toolTrigger)) {
+        // "<trigger> <name> <json args>"
+        const rest = text.slice(o.toolTrigger.length).trim();
+        const sp = rest.indexOf(" ");
+        const name = sp < 0 ? rest : rest.slice(0, sp);
+        let args: Json = {};
+        try {
+          if (sp >= 0) args = JSON.parse(rest.slice(sp + 1)) as Json;
+        } catch {
+          /* keep {} */
+        }
+        this.toolCall(name, args);
+        return;
+      }
+      this.speak({ ms: o.greetingMs, hz: o.greetingHz, transcript: "Hello! How can I help you today?" });
+      return;
+    }
+    this.received.push(Object.keys(ri).join("+") || "realtimeInput");
+  }
+
+  private onAudio(blob: Json | undefined): void {
+    this.received.push("audio");
+    const data = blob?.data;
+    const mime = blob?.mimeType;
+    if (typeof data !== "string" || (typeof mime === "string" && !mime.startsWith("audio/pcm"))) {
+      return this.close(1007, INVALID_ARGUMENT);
+    }
+    const pcm = Buffer.from(data, "base64");
+    if ((pcm.byteLength & 1) === 1) return this.close(1007, BAD_AUDIO_REASON);
+    this.audioFrames++;
+    this.audioBytes += pcm.byteLength;
+    const hook = this.server.opts.onCallerAudio;
+    if (hook !== undefined) hook(this, pcm, performance.now());
+    this.vad.push(pcm);
+  }
+
+  private onSpeechStart(): void {
+    if (this.generating || performance.now() < this.playbackEndsAt) this.interrupt();
+  }
+
+  private onSpeechEnd(utterance: Uint8Array, speechMs: number): void {
+    this.lastUtterance = utterance;
+    this.send({ serverContent: { inputTranscription: { text: `(caller spoke ${speechMs} ms)`, finished: true } } });
+    const o = this.server.opts;
+    if (o.mode === "echo" && utterance.byteLength > 0) this.speak({ pcm24: upsample16to24(utterance), transcript: "(echo)" });
+    else this.speak();
+  }
+
+  /** The caller's last utterance, as detected (16 kHz). */
+  get utterance(): Uint8Array | undefined {
+    return this.lastUtterance;
+  }
+
+  private answer(pcm: Uint8Array, transcript: string): void {
+    this.stopAnswer();
+    const o = this.server.opts;
+    this.generating = true;
+    this.answers++;
+    this.send({ sessionResumptionUpdate: { resumable: false } });
+    const burstBytes = Math.max(2, Math.round((24000 * o.burstMs) / 1000) * 2);
+    const bursts: Uint8Array[] = [];
+    for (let off = 0; off < pcm.byteLength; off += burstBytes) bursts.push(pcm.subarray(off, off + burstBytes));
+    const words = transcript.split(/\s+/).filter((w) => w !== "");
+    const audioMs = (pcm.byteLength / 2 / 24000) * 1000;
+    let i = 0;
+    let playbackStart = 0;
+    const usage = { promptTokenCount: 25, responseTokenCount: Math.ceil(audioMs / 40), totalTokenCount: 25 + Math.ceil(audioMs / 40) };
+    const finish = (): void => {
+      this.burstTimer = undefined;
+      if (!o.bundle) this.send({ serverContent: { generationComplete: true } });
+      const wait = o.waitForPlayback ? Math.max(0, this.playbackEndsAt - performance.now()) : 0;
+      this.turnTimer = setTimeout(() => {
+        this.turnTimer = undefined;
+        this.generating = false;
+        this.send({ serverContent: { turnComplete: true }, usageMetadata: usage });
+        this.issueHandle();
+      }, wait);
+    };
+    const step = (): void => {
+      if (this.closed !== undefined) return;
+      const b = bursts[i];
+      if (b === undefined) return finish();
+      if (i === 0) {
+        playbackStart = performance.now();
+        this.playbackEndsAt = playbackStart + audioMs;
+      }
+      // Spread the transcript over the bursts.
+      const from = Math.floor((i * words.length) / bursts.length);
+      const to = Math.floor(((i + 1) * words.length) / bursts.length);
+      const text = words.slice(from, to).join(" ");
+      const part = { inlineData: { mimeType: "audio/pcm;rate=24000", data: Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64") } };
+      const last = i === bursts.length - 1;
+      if (o.bundle) {
+        const sc: Json = { modelTurn: { parts: [part] } };
+        if (text !== "") sc.outputTranscription = { text: (from > 0 ? " " : "") + text };
+        if (last) sc.generationComplete = true;
+        this.send({ serverContent: sc });
+      } else {
+        this.send({ serverContent: { modelTurn: { parts: [part] } } });
+        if (text !== "") this.send({ serverContent: { outputTranscription: { text: (from > 0 ? " " : "") + text } } });
+      }
+      i++;
+      this.burstTimer = setTimeout(step, last ? 0 : o.burstIntervalMs);
+    };
+    step();
+  }
+
+  private stopAnswer(): void {
+    clearTimeout(this.burstTimer);
+    clearTimeout(this.turnTimer);
+    this.burstTimer = this.turnTimer = undefined;
+    this.generating = false;
+    this.playbackEndsAt = 0;
+  }
+
+  private issueHandle(): void {
+    const h = this.server.issueHandle(this.conversationId);
+    this.handlesIssued.push(h);
+    this.send({ sessionResumptionUpdate: { newHandle: h, resumable: true } });
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (this.closed === undefined) fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  markClosed(code: number, reason: string, by: "server" | "client"): void {
+    if (this.closed !== undefined) return;
+    this.closed = { code, reason, by };
+    this.stopAnswer();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.server.log?.debug({ standin: this.id, code, reason, by }, "standin: socket closed");
+    this.closedResolve({ code, reason });
+  }
+}
+
+/** Per-model refusals the real service makes (gemini-live.md §1.4, §7.9). */
+function validSetupFor(setup: Json, model: string): boolean {
+  const gen = (setup.generationConfig ?? {}) as Json;
+  const thinking = gen.thinkingConfig as Json | undefined;
+  const proactivity = setup.proactivity as Json | undefined;
+  switch (modelFamily(model)) {
+    case "3.8":
+      if (thinking !== undefined || "enableAffectiveDialog" in gen) return false;
+      return proactivity?.proactiveAudio !== false;
+    case "3.8-extended-thinking":
+      return typeof thinking?.thinkingLevel === "string";
+    case "3.1":
+      return proactivity === undefined && !("enableAffectiveDialog" in gen);
+    case "2.5":
+      return true;
+  }
+}
+
+export class StandinServer {
+  readonly opts: StandinOptions;
+  /** Every socket ever accepted, in order. */
+  readonly sessions: StandinSession[] = [];
+  private server: Server<SocketData> | undefined;
+  private convSeq = 0;
+  private handleSeq = 0;
+  private readonly handles = new Map<string, Conversation>();
+  private readonly conversations = new Map<number, Conversation>();
+
+  constructor(opts: Partial<StandinOptions> = {}) {
+    this.opts = { ...DEFAULT_STANDIN_OPTIONS, ...opts };
+  }
+
+  get log(): Logger | undefined {
+    return this.opts.log;
+  }
+
+  /** ws URL of the BidiGenerateContent endpoint (no key in it). */
+  get url(): string {
+    if (this.server === undefined) throw new Error("stand-in not started");
+    return `ws://${this.opts.hostname}:${this.server.port}/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent`;
+  }
+
+  async start(): Promise<string> {
+    if (this.server !== undefined) return this.url;
+    const self = this;
+    this.server = Bun.serve({
+      hostname: this.opts.hostname,
+      port: this.opts.port,
+      fetch(req, server) {
+        const u = new URL(req.url);
+        const header = req.headers.get("x-goog-api-key");
+        const want = self.opts.apiKey;
+        if (want !== undefined && header !== want && u.searchParams.get("key") !== want) {
+          return new Response("API key not valid. Please pass a valid API key.", { status: 403 });
+        }
+        const session = new StandinSession(self, self.sessions.length + 1, u.pathname + u.search, header);
+        if (server.upgrade(req, { data: { session } })) return undefined;
+        return new Response("expected a websocket upgrade", { status: 426 });
+      },
+      websocket: {
+        data: {} as SocketData,
+        perMessageDeflate: false,
+        maxPayloadLength: 16 * 1024 * 1024,
+        open(ws) {
+          const s = ws.data.session;
+          s.ws = ws;
+          self.sessions.push(s);
+          self.opts.onSession?.(s);
+        },
+        message(ws, msg) {
+          ws.data.session.onFrame(msg);
+        },
+        close(ws, code, reason) {
+          const s = ws.data.session;
+          s.markClosed(code, reason, "client");
+          for (const c of self.conversations.values()) c.sockets.delete(s);
+        },
+      },
+    });
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sessions) if (s.closed === undefined) s.close(1001, "stand-in stopping");
+    this.server?.stop(true);
+    this.server = undefined;
+  }
+
+  /** Sockets not closed yet. */
+  live(): StandinSession[] {
+    return this.sessions.filter((s) => s.closed === undefined);
+  }
+
+  /** Makes every issued handle unknown (next resume → 1008 session not found). */
+  forgetHandles(): void {
+    this.handles.clear();
+  }
+
+  newConversation(): Conversation {
+    const c: Conversation = { id: ++this.convSeq, sockets: new Set() };
+    this.conversations.set(c.id, c);
+    return c;
+  }
+
+  conversationFor(handle: string): Conversation | undefined {
+    return this.handles.get(handle);
+  }
+
+  issueHandle(conversationId: number): string {
+    const h = `standin-handle-${conversationId}-${++this.handleSeq}`;
+    const c = this.conversations.get(conversationId);
+    if (c !== undefined) this.handles.set(h, c);
+    return h;
+  }
+}
