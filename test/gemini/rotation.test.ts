@@ -1,0 +1,226 @@
+// Long-call machinery against the stand-in: goAway rotation (overlap, close-first, overlap refused → close-first),
+// reconnect after unexpected closes, 1007/1008 handling, reconnect budget.
+import { afterEach, describe, expect, test } from "bun:test";
+import type { LiveSession } from "../../src/gemini/session.ts";
+import {
+  INTERNAL_REASON,
+  INVALID_ARGUMENT,
+  SESSION_NOT_FOUND_REASON,
+  StandinServer,
+  type StandinOptions,
+} from "../../src/gemini/standin/server.ts";
+import { makeSession, readSeq, recorder, seqChunk, until } from "./helpers.ts";
+
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+/** Stand-in that records, per socket, the sequence numbers of the caller chunks it received. */
+async function standin(opts: Partial<StandinOptions> = {}) {
+  const seen = new Map<number, number[]>();
+  const srv = new StandinServer({
+    ...opts,
+    onCallerAudio: (ss, pcm) => {
+      const list = seen.get(ss.id) ?? [];
+      list.push(readSeq(pcm));
+      seen.set(ss.id, list);
+    },
+  });
+  const url = await srv.start();
+  cleanup.push(() => srv.stop());
+  const all = () => srv.sessions.flatMap((ss) => seen.get(ss.id) ?? []);
+  return { srv, url, seen, all };
+}
+
+/** Sends numbered 20 ms chunks continuously (every few ms) until at least `min` went out and `until()` holds. */
+function pump(s: LiveSession, min: number, cond: () => boolean = () => true) {
+  const state = { sent: 0, done: Promise.resolve() };
+  state.done = (async () => {
+    while (state.sent < min || !cond()) {
+      if (state.sent >= 1023) throw new Error("pump ran out of sequence numbers");
+      s.sendAudio(seqChunk(state.sent++));
+      await Bun.sleep(3);
+    }
+  })();
+  return state;
+}
+
+function track(s: LiveSession): LiveSession {
+  cleanup.push(() => s.close());
+  return s;
+}
+
+async function rotationRun(rotation: "overlap" | "close-first", opts: Partial<StandinOptions>) {
+  const st = await standin(opts);
+  const s = track(makeSession(st.url, { rotation, greeting: "Say hello." }));
+  const r = recorder();
+  s.attach(r.handlers);
+  await s.start();
+  const first = st.srv.sessions[0]!;
+  const p = pump(s, 400, () => st.srv.sessions.some((x) => x.id > 1 && x.ready) && s.state === "ready");
+  await until(() => p.sent >= 100, "100 chunks out");
+  const handlesBefore = first.handlesIssued.length;
+  first.goAway(4000);
+  await p.done;
+  await until(() => st.all().length === p.sent, `all ${p.sent} chunks received`);
+  return { ...st, s, r, first, sent: p.sent, handlesBefore };
+}
+
+function expectNoLoss(all: number[], sent: number) {
+  expect(all.length).toBe(sent);
+  expect(all).toEqual(Array.from({ length: sent }, (_, i) => i)); // in order, none missing, none duplicated
+}
+
+describe("goAway rotation", () => {
+  test("overlap: new socket resumes with the handle, zero caller frames lost, greeting not resent", async () => {
+    const { srv, seen, all, s, first, sent } = await rotationRun("overlap", {});
+    expect(srv.sessions.length).toBe(2);
+    const second = srv.sessions[1]!;
+    expectNoLoss(all(), sent);
+    expect(seen.get(1)!.length).toBeGreaterThan(0);
+    expect(seen.get(2)!.length).toBeGreaterThan(0);
+    // The resume used a handle the first socket issued, and the newest resumable one at that.
+    expect(second.resumedWith).toBe(first.handlesIssued.at(-1)!);
+    expect((second.setup!.sessionResumption as { handle: string }).handle).toBe(second.resumedWith!);
+    expect(second.conversationId).toBe(first.conversationId);
+    // We closed the old socket ourselves, before the stand-in's deadline.
+    await until(() => first.closed !== undefined, "old socket closed");
+    expect(first.closed!.by).toBe("client");
+    expect(first.texts).toEqual(["Say hello."]);
+    expect(second.texts).toEqual([]);
+    expect(second.beforeReady).toBe(0);
+    expect(s.stats().rotations).toBe(1);
+    expect(s.stats().reconnects).toBe(0);
+    expect(s.stats().greetings).toBe(1);
+  });
+
+  test("close-first: old socket closed before the new one opens, zero frames lost", async () => {
+    const { srv, all, first, sent, s } = await rotationRun("close-first", {});
+    expect(srv.sessions.length).toBe(2);
+    expectNoLoss(all(), sent);
+    expect(first.closed!.by).toBe("client");
+    expect(srv.sessions[1]!.resumedWith).toBe(first.handlesIssued.at(-1)!);
+    expect(s.stats().overlapFallbacks).toBe(0);
+  });
+
+  test("overlap refused with 1011 (rejectOverlappingResume) → falls back to close-first, zero frames lost", async () => {
+    const { srv, all, first, sent, s } = await rotationRun("overlap", { rejectOverlappingResume: true });
+    expect(srv.sessions.length).toBe(3);
+    const [, refused, third] = srv.sessions;
+    expect(refused!.closed).toEqual({ code: 1011, reason: INTERNAL_REASON, by: "server" });
+    expect(refused!.audioFrames).toBe(0);
+    expect(refused!.resumedWith).toBe(first.handlesIssued.at(-1)!);
+    expect(third!.resumedWith).toBe(refused!.resumedWith!);
+    expect(third!.ready).toBe(true);
+    expectNoLoss(all(), sent);
+    expect(s.stats().overlapFallbacks).toBe(1);
+    expect(s.state).toBe("ready");
+  });
+
+  test("lifetime option: goAway arrives by itself and the session rotates before the 1011 deadline", async () => {
+    const { srv, url } = await standin({ lifetimeMs: 1500, goAwayMs: 1000 });
+    const s = track(makeSession(url));
+    await s.start();
+    await until(() => srv.sessions.length === 2 && srv.sessions[1]!.ready, "rotated");
+    expect(srv.sessions[0]!.sent).toContain("goAway");
+    await until(() => srv.sessions[0]!.closed !== undefined, "old closed");
+    expect(srv.sessions[0]!.closed!.by).toBe("client");
+    expect(s.stats().reconnects).toBe(0);
+  });
+});
+
+describe("unexpected closes", () => {
+  test("1011 mid-call → reconnect with the latest handle; audio keeps flowing in order", async () => {
+    const { srv, url, all } = await standin();
+    const s = track(makeSession(url));
+    const r = recorder();
+    s.attach(r.handlers);
+    await s.start();
+    const p = pump(s, 300, () => srv.sessions.length === 2 && s.state === "ready");
+    await until(() => p.sent >= 80, "80 chunks");
+    const first = srv.sessions[0]!;
+    first.close(1011, INTERNAL_REASON);
+    await p.done;
+    await until(() => all().at(-1) === p.sent - 1, "last chunk arrived");
+    const got = all();
+    // Chunks in flight when the server hung up are gone (no replay on the Developer API); none duplicated/reordered.
+    for (let i = 1; i < got.length; i++) expect(got[i]!).toBeGreaterThan(got[i - 1]!);
+    expect(srv.sessions[1]!.resumedWith).toBe(first.handlesIssued.at(-1)!);
+    expect(s.stats().reconnects).toBe(1);
+    expect(r.failed).toEqual([]);
+    expect(s.state).toBe("ready");
+  });
+
+  test("1007 → no retry (exactly one connection attempt) and failed fires once", async () => {
+    const { srv, url } = await standin();
+    const s = track(makeSession(url, { maxReconnects: 5 }));
+    const r = recorder();
+    s.attach(r.handlers);
+    await s.start();
+    srv.sessions[0]!.close(1007, INVALID_ARGUMENT);
+    await until(() => r.failed.length === 1, "failed");
+    await Bun.sleep(300);
+    expect(srv.sessions.length).toBe(1);
+    expect(r.failed).toEqual([{ reason: `1007 ${INVALID_ARGUMENT}`, code: 1007 }]);
+    expect(s.state).toBe("failed");
+    expect(s.stats().reconnects).toBe(0);
+    s.sendAudio(seqChunk(1));
+    expect(s.stats().droppedClosed).toBe(1);
+  });
+
+  test("1008 session not found mid-call → one fresh session (no handle); a second one → failed", async () => {
+    const { srv, url } = await standin();
+    const s = track(makeSession(url));
+    const r = recorder();
+    s.attach(r.handlers);
+    await s.start();
+    srv.sessions[0]!.close(1008, SESSION_NOT_FOUND_REASON);
+    await until(() => srv.sessions.length === 2 && srv.sessions[1]!.ready, "fresh session");
+    expect(srv.sessions[1]!.resumedWith).toBeUndefined();
+    expect(srv.sessions[1]!.setup!.sessionResumption).toEqual({});
+    expect(srv.sessions[1]!.conversationId).not.toBe(srv.sessions[0]!.conversationId);
+    expect(s.stats().freshSessions).toBe(1);
+    srv.sessions[1]!.close(1008, "Requested entity was not found.");
+    await until(() => r.failed.length === 1, "failed");
+    await Bun.sleep(200);
+    expect(srv.sessions.length).toBe(2);
+    expect(r.failed[0]!.code).toBe(1008);
+  });
+
+  test("resume with a handle the server forgot → 1008 → fresh session", async () => {
+    const { srv, url } = await standin();
+    const s = track(makeSession(url));
+    await s.start();
+    srv.forgetHandles();
+    srv.sessions[0]!.close(1011, INTERNAL_REASON);
+    await until(() => srv.sessions.length === 3 && srv.sessions[2]!.ready, "fresh session after 1008");
+    expect(srv.sessions[1]!.resumedWith).toBeDefined();
+    expect(srv.sessions[1]!.closed).toEqual({ code: 1008, reason: SESSION_NOT_FOUND_REASON, by: "server" });
+    expect(srv.sessions[2]!.resumedWith).toBeUndefined();
+    expect(s.state).toBe("ready");
+  });
+
+  test("server gone: reconnects are bounded by maxReconnects, then failed once", async () => {
+    const { srv, url } = await standin();
+    const s = track(makeSession(url, { maxReconnects: 2, reconnectBaseMs: 10 }));
+    const r = recorder();
+    s.attach(r.handlers);
+    await s.start();
+    await srv.stop();
+    await until(() => r.failed.length === 1, "failed", 15000);
+    await Bun.sleep(200);
+    expect(r.failed.length).toBe(1);
+    expect(s.stats().reconnects).toBe(2);
+    expect(s.stats().connections).toBe(3);
+  });
+
+  test("1000 from the server mid-call (not initiated by us) → reconnect", async () => {
+    const { srv, url } = await standin();
+    const s = track(makeSession(url));
+    await s.start();
+    srv.sessions[0]!.close(1000, "");
+    await until(() => srv.sessions.length === 2 && srv.sessions[1]!.ready, "reconnected");
+    expect(srv.sessions[1]!.resumedWith).toBe(srv.sessions[0]!.handlesIssued.at(-1)!);
+  });
+});
