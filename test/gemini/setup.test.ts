@@ -1,6 +1,7 @@
 // Setup shape per model generation and key handling, over a real socket to the stand-in (which refuses, with
 // 1007, the per-model fields the real models refuse).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { ModelTuning } from "../../src/gemini/setup.ts";
 import { StandinServer } from "../../src/gemini/standin/server.ts";
 import { API_KEY, captureLog, makeSession, until } from "./helpers.ts";
 
@@ -13,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => standin.stop());
 
-async function setupFor(model: string, tuning?: Parameters<typeof makeSession>[1]["tuning"]) {
+async function setupFor(model: string, tuning?: ModelTuning) {
   const before = standin.sessions.length;
   const s = makeSession(url, { model, tuning });
   await s.start();

@@ -1,0 +1,89 @@
+// Tool calls over the wire: toolCall → handler → toolResponse with the same id; unknown tools and throwing
+// handlers answer a structured error; cancelled ids get no answer.
+import { afterEach, describe, expect, test } from "bun:test";
+import { StandinServer } from "../../src/gemini/standin/server.ts";
+import { ToolRegistry } from "../../src/gemini/tools.ts";
+import { makeSession, until } from "./helpers.ts";
+
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function setup() {
+  const srv = new StandinServer();
+  const url = await srv.start();
+  cleanup.push(() => srv.stop());
+  const calls: Array<Record<string, unknown>> = [];
+  let releaseSlow: (() => void) | undefined;
+  const tools = new ToolRegistry();
+  tools.register(
+    { name: "lookup_order", description: "Find an order.", parameters: { type: "OBJECT", properties: { orderId: { type: "STRING" } } } },
+    async (args) => {
+      calls.push(args);
+      await Bun.sleep(5);
+      return { eta: "16:00", orderId: args.orderId };
+    },
+  );
+  tools.register({ name: "explode" }, () => {
+    throw new Error("kaboom");
+  });
+  tools.register({ name: "slow" }, () => new Promise((r) => (releaseSlow = () => r({ status: "ok", late: true }))));
+  const s = makeSession(url, { tools });
+  cleanup.push(() => s.close());
+  await s.start();
+  return { srv, s, ss: srv.sessions[0]!, calls, release: () => releaseSlow?.() };
+}
+
+describe("tools", () => {
+  test("declarations go into setup.tools[].functionDeclarations", async () => {
+    const { ss } = await setup();
+    const decls = (ss.setup!.tools as Array<{ functionDeclarations: Array<{ name: string }> }>)[0]!.functionDeclarations;
+    expect(decls.map((d) => d.name)).toEqual(["lookup_order", "explode", "slow"]);
+  });
+
+  test("round trip: handler runs with the args, the response carries the call's id and name", async () => {
+    const { ss, calls, s } = await setup();
+    const id = ss.toolCall("lookup_order", { orderId: "ORD-8472" });
+    await until(() => ss.toolResponses.length === 1, "tool response");
+    expect(calls).toEqual([{ orderId: "ORD-8472" }]);
+    expect(ss.toolResponses[0]).toEqual({ id, name: "lookup_order", response: { status: "ok", output: { eta: "16:00", orderId: "ORD-8472" } } });
+    expect(ss.pendingToolIds.size).toBe(0);
+    expect(s.stats().toolCalls).toBe(1);
+  });
+
+  test("the trigger word in realtimeInput.text also produces a toolCall (stand-in path)", async () => {
+    const { srv } = await setup();
+    const ws = srv.sessions[0]!;
+    // Not via the session API: the stand-in parses "<trigger> <name> <json>".
+    ws.onFrame(JSON.stringify({ realtimeInput: { text: 'TOOLCALL lookup_order {"orderId":"A1"}' } }));
+    await until(() => ws.toolResponses.length === 1, "response");
+    expect((ws.toolResponses[0]!.response as { output: { orderId: string } }).output.orderId).toBe("A1");
+  });
+
+  test("unknown tool and throwing handler each answer a structured, non-retryable error for their id", async () => {
+    const { ss, s } = await setup();
+    const a = ss.toolCall("no_such_tool", {});
+    const b = ss.toolCall("explode", {});
+    await until(() => ss.toolResponses.length === 2, "two responses");
+    const byId = new Map(ss.toolResponses.map((r) => [r.id, r]));
+    expect(byId.get(a)).toEqual({ id: a, name: "no_such_tool", response: { status: "error", retryable: false, message: "unknown tool: no_such_tool" } });
+    expect(byId.get(b)!.response).toEqual({ status: "error", retryable: false, message: "tool explode failed: kaboom" });
+    expect(s.stats().toolErrors).toBe(2);
+    expect(s.state).toBe("ready");
+  });
+
+  test("cancellation: no response is sent for the cancelled id; others still answered", async () => {
+    const { ss, s, release } = await setup();
+    const slow = ss.toolCall("slow", {});
+    await until(() => s.stats().toolCalls === 1, "call received");
+    ss.cancelTools([slow]);
+    await until(() => s.stats().toolCancellations === 1, "cancellation received");
+    release();
+    const other = ss.toolCall("lookup_order", { orderId: "X" });
+    await until(() => ss.toolResponses.length === 1, "other answered");
+    await Bun.sleep(100);
+    expect(ss.toolResponses.map((r) => r.id)).toEqual([other]);
+    expect(s.stats().toolResponsesDropped).toBe(1);
+  });
+});
