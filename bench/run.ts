@@ -1,0 +1,208 @@
+// `bun run bench` — the relay-latency suite: Sauti Relay, the floor and the tutorial baseline, side by side.
+//   bun run bench                 full run (micro-benchmarks + sweep 1…800 calls), a few minutes
+//   bun run bench --quick         one call and one small step per relay, for smoke use
+// Options: --out <dir> (default bench/results), --binary (dist/sauti-relay instead of src/main.ts),
+//          --split (caller frames split at odd byte offsets), --micro (micro-benchmarks in quick mode too),
+//          --only sauti,floor,baseline (subset, for development; the report wants all three).
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { StandinServer } from "../src/gemini/standin/server.ts";
+import { renderSvg } from "./chart.ts";
+import { FIGURE_KEYS, figures, passes, type Figures, type RelayRun } from "./figures.ts";
+import { rssMB } from "./procstat.ts";
+import { killAllChildren, relaySpecs, ROOT, SECRET, API_KEY, startRelay, type RelaySpec } from "./relays.ts";
+import { renderMarkdown, type ReportMeta } from "./report.ts";
+import { runStep, UplinkRouter, type AnswerPlan, type StepPlan, type StepResult } from "./scenario.ts";
+
+const argv = process.argv.slice(2);
+const flag = (n: string) => argv.includes(n);
+const value = (n: string) => {
+  const i = argv.indexOf(n);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const QUICK = flag("--quick");
+const SPLIT = flag("--split");
+const OUT = value("--out") ?? join(ROOT, "bench/results");
+const ONLY = value("--only")?.split(",");
+const TONE_HZ = 440;
+
+const log = (s: string) => console.log(s);
+
+// ---- plans ----
+const P = QUICK ? 2000 : 5000; // answer period
+const A = QUICK ? 800 : 2000; // answer length
+const WINDOW = A + P; // from A on, the answer duty cycle is steady; CPU is measured over one period
+const periodic = (calls: number, label: string, deep: boolean): StepPlan => ({
+  label, calls, windowMs: WINDOW, cpuFromMs: A, cpuToMs: A + P, deep, split: SPLIT,
+  answers: (i, n): AnswerPlan[] => {
+    const out: AnswerPlan[] = [];
+    for (let at = 200 + (i * P) / n; at < WINDOW; at += P) out.push({ at, ms: A, hz: TONE_HZ });
+    return out;
+  },
+});
+const FUNC_CALLS = QUICK ? 2 : 20;
+const funcPlan: StepPlan = {
+  label: "function",
+  calls: FUNC_CALLS,
+  // The interrupted answer starts after the full one has played; the window leaves room for a relay that
+  // does not flush to play the rest of it (1.5× long when 24 kHz audio is played at 16 kHz).
+  windowMs: A * 1.5 + 600 + 50 * FUNC_CALLS + A * 1.5 + 500,
+  cpuFromMs: 200,
+  cpuToMs: A * 1.5,
+  deep: true,
+  split: SPLIT,
+  answers: (i) => {
+    const full = 200 + i * 50;
+    const second = A * 1.5 + 600 + i * 50;
+    return [
+      { at: full, ms: A, hz: TONE_HZ },
+      { at: second, ms: A, hz: TONE_HZ, interruptAfter: Math.round(A * 0.3) + (i % 5) * 40 },
+    ];
+  },
+};
+const SWEEP = QUICK ? [4] : [50, 100, 200, 400, 800];
+const LOAD_CALLS = QUICK ? 4 : 200;
+const HIGH_CALLS = QUICK ? 4 : 400;
+
+// ---- child process hygiene ----
+process.on("exit", killAllChildren);
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    killAllChildren();
+    process.exit(130);
+  });
+}
+process.on("uncaughtException", (e) => {
+  console.error(e);
+  killAllChildren();
+  process.exit(1);
+});
+
+async function runRelay(spec: RelaySpec): Promise<RelayRun> {
+  const run: RelayRun = { name: spec.name, label: spec.label, idleRssMB: null, solo: null, func: null, sweep: [], capacity: null, capacityNote: "" };
+  const router = new UplinkRouter();
+  const standin = new StandinServer({
+    lenient: spec.lenient,
+    apiKey: API_KEY,
+    toneHz: TONE_HZ,
+    onCallerAudio: router.onCallerAudio,
+  });
+  const liveUrl = await standin.start();
+  let relay;
+  try {
+    relay = await startRelay(spec, liveUrl, OUT);
+  } catch (e) {
+    await standin.stop();
+    run.error = String(e).split("\n")[0];
+    run.capacityNote = "did not start";
+    log(`  ${spec.label}: ${String(e)}`);
+    return run;
+  }
+  let idx = 0;
+  const step = async (plan: StepPlan): Promise<StepResult> => {
+    const t = performance.now();
+    const r = await runStep(relay, standin, router, SECRET, plan, idx, log);
+    idx += plan.calls;
+    if (idx > 3500) idx = 0; // the marker's call field holds 12 bits
+    log(
+      `  ${spec.name.padEnd(8)} ${plan.label.padEnd(9)} ${String(plan.calls).padStart(4)} calls: uplink p50/p99 ${r.uplink.p50}/${r.uplink.p99} ms, ` +
+        `first audio p50 ${r.firstAudio.p50} ms, underruns ${r.underrunMs} ms, CPU ${r.cpuMsPerCallS} ms/call-s, RSS ${r.rssMB} MB, ` +
+        `lost ${r.uplinkLost}/${r.uplinkFrames}, gen. lateness p99 ${r.genLateness.p99} ms, bench CPU ${r.benchCpuPct} % (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+    );
+    return r;
+  };
+  try {
+    await Bun.sleep(300);
+    run.idleRssMB = rssMB(relay.pid);
+    run.solo = await step(periodic(1, "solo", true));
+    run.func = await step(funcPlan);
+    run.sweep.push(run.solo);
+    run.capacity = passes(run.solo) ? 1 : 0;
+    run.capacityNote = passes(run.solo) ? "" : "fails at 1 call";
+    for (const n of SWEEP) {
+      if (!passes(run.sweep[run.sweep.length - 1]!)) break;
+      const r = await step(periodic(n, "sweep", false));
+      run.sweep.push(r);
+      if (passes(r)) run.capacity = n;
+      else {
+        const why = r.connected < r.calls ? `${r.calls - r.connected} calls failed` : r.underrunMs > 0 ? `${r.underrunMs} ms underruns` : `p99 uplink ${r.uplink.p99} ms`;
+        run.capacityNote = `first failing step ${n} calls (${why})`;
+      }
+    }
+    if (!run.capacityNote) run.capacityNote = `every step passed (≥ ${run.capacity})`;
+  } catch (e) {
+    run.error = String(e);
+    log(`  ${spec.label} failed: ${String(e)}`);
+  } finally {
+    await relay.stop();
+    await standin.stop();
+  }
+  return run;
+}
+
+async function loadMicro(): Promise<Record<string, number> | null> {
+  const path = join(import.meta.dir, "micro.ts");
+  if (!existsSync(path)) return null;
+  try {
+    const mod = (await import(path)) as { runMicro?: () => Promise<Record<string, number>> };
+    return mod.runMicro ? await mod.runMicro() : null;
+  } catch (e) {
+    log(`micro-benchmarks failed: ${String(e)}`);
+    return null;
+  }
+}
+
+function writeAtomic(path: string, text: string): void {
+  writeFileSync(path + ".tmp", text);
+  renameSync(path + ".tmp", path);
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  mkdirSync(OUT, { recursive: true });
+  log(`Sauti Relay bench (${QUICK ? "quick" : "full"}) → ${OUT}`);
+  let micro: Record<string, number> | null = null;
+  if (!QUICK || flag("--micro")) {
+    log("micro-benchmarks …");
+    micro = await loadMicro();
+    log(micro ? `  ${Object.keys(micro).length} micro-benchmarks` : "  bench/micro.ts not present (skipped)");
+  }
+  const specs = relaySpecs({ binary: flag("--binary") }).filter((s) => !ONLY || ONLY.includes(s.name));
+  const runs: RelayRun[] = [];
+  for (const spec of specs) {
+    log(`${spec.label}:`);
+    runs.push(await runRelay(spec));
+  }
+  const figs: Record<string, Figures> = {};
+  for (const r of runs) figs[r.name] = figures(r, LOAD_CALLS, HIGH_CALLS, TONE_HZ);
+  for (const n of ["sauti", "floor", "baseline"]) {
+    figs[n] ??= Object.fromEntries(FIGURE_KEYS.map((k) => [k, null])) as Figures;
+  }
+  const meta: ReportMeta = {
+    date: new Date().toISOString(),
+    mode: QUICK ? "quick" : "full",
+    machine: `${cpus().length}× ${cpus()[0]?.model ?? "cpu"}`,
+    bun: Bun.version,
+    node: Bun.spawnSync(["node", "--version"]).stdout.toString().trim(),
+    loadCalls: LOAD_CALLS,
+    highCalls: HIGH_CALLS,
+    toneHz: TONE_HZ,
+    answerMs: A,
+    split: SPLIT,
+    durationS: (performance.now() - started) / 1000,
+  };
+  const md = renderMarkdown(meta, runs, figs, micro);
+  console.log("\n" + md);
+  writeAtomic(join(OUT, "latest.md"), md);
+  writeAtomic(join(OUT, "latest.json"), JSON.stringify({ meta, figures: figs, runs, micro }, null, 2) + "\n");
+  writeAtomic(join(OUT, "latest.svg"), renderSvg(runs, `Sauti Relay bench — ${meta.date.slice(0, 10)}, ${meta.machine}`));
+  log(`wrote ${join(OUT, "latest.md")}, latest.json, latest.svg`);
+}
+
+await main().catch((e) => {
+  console.error(e);
+  killAllChildren();
+  process.exit(1);
+});
+process.exit(0);
