@@ -57,7 +57,8 @@ export class LiveConnection {
     let ws: WebSocket;
     try {
       // Key in a header, never in the query: URLs end up in logs and proxies.
-      ws = new WebSocket(url, { headers: { "x-goog-api-key": apiKey }, perMessageDeflate: false } as never);
+      // No permessage-deflate: base64 audio compresses poorly and Bun allocates per compressed message (bun.md §3).
+      ws = new WebSocket(url, { headers: { "x-goog-api-key": apiKey }, perMessageDeflate: false });
     } catch (err) {
       queueMicrotask(() => this.finish(1006, `connect failed: ${err instanceof Error ? err.message : String(err)}`));
       return;

@@ -19,18 +19,20 @@ afterEach(async () => {
 /** Stand-in that records, per socket, the sequence numbers of the caller chunks it received. */
 async function standin(opts: Partial<StandinOptions> = {}) {
   const seen = new Map<number, number[]>();
+  const lastAudioAt = new Map<number, number>();
   const srv = new StandinServer({
     ...opts,
-    onCallerAudio: (ss, pcm) => {
+    onCallerAudio: (ss, pcm, at) => {
       const list = seen.get(ss.id) ?? [];
       list.push(readSeq(pcm));
       seen.set(ss.id, list);
+      lastAudioAt.set(ss.id, at);
     },
   });
   const url = await srv.start();
   cleanup.push(() => srv.stop());
   const all = () => srv.sessions.flatMap((ss) => seen.get(ss.id) ?? []);
-  return { srv, url, seen, all };
+  return { srv, url, seen, all, lastAudioAt };
 }
 
 /** Sends numbered 20 ms chunks continuously (every few ms) until at least `min` went out and `until()` holds. */
@@ -52,7 +54,8 @@ function track(s: LiveSession): LiveSession {
 }
 
 async function rotationRun(rotation: "overlap" | "close-first", opts: Partial<StandinOptions>) {
-  const st = await standin(opts);
+  // A slow handshake (50 ms ≫ the 3 ms pump interval) so frames written to the wrong socket would show.
+  const st = await standin({ setupDelayMs: 50, ...opts });
   const s = track(makeSession(st.url, { rotation, greeting: "Say hello." }));
   const r = recorder();
   s.attach(r.handlers);
@@ -74,10 +77,12 @@ function expectNoLoss(all: number[], sent: number) {
 
 describe("goAway rotation", () => {
   test("overlap: new socket resumes with the handle, zero caller frames lost, greeting not resent", async () => {
-    const { srv, seen, all, s, first, sent } = await rotationRun("overlap", {});
+    const { srv, seen, all, s, first, sent, lastAudioAt } = await rotationRun("overlap", {});
     expect(srv.sessions.length).toBe(2);
     const second = srv.sessions[1]!;
     expectNoLoss(all(), sent);
+    // Writing to the old socket stopped before the new one was set up (the old one stays open meanwhile).
+    expect(lastAudioAt.get(1)!).toBeLessThan(second.setupAtMs);
     expect(seen.get(1)!.length).toBeGreaterThan(0);
     expect(seen.get(2)!.length).toBeGreaterThan(0);
     // The resume used a handle the first socket issued, and the newest resumable one at that.
@@ -130,7 +135,69 @@ describe("goAway rotation", () => {
   });
 });
 
+describe("goAway while the model is generating", () => {
+  test("no fresh handle before the deadline → rotates at timeLeft minus the margin, with the last resumable handle", async () => {
+    const { srv, url } = await standin({ burstIntervalMs: 200 });
+    const s = track(makeSession(url, { goAwayMarginMs: 300 }));
+    await s.start();
+    const first = srv.sessions[0]!;
+    const idleHandle = first.handlesIssued.at(-1)!;
+    first.speak({ ms: 10000 }); // 100 bursts at 200 ms: generating (resumable:false) for 20 s
+    await until(() => first.sent.filter((k) => k === "serverContent").length >= 1, "generating");
+    first.goAway(1000);
+    await Bun.sleep(150);
+    expect(srv.sessions.length).toBe(1); // not idle: waits for a fresh handle or the deadline
+    await until(() => srv.sessions.length === 2 && srv.sessions[1]!.ready, "rotated at the deadline");
+    expect(srv.sessions[1]!.resumedWith).toBe(idleHandle);
+    expect(first.closed?.code ?? 0).not.toBe(1011); // we moved before the server's deadline close
+    await until(() => first.closed !== undefined, "old closed");
+    expect(first.closed!.by).toBe("client");
+  });
+
+  test("a fresh resumable handle after goAway triggers the rotation before the deadline", async () => {
+    const { srv, url } = await standin({ burstIntervalMs: 10, waitForPlayback: false });
+    const s = track(makeSession(url, { goAwayMarginMs: 1000 }));
+    await s.start();
+    const first = srv.sessions[0]!;
+    first.speak({ ms: 2000 }); // 20 bursts at 10 ms, then turnComplete + fresh handle
+    await until(() => first.isGenerating, "generating");
+    first.goAway(30000); // deadline far away (29 s)
+    await until(() => srv.sessions.length === 2 && srv.sessions[1]!.ready, "rotated on the fresh handle");
+    expect(srv.sessions[1]!.resumedWith).toBe(first.handlesIssued.at(-1)!);
+    expect(first.handlesIssued.length).toBe(2);
+  });
+});
+
 describe("unexpected closes", () => {
+  test("the reconnect budget resets after a stable period", async () => {
+    const { srv, url } = await standin();
+    const s = track(makeSession(url, { maxReconnects: 1, stableMs: 100 }));
+    const r = recorder();
+    s.attach(r.handlers);
+    await s.start();
+    for (let k = 0; k < 3; k++) {
+      srv.sessions[k]!.close(1011, INTERNAL_REASON);
+      await until(() => srv.sessions.length === k + 2 && srv.sessions[k + 1]!.ready, `reconnect ${k + 1}`);
+      await Bun.sleep(300); // > stableMs
+    }
+    expect(r.failed).toEqual([]);
+    expect(s.stats().reconnects).toBe(3);
+  });
+
+  test("without a stable period the budget holds: a second drop right after a reconnect fails", async () => {
+    const { srv, url } = await standin();
+    const s = track(makeSession(url, { maxReconnects: 1, stableMs: 60000 }));
+    const r = recorder();
+    s.attach(r.handlers);
+    await s.start();
+    srv.sessions[0]!.close(1011, INTERNAL_REASON);
+    await until(() => srv.sessions.length === 2 && srv.sessions[1]!.ready, "reconnect");
+    srv.sessions[1]!.close(1011, INTERNAL_REASON);
+    await until(() => r.failed.length === 1, "failed");
+    expect(r.failed[0]!.code).toBe(1011);
+    expect(srv.sessions.length).toBe(2);
+  });
+
   test("1011 mid-call → reconnect with the latest handle; audio keeps flowing in order", async () => {
     const { srv, url, all } = await standin();
     const s = track(makeSession(url));

@@ -99,6 +99,25 @@ describe("setup discipline", () => {
   });
 });
 
+describe("uplink back-pressure", () => {
+  test("a growing bufferedAmount is counted and logged, and no frame is dropped", async () => {
+    const [srv, url] = await standin();
+    const s = track(makeSession(url, { bufferedWarnBytes: 64 * 1024 }));
+    await s.start();
+    const ss = srv.sessions[0]!;
+    ss.ws!.pause(); // the stand-in stops reading: the client's socket buffer must grow
+    const chunk = new Uint8Array(16000);
+    for (let i = 0; i < 400; i++) s.sendAudio(chunk);
+    const st = s.stats();
+    expect(st.framesSent).toBe(400);
+    expect(st.bufferedHighWater).toBeGreaterThan(64 * 1024);
+    expect(st.backpressureEvents).toBe(1);
+    ss.ws!.resume();
+    await until(() => ss.audioBytes === 400 * 16000, "every byte arrives after resume", 20000);
+    expect(ss.audioFrames).toBe(400);
+  });
+});
+
 describe("downlink", () => {
   for (const textFrames of [false, true]) {
     test(`${textFrames ? "text" : "binary"} frames: an answer arrives as audio + transcription + turn events`, async () => {

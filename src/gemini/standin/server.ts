@@ -110,6 +110,8 @@ export class StandinSession {
   /** The setup object (and its raw text) as received; undefined until it arrives. */
   setup: Json | undefined;
   setupRaw: string | undefined;
+  /** performance.now() when the setup arrived. */
+  setupAtMs = 0;
   /** Resumption handle the setup carried, if any. */
   resumedWith: string | undefined;
   conversationId = 0;
@@ -262,6 +264,7 @@ export class StandinSession {
   private onSetup(setup: Json, raw: string): void {
     this.setup = setup;
     this.setupRaw = raw;
+    this.setupAtMs = performance.now();
     const o = this.server.opts;
     const model = setup.model;
     if (typeof model !== "string" || !model.startsWith("models/")) {
