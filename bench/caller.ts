@@ -73,7 +73,7 @@ export class Call {
   private readonly frame = new Uint8Array(FRAME_BYTES);
   private oddIn = -1;
 
-  constructor(readonly idx: number, private readonly split: boolean, startMs: number) {
+  constructor(readonly idx: number, private readonly split: boolean, startMs: number, private readonly deep = true) {
     this.model = new MediaServerModel(startMs, LOUD, (t, real, loud) => this.onPlayed(t, real, loud));
   }
 
@@ -187,6 +187,8 @@ export class Call {
 
   /** Arrival-side figures: first loud sample, tone span and zero crossings (frequency). */
   private analyse(a: Answer, bytes: Uint8Array, t: number): void {
+    // Big steps only need first audio: skip the per-sample work once it is found (it is the bench's CPU).
+    if (!this.deep && (a.firstLoudAt !== null || bytes.length < 2)) return;
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let i = 0;
     const samples: number[] = [];

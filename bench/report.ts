@@ -118,10 +118,10 @@ export function renderMarkdown(
     );
   }
   out.push("", "## Concurrency sweep", "");
-  out.push("Each call answered 2 s of every 5 s. A relay's sweep stops at its first step with p99 uplink > 20 ms, underruns, or failed calls.", "");
+  out.push("Each call answered 2 s of every 5 s. A relay's sweep stops at its first step with p99 uplink > 20 ms, underruns, or failed calls. The load generator and the stand-in share one Bun process (one core): when its CPU nears 100 % its own lateness shows up in every relay's figures, which is what the floor's column measures.", "");
   out.push(
-    "| Calls | Uplink p99 ms (relay / floor / baseline) | Underruns ms | CPU ms per call-s | RSS MB | First audio p50 ms | Load generator lateness p99 ms |",
-    "|---:|---|---|---|---|---|---|",
+    "| Calls | Uplink p99 ms (relay / floor / baseline) | Underruns ms | CPU ms per call-s | RSS MB | First audio p50 ms | Load generator lateness p99 ms | Bench process CPU % |",
+    "|---:|---|---|---|---|---|---|---|",
   );
   const steps = [...new Set(runs.flatMap((r) => r.sweep.map((x) => x.calls)))].sort((x, y) => x - y);
   const cell = (calls: number, pick: (x: RelayRun["sweep"][number]) => number | null) =>
@@ -131,7 +131,7 @@ export function renderMarkdown(
     }).join(" / ");
   for (const c of steps) {
     out.push(
-      `| ${c} | ${cell(c, (x) => x.uplink.p99)} | ${cell(c, (x) => x.underrunMs)} | ${cell(c, (x) => x.cpuMsPerCallS)} | ${cell(c, (x) => x.rssMB)} | ${cell(c, (x) => x.firstAudio.p50)} | ${cell(c, (x) => x.genLateness.p99)} |`,
+      `| ${c} | ${cell(c, (x) => x.uplink.p99)} | ${cell(c, (x) => x.underrunMs)} | ${cell(c, (x) => x.cpuMsPerCallS)} | ${cell(c, (x) => x.rssMB)} | ${cell(c, (x) => x.firstAudio.p50)} | ${cell(c, (x) => x.genLateness.p99)} | ${cell(c, (x) => x.benchCpuPct)} |`,
     );
   }
   out.push("");

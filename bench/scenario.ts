@@ -102,7 +102,7 @@ export async function runStep(
   const calls: Call[] = [];
   const startMs = performance.now();
   for (let i = 0; i < plan.calls; i++) {
-    const c = new Call(firstIdx + i, plan.split, startMs);
+    const c = new Call(firstIdx + i, plan.split, startMs, plan.deep);
     calls.push(c);
     router.calls.set(c.idx, c);
   }
