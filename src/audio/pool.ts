@@ -1,0 +1,123 @@
+// Process-wide pool of fixed-size PCM slabs for the outbound playout queues.
+// Slabs are reused forever: a call's queue borrows them while audio waits and hands them back when drained or
+// flushed, so steady-state playout allocates nothing. The free list is an intrusive singly linked stack (the slab
+// object carries `next`), which lets a whole queue be returned in O(1) by splicing its chain onto the stack.
+
+/** 15360 B = 48/24/16 frames of 20 ms at 8/16/24 kHz S16LE (320/640/960 B): frame reads never straddle slabs. */
+export const SLAB_BYTES = 15360;
+/** Initial slabs of the shared pool (~1 MB); it grows on demand and counts each growth. */
+export const SHARED_POOL_SLABS = 64;
+
+export class Slab {
+  /** Link used both by the pool's free stack and by a queue's chain; null when unlinked. */
+  next: Slab | null = null;
+  // Frame views cached per frame size (usually one or two sizes per process), built once per slab lifetime.
+  private viewSizes: number[] = [];
+  private viewSets: Buffer[][] = [];
+
+  constructor(readonly buf: Buffer) {}
+
+  /** Frame-aligned views of this slab for `frameBytes` (must divide the slab size); cached, so repeat calls allocate nothing. */
+  frames(frameBytes: number): readonly Buffer[] {
+    const sizes = this.viewSizes;
+    for (let i = 0; i < sizes.length; i++) {
+      if (sizes[i] === frameBytes) return this.viewSets[i]!;
+    }
+    if (frameBytes <= 0 || this.buf.length % frameBytes !== 0) {
+      throw new RangeError(`frame size ${frameBytes} does not divide slab size ${this.buf.length}`);
+    }
+    const views: Buffer[] = [];
+    for (let off = 0; off < this.buf.length; off += frameBytes) views.push(this.buf.subarray(off, off + frameBytes));
+    sizes.push(frameBytes);
+    this.viewSets.push(views);
+    return views;
+  }
+}
+
+export interface SlabPoolStats {
+  slabBytes: number;
+  /** Slabs ever created by this pool. */
+  total: number;
+  /** Slabs currently on the free stack. */
+  free: number;
+  /** Slabs created because the stack was empty (beyond the initial allocation). */
+  grown: number;
+}
+
+export class SlabPool {
+  private freeHead: Slab | null = null;
+  private freeCount = 0;
+  private totalCount = 0;
+  private grownCount = 0;
+  // Only for the Buffer-level acquire()/release() API; the playout path uses Slab objects directly.
+  private readonly byBuffer = new WeakMap<Buffer, Slab>();
+
+  constructor(
+    readonly slabBytes: number = SLAB_BYTES,
+    initialSlabs = 0,
+  ) {
+    if (!Number.isInteger(slabBytes) || slabBytes <= 0 || slabBytes % 2 !== 0) {
+      throw new RangeError(`slabBytes must be a positive even integer, got ${slabBytes}`);
+    }
+    if (initialSlabs > 0) {
+      // One backing allocation for the initial slabs keeps them contiguous and cheap to create.
+      const backing = Buffer.allocUnsafeSlow(slabBytes * initialSlabs);
+      for (let i = 0; i < initialSlabs; i++) {
+        this.pushFree(this.track(new Slab(backing.subarray(i * slabBytes, (i + 1) * slabBytes))));
+      }
+    }
+  }
+
+  /** Pops a slab (contents undefined); grows the pool when empty rather than failing. */
+  acquireSlab(): Slab {
+    const s = this.freeHead;
+    if (s !== null) {
+      this.freeHead = s.next;
+      s.next = null;
+      this.freeCount--;
+      return s;
+    }
+    this.grownCount++;
+    return this.track(new Slab(Buffer.allocUnsafeSlow(this.slabBytes)));
+  }
+
+  releaseSlab(slab: Slab): void {
+    this.pushFree(slab);
+  }
+
+  /** Returns a linked chain head→…→tail of `count` slabs in O(1). The caller must not touch them afterwards. */
+  releaseChain(head: Slab, tail: Slab, count: number): void {
+    tail.next = this.freeHead;
+    this.freeHead = head;
+    this.freeCount += count;
+  }
+
+  /** Buffer-level API for code that wants a raw slab; pair with release(). */
+  acquire(): Buffer {
+    return this.acquireSlab().buf;
+  }
+
+  release(slab: Buffer): void {
+    const s = this.byBuffer.get(slab);
+    if (s === undefined) throw new Error("SlabPool.release: buffer does not belong to this pool");
+    this.pushFree(s);
+  }
+
+  stats(): SlabPoolStats {
+    return { slabBytes: this.slabBytes, total: this.totalCount, free: this.freeCount, grown: this.grownCount };
+  }
+
+  private track(s: Slab): Slab {
+    this.totalCount++;
+    this.byBuffer.set(s.buf, s);
+    return s;
+  }
+
+  private pushFree(s: Slab): void {
+    s.next = this.freeHead;
+    this.freeHead = s;
+    this.freeCount++;
+  }
+}
+
+export const sharedPool: SlabPool = new SlabPool(SLAB_BYTES, SHARED_POOL_SLABS);

@@ -1,0 +1,150 @@
+import { describe, expect, test } from "bun:test";
+import { FrameQueue } from "../../src/audio/frame-queue.ts";
+import { SLAB_BYTES, SlabPool, sharedPool } from "../../src/audio/pool.ts";
+
+/** Bytes whose value encodes their absolute position, so order and loss are checkable. */
+function pattern(start: number, len: number): Buffer {
+  const b = Buffer.allocUnsafe(len);
+  for (let i = 0; i < len; i++) b[i] = (start + i) * 7 % 251;
+  return b;
+}
+
+function drain(q: FrameQueue, expectedStart: number): number {
+  let pos = expectedStart;
+  for (let f = q.readFrame(); f !== null; f = q.readFrame()) {
+    for (let i = 0; i < f.length; i++) {
+      if (f[i] !== (pos + i) * 7 % 251) throw new Error(`byte ${pos + i} out of order`);
+    }
+    pos += f.length;
+  }
+  return pos;
+}
+
+describe("SlabPool", () => {
+  test("acquire/release reuses slabs LIFO and only grows when empty", () => {
+    const pool = new SlabPool(SLAB_BYTES, 2);
+    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: 2, free: 2, grown: 0 });
+    const a = pool.acquire();
+    const b = pool.acquire();
+    expect(a.length).toBe(SLAB_BYTES);
+    expect(a.buffer === b.buffer && a.byteOffset !== b.byteOffset).toBe(true); // one backing allocation
+    const c = pool.acquire(); // pool empty: grows instead of failing
+    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: 3, free: 0, grown: 1 });
+    pool.release(b);
+    expect(pool.acquire()).toBe(b);
+    pool.release(a);
+    pool.release(b);
+    pool.release(c);
+    expect(pool.stats().free).toBe(3);
+    expect(() => pool.release(Buffer.alloc(SLAB_BYTES))).toThrow();
+  });
+
+  test("the shared pool uses 15360-byte slabs (whole 20 ms frames at 8/16/24 kHz)", () => {
+    expect(sharedPool.slabBytes).toBe(15360);
+    for (const fb of [320, 640, 960]) expect(15360 % fb).toBe(0);
+  });
+});
+
+describe("FrameQueue", () => {
+  test("odd-sized writes across slab boundaries come out as whole frames, in order, none lost", () => {
+    const pool = new SlabPool(SLAB_BYTES, 0);
+    const q = new FrameQueue(pool, 640);
+    let written = 0;
+    for (const len of [1, 639, 7777, 15359, 2, 30001, 333]) {
+      q.write(pattern(written, len), 0, len);
+      written += len;
+    }
+    expect(q.queuedBytes).toBe(written);
+    expect(q.slabs).toBe(Math.ceil(written / SLAB_BYTES));
+    const read = drain(q, 0);
+    expect(read).toBe(Math.floor(written / 640) * 640);
+    expect(q.queuedBytes).toBe(written % 640); // the partial frame waits
+    q.padToFrame();
+    const last = q.readFrame()!;
+    expect(last.subarray(written % 640).every((v) => v === 0)).toBe(true);
+    expect(q.queuedBytes).toBe(0);
+    expect(q.slabs).toBe(0); // drained queue holds nothing
+    expect(pool.stats().free).toBe(pool.stats().total);
+  });
+
+  test("interleaved write/read keeps wrapping through slabs (a stream far longer than the pool)", () => {
+    const pool = new SlabPool(SLAB_BYTES, 2);
+    const q = new FrameQueue(pool, 960);
+    let written = 0;
+    let read = 0;
+    for (let i = 0; i < 2000; i++) {
+      const len = 700 + (i % 5) * 131; // never frame-aligned
+      q.write(pattern(written, len), 0, len);
+      written += len;
+      read = drain(q, read);
+    }
+    expect(written - read).toBe(q.queuedBytes);
+    expect(read).toBeGreaterThan(100 * SLAB_BYTES);
+    expect(pool.stats().grown).toBe(0); // never needed more than the two slabs
+  });
+
+  test("a 30 s burst at 16 kHz fits and comes out complete and in order", () => {
+    const pool = new SlabPool(SLAB_BYTES, 4);
+    const q = new FrameQueue(pool, 640);
+    const total = 30 * 16000 * 2; // 960 000 bytes, 1 500 frames
+    const chunk = 9600; // Gemini-sized 200 ms chunks at 24 kHz, here already at 16 kHz
+    for (let w = 0; w < total; w += chunk) q.write(pattern(w, chunk), 0, chunk);
+    expect(q.queuedBytes).toBe(total);
+    expect(pool.stats().grown).toBe(Math.ceil(total / SLAB_BYTES) - 4); // grew rather than dropping
+    let frames = 0;
+    let pos = 0;
+    for (let f = q.readFrame(); f !== null; f = q.readFrame()) {
+      if (f[0] !== (pos * 7) % 251 || f[639] !== ((pos + 639) * 7) % 251) throw new Error(`frame ${frames} wrong`);
+      pos += 640;
+      frames++;
+    }
+    expect(frames).toBe(1500);
+    expect(pool.stats().free).toBe(pool.stats().total);
+  });
+
+  test("flush hands every slab back at once and the queue is reusable", () => {
+    const pool = new SlabPool(SLAB_BYTES, 0);
+    const q = new FrameQueue(pool, 640);
+    q.write(pattern(0, 100000), 0, 100000);
+    const held = q.slabs;
+    expect(held).toBe(7);
+    expect(pool.stats().free).toBe(0);
+    q.readFrame();
+    q.flush();
+    expect(q.queuedBytes).toBe(0);
+    expect(q.slabs).toBe(0);
+    expect(q.readFrame()).toBeNull();
+    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: held, free: held, grown: held });
+    q.write(pattern(0, 6400), 0, 6400);
+    expect(drain(q, 0)).toBe(6400);
+  });
+
+  test("frames are cached views: the same slab yields the same frame objects after reuse", () => {
+    const pool = new SlabPool(SLAB_BYTES, 1);
+    const q = new FrameQueue(pool, 640);
+    q.write(pattern(0, 1280), 0, 1280);
+    const a = [q.readFrame(), q.readFrame()];
+    q.write(pattern(0, 1280), 0, 1280);
+    const b = [q.readFrame(), q.readFrame()];
+    expect(b[0]).toBe(a[0]!);
+    expect(b[1]).toBe(a[1]!);
+  });
+
+  test("1 000 turns of fill + flush on a warmed pool never grow it", () => {
+    const pool = new SlabPool(SLAB_BYTES, 0);
+    const queues = [new FrameQueue(pool, 640), new FrameQueue(pool, 320)];
+    const src = pattern(0, 48000);
+    const turn = (i: number) => {
+      for (const q of queues) {
+        q.write(src, 0, 20000 + (i % 7) * 4000); // 0.6–1.4 s of audio
+        for (let k = 0; k < i % 13; k++) q.readFrame();
+        q.flush();
+      }
+    };
+    for (let i = 0; i < 20; i++) turn(i); // warm-up
+    const warm = pool.stats();
+    for (let i = 0; i < 1000; i++) turn(i);
+    expect(pool.stats()).toEqual(warm);
+    expect(warm.free).toBe(warm.total);
+  });
+});
