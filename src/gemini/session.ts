@@ -159,6 +159,9 @@ export class LiveSession {
       this.startResolve = resolve;
       this.startReject = reject;
     });
+    // Marked handled here: a pre-warmed session closed before anyone awaits start() must not raise an
+    // unhandled rejection. Callers that await it still see the rejection.
+    this.startPromise.catch(() => undefined);
     this.openConnection();
     return this.startPromise;
   }

@@ -267,3 +267,23 @@ describe("greeting and close", () => {
     expect(srv.sessions[0]!.closed!.by).toBe("client");
   });
 });
+
+describe("pre-warm", () => {
+  test("a session closed before anyone awaits start() raises no unhandled rejection", async () => {
+    const [srv, url] = await standin({ setupDelayMs: 60000 });
+    let unhandled = 0;
+    const onUnhandled = () => void unhandled++;
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const s = makeSession(url);
+      void s.start();
+      await until(() => srv.sessions[0]?.setup !== undefined, "setup");
+      await s.close();
+      await Bun.sleep(50);
+      expect(unhandled).toBe(0);
+      expect(srv.sessions[0]!.closed?.by).toBe("client");
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+});
