@@ -1,0 +1,287 @@
+// One call's outbound audio: Gemini PCM → resampler → pooled frame queue → paced out to the media server.
+//
+// Pacing model (driven by the Pacer's ticks via pace()): farBufferMs estimates the audio sitting in the media
+// server's buffer. Each tick subtracts the real elapsed time (floor 0), then sends frames while the estimate is
+// below the lead and a whole frame is queued. That sends the lead at once at the start of a turn, one frame per
+// tick afterwards, catches up after a late tick and rebuilds the lead after a stall.
+//
+// Turn bookkeeping: audio opens a turn; generationComplete or turnComplete (first one wins) ends it with the
+// resampler tail, padding to a whole frame and tailMs of silence (the media server holds back audio until its
+// prebuffer fills, so without the tail the last syllable would never play). interrupted flushes everything
+// synchronously and, if a turn was open, discards that turn's late audio until its turnComplete.
+
+import { FrameQueue } from "./frame-queue.ts";
+import { sharedPool, type SlabPool } from "./pool.ts";
+import { Resampler } from "./resampler.ts";
+
+export const FRAME_MS = 20;
+/** The media server's prebuffer (~160 ms, sautikit-stream.md §2.5). */
+export const PLAYOUT_LEAD_MS = 160;
+export const TURN_TAIL_MS = 200;
+/** Input handed to the resampler per pass; bounds the shared scratch buffer. */
+const SLICE_BYTES = 16384;
+
+/** ws.sendBinary semantics: >0 sent, -1 queued under backpressure (wait for drain), 0 dropped. Must copy. */
+export interface PlayoutSink {
+  send(frame: Uint8Array): number;
+  cork(fn: () => void): void;
+}
+
+export interface PlayoutOptions {
+  outRate: 8000 | 16000 | 24000;
+  /** Audio kept ahead in the media server; values under one frame are treated as one frame. */
+  leadMs: number;
+  tailMs: number;
+  pool?: SlabPool;
+}
+
+export interface PlayoutStats {
+  outRate: number;
+  /** Model audio chunks accepted (not discarded). */
+  framesIn: number;
+  /** Model audio bytes accepted, at the model's rate. */
+  bytesIn: number;
+  /** Frames handed to the sink (including ones it queued under backpressure, excluding lost ones). */
+  framesOut: number;
+  bytesOut: number;
+  /** Times the media server's buffer ran dry mid-turn. */
+  underruns: number;
+  /** Deepest the local queue got, in ms. */
+  maxQueuedMs: number;
+  /** Queue flushes by interrupt. */
+  flushes: number;
+  /** Frames the sink dropped (send returned 0). */
+  framesLost: number;
+  /** Times the sink signalled backpressure (send returned -1). */
+  backpressureStalls: number;
+  /** Late audio of interrupted turns thrown away, bytes at the model's rate. */
+  discardedBytes: number;
+  /** Model turns that produced audio. */
+  turns: number;
+  /** Audio still queued, ms. */
+  queuedMs: number;
+}
+
+// Resampler output staging, shared by every Playout: single-threaded and used synchronously, so one is enough.
+let scratch = Buffer.allocUnsafeSlow(65536);
+function scratchFor(bytes: number): Buffer {
+  if (scratch.length < bytes) scratch = Buffer.allocUnsafeSlow(Math.max(bytes, scratch.length * 2));
+  return scratch;
+}
+
+/** What a Pacer needs from a registered playout (kept structural so pacer.ts does not import this module). */
+export interface PacerLink {
+  remove(p: Playout): void;
+}
+
+export class Playout {
+  readonly outRate: 8000 | 16000 | 24000;
+  readonly frameBytes: number;
+  readonly leadMs: number;
+  readonly tailMs: number;
+  /** Estimated audio in the media server's buffer, ms. */
+  farBufferMs = 0;
+  /** Set by Pacer.add/remove. */
+  pacer: PacerLink | null = null;
+
+  private readonly queue: FrameQueue;
+  private readonly bytesPerMs: number;
+  private resampler: Resampler | null = null;
+  private sink: PlayoutSink | null = null;
+  private blocked = false;
+  private disposed = false;
+  private turnOpen = false; // model audio seen since the last turnComplete
+  private turnEnded = false; // tail already appended for the open turn
+  private discarding = false; // dropping late audio of an interrupted turn until its turnComplete
+  private readonly sendBurst = (): void => this.sendFrames();
+
+  private framesIn = 0;
+  private bytesIn = 0;
+  private framesOut = 0;
+  private bytesOut = 0;
+  private underruns = 0;
+  private maxQueuedBytes = 0;
+  private flushes = 0;
+  private framesLost = 0;
+  private stalls = 0;
+  private discardedBytes = 0;
+  private turns = 0;
+
+  constructor(opts: PlayoutOptions) {
+    this.outRate = opts.outRate;
+    this.frameBytes = (opts.outRate / 1000) * FRAME_MS * 2;
+    this.bytesPerMs = (opts.outRate / 1000) * 2;
+    this.leadMs = Math.max(FRAME_MS, opts.leadMs);
+    this.tailMs = Math.max(0, opts.tailMs);
+    this.queue = new FrameQueue(opts.pool ?? sharedPool, this.frameBytes);
+  }
+
+  /** Audio may arrive before the socket; it waits in the queue. A new sink starts with an empty far buffer. */
+  attach(sink: PlayoutSink): void {
+    this.sink = sink;
+    this.blocked = false;
+    this.farBufferMs = 0;
+  }
+
+  detach(): void {
+    this.sink = null;
+    this.blocked = false;
+    this.farBufferMs = 0;
+  }
+
+  /** Gemini PCM (S16LE mono; `rate` from its mimeType, normally 24000). The bytes are copied before returning. */
+  pushModelAudio(bytes: Uint8Array, rate: number): void {
+    if (this.disposed || bytes.length === 0) return;
+    if (this.discarding) {
+      this.discardedBytes += bytes.length;
+      return;
+    }
+    if (!this.turnOpen || this.turnEnded) {
+      // A new turn (or audio after generationComplete): start the resampler from silence.
+      if (!this.turnOpen) this.turns++;
+      this.turnOpen = true;
+      this.turnEnded = false;
+    }
+    let rs = this.resampler;
+    if (rs === null || rs.inRate !== rate) rs = this.resampler = new Resampler(rate, this.outRate);
+    this.framesIn++;
+    this.bytesIn += bytes.length;
+    for (let start = 0; start < bytes.length; start += SLICE_BYTES) {
+      const end = Math.min(bytes.length, start + SLICE_BYTES);
+      // Slicing allocates, so only inputs larger than one slice (rare, multi-second bursts) are split.
+      const part = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
+      const buf = scratchFor(rs.maxOutputBytes(part.length));
+      const n = rs.process(part, buf, 0);
+      this.queue.write(buf, 0, n);
+    }
+    this.noteDepth();
+  }
+
+  onGenerationComplete(): void {
+    this.endTurn();
+  }
+
+  onTurnComplete(): void {
+    if (this.discarding) {
+      this.discarding = false; // the interrupted turn is over; the next audio is a new answer
+    } else {
+      this.endTurn();
+    }
+    this.turnOpen = false;
+    this.turnEnded = false;
+  }
+
+  /** Barge-in: drop queued audio and filter state now. Late audio of an open turn is ignored until its turnComplete. */
+  onInterrupted(): void {
+    if (this.disposed) return;
+    this.queue.flush();
+    this.resampler?.reset();
+    this.farBufferMs = 0;
+    this.flushes++;
+    // With no open turn (turnComplete already seen, no audio since) there is nothing late to discard, and
+    // discarding would swallow the next answer.
+    if (this.turnOpen) this.discarding = true;
+    this.turnOpen = false;
+    this.turnEnded = false;
+  }
+
+  onDrain(): void {
+    this.blocked = false;
+  }
+
+  queuedMs(): number {
+    return this.queue.queuedBytes / this.bytesPerMs;
+  }
+
+  /** True while a model turn is producing audio (opened, not yet ended by generationComplete/turnComplete). */
+  get speaking(): boolean {
+    return this.turnOpen && !this.turnEnded;
+  }
+
+  /** Called by the Pacer every tick with the real time since the previous tick. */
+  pace(elapsedMs: number): void {
+    const before = this.farBufferMs;
+    let far = before - elapsedMs;
+    if (far < 0) far = 0;
+    this.farBufferMs = far;
+    const sink = this.sink;
+    if (sink === null || this.blocked || far >= this.leadMs) return;
+    const fb = this.frameBytes;
+    const queued = this.queue.queuedBytes;
+    if (queued < fb) {
+      if (far === 0 && before > 0 && this.speaking) this.underruns++;
+      return;
+    }
+    if (queued >= 2 * fb && this.leadMs - far > FRAME_MS) sink.cork(this.sendBurst);
+    else this.sendFrames();
+  }
+
+  stats(): PlayoutStats {
+    return {
+      outRate: this.outRate,
+      framesIn: this.framesIn,
+      bytesIn: this.bytesIn,
+      framesOut: this.framesOut,
+      bytesOut: this.bytesOut,
+      underruns: this.underruns,
+      maxQueuedMs: this.maxQueuedBytes / this.bytesPerMs,
+      flushes: this.flushes,
+      framesLost: this.framesLost,
+      backpressureStalls: this.stalls,
+      discardedBytes: this.discardedBytes,
+      turns: this.turns,
+      queuedMs: this.queuedMs(),
+    };
+  }
+
+  /** Returns the queue's slabs to the pool and unregisters from the pacer. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.queue.flush();
+    this.resampler = null;
+    this.sink = null;
+    this.pacer?.remove(this);
+  }
+
+  private sendFrames(): void {
+    const sink = this.sink;
+    if (sink === null) return;
+    const fb = this.frameBytes;
+    while (this.farBufferMs < this.leadMs && this.queue.queuedBytes >= fb) {
+      const r = sink.send(this.queue.readFrame()!);
+      if (r === 0) {
+        // Dropped by the socket (closed or over its limit): lost; stop for this tick rather than lose more.
+        this.framesLost++;
+        return;
+      }
+      this.framesOut++;
+      this.bytesOut += fb;
+      this.farBufferMs += FRAME_MS;
+      if (r < 0) {
+        // Queued under backpressure: it will be sent, but nothing more until drain.
+        this.stalls++;
+        this.blocked = true;
+        return;
+      }
+    }
+  }
+
+  private endTurn(): void {
+    if (!this.turnOpen || this.turnEnded || this.disposed) return;
+    this.turnEnded = true;
+    const rs = this.resampler;
+    if (rs !== null) {
+      const buf = scratchFor(rs.maxFlushBytes());
+      this.queue.write(buf, 0, rs.flush(buf, 0));
+    }
+    this.queue.padToFrame();
+    const fb = this.frameBytes;
+    this.queue.writeSilence(Math.ceil((this.tailMs * this.bytesPerMs) / fb) * fb);
+    this.noteDepth();
+  }
+
+  private noteDepth(): void {
+    if (this.queue.queuedBytes > this.maxQueuedBytes) this.maxQueuedBytes = this.queue.queuedBytes;
+  }
+}

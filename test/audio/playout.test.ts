@@ -1,0 +1,363 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { Pacer, realClock } from "../../src/audio/pacer.ts";
+import { Playout, type PlayoutSink } from "../../src/audio/playout.ts";
+import { SLAB_BYTES, SlabPool } from "../../src/audio/pool.ts";
+import { FakeClock } from "./fake-clock.ts";
+import { fromBytes, tone, toBytes, zeroCrossFreq } from "./signal.ts";
+
+/** Records what was sent (copied, as ws.send does) and how often cork was used; send results are scriptable. */
+class TestSink implements PlayoutSink {
+  frames: Uint8Array[] = [];
+  objects: Uint8Array[] = [];
+  corks = 0;
+  nextResults: number[] = [];
+  send(frame: Uint8Array): number {
+    const r = this.nextResults.shift() ?? frame.length;
+    this.objects.push(frame);
+    if (r !== 0) this.frames.push(new Uint8Array(frame));
+    return r;
+  }
+  cork(fn: () => void): void {
+    this.corks++;
+    fn();
+  }
+  take(): number {
+    const n = this.frames.length;
+    this.frames = [];
+    return n;
+  }
+}
+
+/** 16 kHz frames whose first sample is the frame's sequence number, so order is visible. */
+function numberedFrames(first: number, count: number): Uint8Array {
+  const b = Buffer.alloc(count * 640);
+  for (let i = 0; i < count; i++) b.writeInt16LE(first + i, i * 640);
+  return b;
+}
+const seq = (f: Uint8Array) => Buffer.from(f.buffer, f.byteOffset, f.length).readInt16LE(0);
+const silent = (f: Uint8Array) => f.every((v) => v === 0);
+
+let pacers: Pacer[] = [];
+afterEach(() => {
+  for (const p of pacers) p.stop();
+  pacers = [];
+});
+
+function setup(opts: { leadMs?: number; tailMs?: number; pool?: SlabPool } = {}) {
+  const clock = new FakeClock();
+  const pacer = new Pacer({ clock });
+  pacers.push(pacer);
+  const pool = opts.pool ?? new SlabPool(SLAB_BYTES, 8);
+  const p = new Playout({ outRate: 16000, leadMs: opts.leadMs ?? 160, tailMs: opts.tailMs ?? 200, pool });
+  const sink = new TestSink();
+  p.attach(sink);
+  pacer.add(p);
+  return { clock, pacer, pool, p, sink };
+}
+
+describe("Pacer + Playout on a fake clock", () => {
+  test("sends the 160 ms lead at once (8 × 640 B), then exactly one frame per tick", () => {
+    const { clock, p, sink } = setup();
+    p.pushModelAudio(numberedFrames(0, 50), 16000);
+    clock.advance(20);
+    expect(sink.frames.length).toBe(8);
+    expect(sink.frames.every((f) => f.length === 640)).toBe(true);
+    expect(sink.corks).toBe(1); // several frames to one socket in one tick → corked
+    expect(p.farBufferMs).toBe(160);
+    sink.take();
+    for (let i = 0; i < 10; i++) {
+      clock.advance(20);
+      expect(sink.take()).toBe(1);
+    }
+    expect(p.farBufferMs).toBe(160);
+    expect(p.stats().framesOut).toBe(18);
+  });
+
+  test("the pacer re-arms on an absolute grid with ceil'd delays", () => {
+    const { clock } = setup();
+    clock.advance(20);
+    clock.fireNextLate(7); // fires at +7 ms
+    clock.advance(100);
+    // 20 (first), then 20 after an on-time tick, then 13 after the 7 ms-late one, then back to 20s.
+    expect(clock.requested.slice(0, 4)).toEqual([20, 20, 13, 20]);
+  });
+
+  test("catch-up: a tick 60 ms late sends the due frame plus 3 catch-up frames; a 60 ms gap sends 3", () => {
+    const { clock, p, sink } = setup();
+    p.pushModelAudio(numberedFrames(0, 100), 16000);
+    clock.advance(20);
+    clock.advance(20);
+    sink.take();
+    clock.fireNextLate(60); // due 20 ms after the previous tick, fired 80 ms after it
+    expect(sink.take()).toBe(4);
+    expect(p.farBufferMs).toBe(160);
+    // Missed grid points are skipped, not replayed: the next tick is at most one period away.
+    const before = clock.now();
+    clock.fireNextLate(0);
+    expect(clock.now() - before).toBeLessThanOrEqual(20);
+    expect(sink.take()).toBe(1);
+    // A tick whose gap to the previous one is 60 ms (40 ms late) owes 3 frames.
+    sink.take();
+    clock.fireNextLate(40);
+    expect(sink.take()).toBe(3);
+    expect(p.stats().underruns).toBe(0);
+    expect(p.stats().framesOut).toBe(8 + 1 + 4 + 1 + 3);
+  });
+
+  test("frames come out in order across the whole stream, then the tail, and nothing after", () => {
+    const { clock, p, sink } = setup({ tailMs: 200 });
+    p.pushModelAudio(numberedFrames(1, 30), 16000);
+    p.onGenerationComplete();
+    p.onTurnComplete(); // second end-of-turn signal: no second tail
+    clock.advance(20 * 60);
+    expect(sink.frames.length).toBe(30 + 10);
+    for (let i = 0; i < 30; i++) expect(seq(sink.frames[i]!)).toBe(i + 1);
+    expect(sink.frames.slice(30).every(silent)).toBe(true);
+    expect(p.stats().underruns).toBe(0); // the turn had ended: draining is not an underrun
+  });
+
+  test("tail silence: a partial frame is padded and 200 ms of silence appended once per turn", () => {
+    const { clock, p, sink } = setup({ tailMs: 200 });
+    const audio = Buffer.alloc(640 * 3 + 100, 0x11);
+    p.pushModelAudio(audio, 16000);
+    expect(p.queuedMs()).toBeCloseTo((640 * 3 + 100) / 32, 6);
+    p.onGenerationComplete();
+    expect(p.queuedMs()).toBe(80 + 200);
+    p.onGenerationComplete();
+    p.onTurnComplete();
+    expect(p.queuedMs()).toBe(280);
+    clock.advance(20 * 30);
+    expect(sink.frames.length).toBe(14);
+    const f4 = sink.frames[3]!;
+    expect(f4.subarray(0, 100).every((v) => v === 0x11)).toBe(true);
+    expect(f4.subarray(100).every((v) => v === 0)).toBe(true);
+    // turnComplete without generationComplete also appends the tail (once).
+    p.pushModelAudio(Buffer.alloc(640, 0x22), 16000);
+    p.onTurnComplete();
+    p.onTurnComplete();
+    expect(p.queuedMs()).toBe(20 + 200);
+  });
+
+  test("no sends when nothing is queued, and none without a sink (audio waits for attach)", () => {
+    const { clock, p, sink } = setup();
+    clock.advance(200);
+    expect(sink.frames.length).toBe(0);
+    p.detach();
+    p.pushModelAudio(numberedFrames(0, 20), 16000);
+    clock.advance(200);
+    expect(sink.objects.length).toBe(0);
+    expect(p.queuedMs()).toBe(400);
+    const late = new TestSink();
+    p.attach(late);
+    clock.advance(20);
+    expect(late.frames.length).toBe(8);
+    expect(seq(late.frames[0]!)).toBe(0);
+  });
+
+  test("a playout that is not speaking costs no sends even with a partial frame queued", () => {
+    const { clock, p, sink } = setup();
+    p.pushModelAudio(Buffer.alloc(300), 16000);
+    clock.advance(100);
+    expect(sink.objects.length).toBe(0);
+  });
+
+  test("backpressure: -1 stops sends to that call until onDrain; 0 counts a lost frame", () => {
+    const { clock, p, sink } = setup();
+    p.pushModelAudio(numberedFrames(0, 100), 16000);
+    sink.nextResults = [640, 640, -1];
+    clock.advance(20);
+    expect(sink.objects.length).toBe(3); // stopped right after the -1 (that frame was still queued by the socket)
+    clock.advance(100);
+    expect(sink.objects.length).toBe(3);
+    expect(p.stats().backpressureStalls).toBe(1);
+    p.onDrain();
+    clock.advance(20);
+    // 120 ms passed since the 60 ms it had: far buffer ran dry, so the full lead is rebuilt.
+    expect(sink.objects.length).toBe(3 + 8);
+    sink.nextResults = [0];
+    clock.advance(20);
+    const s = p.stats();
+    expect(s.framesLost).toBe(1);
+    expect(s.framesOut).toBe(3 + 8);
+    expect(s.bytesOut).toBe(11 * 640);
+    // Frames after the lost one keep their order (the lost frame is gone, not re-sent).
+    const seqs = sink.frames.map(seq);
+    expect(seqs).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    clock.advance(20);
+    expect(seq(sink.frames[sink.frames.length - 1]!)).toBeGreaterThan(11);
+  });
+
+  test("underrun counted when the far buffer runs dry mid-turn, not after the turn ended", () => {
+    const { clock, p, sink } = setup();
+    p.pushModelAudio(numberedFrames(0, 4), 16000); // 80 ms: less than the lead
+    clock.advance(20); // sends 4 → far 80
+    clock.advance(100); // drains to 0 with the turn still open
+    expect(p.stats().underruns).toBe(1);
+    clock.advance(100); // still dry: one episode, one count
+    expect(p.stats().underruns).toBe(1);
+    p.pushModelAudio(numberedFrames(4, 2), 16000);
+    p.onGenerationComplete();
+    clock.advance(400);
+    expect(p.stats().underruns).toBe(1);
+    expect(sink.frames.length).toBe(4 + 2 + 10);
+  });
+
+  test("interrupt flushes synchronously, discards the rest of the turn, but not the next turn", () => {
+    const { clock, p, sink, pool } = setup();
+    p.pushModelAudio(numberedFrames(0, 200), 16000);
+    clock.advance(60);
+    expect(sink.take()).toBe(10);
+    p.onInterrupted();
+    // Same event-loop turn: queue empty, slabs back in the pool, far buffer reset.
+    expect(p.queuedMs()).toBe(0);
+    expect(pool.stats().free).toBe(pool.stats().total);
+    expect(p.farBufferMs).toBe(0);
+    p.pushModelAudio(numberedFrames(1000, 10), 16000); // late audio of the interrupted turn
+    clock.advance(100);
+    expect(sink.take()).toBe(0);
+    p.onTurnComplete(); // ends the interrupted turn; no tail for discarded audio
+    expect(p.queuedMs()).toBe(0);
+    p.pushModelAudio(numberedFrames(2000, 10), 16000); // the next answer
+    clock.advance(20);
+    expect(sink.frames.map(seq)).toEqual([2000, 2001, 2002, 2003, 2004, 2005, 2006, 2007]);
+    const s = p.stats();
+    expect(s.flushes).toBe(1);
+    expect(s.discardedBytes).toBe(6400);
+    expect(s.turns).toBe(2);
+  });
+
+  test("interrupt with no open turn flushes but does not discard the next answer", () => {
+    const { clock, p, sink } = setup();
+    p.pushModelAudio(numberedFrames(0, 50), 16000);
+    p.onGenerationComplete();
+    p.onTurnComplete(); // Gemini is done; playback of the finished turn continues
+    clock.advance(40);
+    sink.take();
+    p.onInterrupted(); // caller talks over the playback
+    expect(p.queuedMs()).toBe(0);
+    p.pushModelAudio(numberedFrames(500, 10), 16000); // the answer to what the caller said
+    clock.advance(20);
+    expect(sink.frames.map(seq)).toEqual([500, 501, 502, 503, 504, 505, 506, 507]);
+    expect(p.stats().discardedBytes).toBe(0);
+  });
+
+  test("steady-state sends reuse the same frame view objects across turns (no per-frame allocation)", () => {
+    const pool = new SlabPool(SLAB_BYTES, 2);
+    const { clock, p, sink } = setup({ pool, tailMs: 0 });
+    const turn = () => {
+      sink.objects = [];
+      p.pushModelAudio(numberedFrames(0, 24), 16000);
+      p.onTurnComplete();
+      clock.advance(20 * 30);
+      return sink.objects.slice();
+    };
+    const a = turn();
+    const b = turn();
+    expect(a.length).toBe(24);
+    expect(b.length).toBe(24);
+    for (let i = 0; i < 24; i++) expect(b[i]).toBe(a[i]!);
+    expect(pool.stats().grown).toBe(0);
+  });
+
+  test("24 kHz model audio is resampled to 16 kHz frames: a 1 kHz tone stays 1 kHz", () => {
+    const { clock, p, sink } = setup({ tailMs: 0 });
+    const x = toBytes(tone(24000, 1000, 1));
+    for (let i = 0; i < x.length; i += 11520) p.pushModelAudio(x.subarray(i, i + 11520), 24000);
+    p.onTurnComplete();
+    clock.advance(20 * 60);
+    expect(sink.frames.length).toBe(51); // 1 s = 50 frames, + the filter tail padded to a frame
+    const y = fromBytes(Buffer.concat(sink.frames));
+    expect(Math.abs(zeroCrossFreq(y, 16000, 320, 16000 - 320) - 1000)).toBeLessThan(1);
+  });
+
+  test("a 30 s burst from Gemini is held in full and played out in order at real time", () => {
+    const pool = new SlabPool(SLAB_BYTES, 4);
+    const { clock, p, sink } = setup({ pool, tailMs: 0 });
+    for (let i = 0; i < 1500; i += 15) p.pushModelAudio(numberedFrames(i, 15), 16000);
+    p.onTurnComplete();
+    expect(p.queuedMs()).toBe(30000);
+    expect(p.stats().maxQueuedMs).toBe(30000);
+    expect(pool.stats().grown).toBeGreaterThan(0);
+    clock.advance(20 * 100);
+    expect(sink.frames.length).toBe(8 + 99); // lead, then one per tick: paced, not dumped
+    clock.advance(30000);
+    expect(sink.frames.length).toBe(1500);
+    for (let i = 0; i < 1500; i++) if (seq(sink.frames[i]!) !== i) throw new Error(`frame ${i} out of order`);
+    expect(pool.stats().free).toBe(pool.stats().total);
+  });
+
+  test("1 000 turns with interrupts on one call never grow a warmed pool", () => {
+    const pool = new SlabPool(SLAB_BYTES, 0);
+    const { clock, p } = setup({ pool });
+    const chunk = toBytes(tone(24000, 440, 0.24));
+    for (let i = 0; i < 1020; i++) {
+      if (i === 20) expect(pool.stats().grown).toBeGreaterThan(0);
+      const warm = pool.stats().grown;
+      for (let k = 0; k < 5; k++) p.pushModelAudio(chunk, 24000);
+      clock.advance(20 * (i % 4));
+      if (i % 2 === 0) p.onInterrupted();
+      p.onTurnComplete();
+      clock.advance(20 * 80);
+      if (i >= 20) expect(pool.stats().grown).toBe(warm);
+    }
+    expect(pool.stats().free).toBe(pool.stats().total);
+  });
+
+  test("dispose returns slabs, unregisters from the pacer and stops its timer; idempotent", () => {
+    const { clock, pacer, p, pool } = setup();
+    p.pushModelAudio(numberedFrames(0, 100), 16000);
+    expect(pool.stats().free).toBeLessThan(pool.stats().total);
+    p.dispose();
+    p.dispose();
+    expect(pool.stats().free).toBe(pool.stats().total);
+    expect(pacer.size).toBe(0);
+    expect(pacer.running).toBe(false);
+    expect(clock.pending).toBe(0);
+    p.pushModelAudio(numberedFrames(0, 10), 16000);
+    expect(p.queuedMs()).toBe(0);
+  });
+});
+
+describe("Pacer lifecycle", () => {
+  test("idle pacer holds no timer; add starts it, removing the last stops it", () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer({ clock });
+    pacers.push(pacer);
+    expect(clock.pending).toBe(0);
+    const p = new Playout({ outRate: 8000, leadMs: 160, tailMs: 200, pool: new SlabPool() });
+    pacer.add(p);
+    expect(pacer.running).toBe(true);
+    expect(clock.pending).toBe(1);
+    clock.advance(100);
+    expect(pacer.ticks).toBe(5);
+    pacer.remove(p);
+    expect(clock.pending).toBe(0);
+    clock.advance(100);
+    expect(pacer.ticks).toBe(5);
+  });
+
+  test("8 kHz calls get 320-byte frames", () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer({ clock });
+    pacers.push(pacer);
+    const p = new Playout({ outRate: 8000, leadMs: 160, tailMs: 0, pool: new SlabPool() });
+    const sink = new TestSink();
+    p.attach(sink);
+    pacer.add(p);
+    p.pushModelAudio(toBytes(tone(24000, 1000, 0.5)), 24000);
+    clock.advance(20);
+    expect(sink.frames.length).toBe(8);
+    expect(sink.frames.every((f) => f.length === 320)).toBe(true);
+  });
+
+  test("the real clock can start and stop (no timing asserted)", () => {
+    const pacer = new Pacer({ clock: realClock });
+    pacers.push(pacer);
+    const p = new Playout({ outRate: 16000, leadMs: 160, tailMs: 200, pool: new SlabPool() });
+    pacer.add(p);
+    expect(pacer.running).toBe(true);
+    pacer.stop();
+    expect(pacer.running).toBe(false);
+    expect(p.pacer).toBeNull();
+  });
+});
