@@ -1,0 +1,109 @@
+// Micro-benchmarks for the audio hot path (mitata). `bun bench/micro.ts` prints ns/op; bench/run.ts imports runMicro().
+// Figures are for comparison within one run only: the machine is a noisy shared VM.
+
+import { bench, do_not_optimize, run } from "mitata";
+import { FrameQueue } from "../src/audio/frame-queue.ts";
+import { Playout, type PlayoutSink } from "../src/audio/playout.ts";
+import { SLAB_BYTES, SlabPool } from "../src/audio/pool.ts";
+import { Resampler } from "../src/audio/resampler.ts";
+import { Uplink } from "../src/audio/uplink.ts";
+
+function toneBytes(rate: number, ms: number, freq = 440): Buffer {
+  const n = (rate * ms) / 1000;
+  const b = Buffer.alloc(n * 2);
+  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * freq * i) / rate)), i * 2);
+  return b;
+}
+
+const RS_OUT_SAMPLES = 640; // one 40 ms chunk at 24 kHz → 640 samples at 16 kHz
+
+export async function runMicro(): Promise<Record<string, number>> {
+  // Resampler: one 40 ms chunk of 24 kHz model audio, steady state (state carried between iterations).
+  const rs = new Resampler(24000, 16000);
+  const chunk24 = toneBytes(24000, 40);
+  const rsOut = Buffer.alloc(rs.maxOutputBytes(chunk24.length));
+  bench("resample 24→16 kHz, 40 ms chunk", () => do_not_optimize(rs.process(chunk24, rsOut, 0)));
+
+  const rs8 = new Resampler(24000, 8000);
+  const rs8Out = Buffer.alloc(rs8.maxOutputBytes(chunk24.length));
+  bench("resample 24→8 kHz, 40 ms chunk", () => do_not_optimize(rs8.process(chunk24, rs8Out, 0)));
+
+  const up = new Uplink(8000);
+  const frame8 = toneBytes(8000, 20);
+  bench("uplink 8→16 kHz, 20 ms frame", () => do_not_optimize(up.process(frame8)));
+
+  // Base64 of one 20 ms 16 kHz frame (640 B).
+  const frame16 = toneBytes(16000, 20);
+  const frame16u8 = new Uint8Array(frame16);
+  bench("base64 20 ms frame: Buffer.toString('base64')", () => do_not_optimize(frame16.toString("base64")));
+  bench("base64 20 ms frame: u8.toBase64()", () => do_not_optimize(frame16u8.toBase64()));
+
+  // Uplink JSON: the template literal alone is a lazy rope (meaningless ~ns), so include the UTF-8 encode the
+  // socket would do, into a reused buffer.
+  const enc = new TextEncoder();
+  const jsonOut = new Uint8Array(2048);
+  bench("uplink JSON: template literal + toBase64 + encodeInto", () => {
+    const s = `{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=16000","data":"${frame16u8.toBase64()}"}}}`;
+    do_not_optimize(enc.encodeInto(s, jsonOut).written);
+  });
+  bench("uplink JSON: JSON.stringify + encodeInto (for comparison)", () => {
+    const s = JSON.stringify({ realtimeInput: { audio: { mimeType: "audio/pcm;rate=16000", data: frame16u8.toBase64() } } });
+    do_not_optimize(enc.encodeInto(s, jsonOut).written);
+  });
+
+  // Playout buffer: steady-state write of one frame and read of one frame.
+  const pool = new SlabPool(SLAB_BYTES, 16);
+  const q = new FrameQueue(pool, 640);
+  q.write(frame16, 0, 640); // keep one frame queued so the slab is not released every iteration
+  bench("frame queue: write 640 B + read 1 frame", () => {
+    q.write(frame16, 0, 640);
+    do_not_optimize(q.readFrame());
+  });
+  const second = toneBytes(16000, 1000);
+  bench("frame queue: write 1 s (32 000 B) + read all 50 frames", () => {
+    q.write(second, 0, second.length);
+    for (let i = 0; i < 50; i++) do_not_optimize(q.readFrame());
+  });
+  bench("frame queue: write 1 s (32 000 B) + flush", () => {
+    q.write(second, 0, second.length);
+    q.flush();
+  });
+  const q30 = new FrameQueue(pool, 640);
+  const thirty = toneBytes(16000, 30000);
+  bench("frame queue: write 30 s (960 000 B) + flush", () => {
+    q30.write(thirty, 0, thirty.length);
+    q30.flush();
+  });
+
+  // A whole Playout: 200 ms Gemini chunk in (resample + enqueue), then ten 20 ms pacing ticks out.
+  const sink: PlayoutSink = { send: (f) => f.length, cork: (fn) => fn() };
+  const p = new Playout({ outRate: 16000, leadMs: 160, tailMs: 200, pool });
+  p.attach(sink);
+  const gem200 = toneBytes(24000, 200);
+  bench("playout: push 200 ms @24 kHz + 10 pacing ticks", () => {
+    p.pushModelAudio(gem200, 24000);
+    for (let i = 0; i < 10; i++) p.pace(20);
+  });
+
+  const res = await run({ format: "quiet" });
+  const out: Record<string, number> = {};
+  for (const t of res.benchmarks) {
+    const r = t.runs[0];
+    if (r?.stats) out[r.name] = round(r.stats.avg);
+  }
+  const perChunk = out["resample 24→16 kHz, 40 ms chunk"];
+  if (perChunk !== undefined) out["resample 24→16 kHz, per output sample"] = round(perChunk / RS_OUT_SAMPLES);
+  const perChunk8 = out["resample 24→8 kHz, 40 ms chunk"];
+  if (perChunk8 !== undefined) out["resample 24→8 kHz, per output sample"] = round(perChunk8 / (RS_OUT_SAMPLES / 2));
+  return out;
+}
+
+function round(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+if (import.meta.main) {
+  const figures = await runMicro();
+  const width = Math.max(...Object.keys(figures).map((k) => k.length));
+  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(width)}  ${v.toFixed(2).padStart(12)} ns/op`);
+}
