@@ -2,7 +2,7 @@
 //
 // Pacing model (driven by the Pacer's ticks via pace()): farBufferMs estimates the audio sitting in the media
 // server's buffer. Each tick subtracts the real elapsed time (floor 0), then sends frames while the estimate is
-// below the lead and a whole frame is queued. That sends the lead at once at the start of a turn, one frame per
+// below the lead (one more frame must fit within lead + LEAD_SLACK_MS) and a whole frame is queued. That sends the lead at once at the start of a turn, one frame per
 // tick afterwards, catches up after a late tick and rebuilds the lead after a stall.
 //
 // Turn bookkeeping: audio opens a turn; generationComplete or turnComplete (first one wins) ends it with the
@@ -18,6 +18,12 @@ export const FRAME_MS = 20;
 /** The media server's prebuffer (~160 ms, sautikit-stream.md §2.5). */
 export const PLAYOUT_LEAD_MS = 160;
 export const TURN_TAIL_MS = 200;
+/**
+ * Timer jitter allowance (ms). Frames are sent while far + one frame ≤ lead + slack: with exact 20 ms ticks that
+ * is "while far < lead", and a tick a fraction of a millisecond early or late still sends exactly one frame
+ * instead of overshooting the lead by a frame or skipping a tick.
+ */
+export const LEAD_SLACK_MS = 2;
 /** Input handed to the resampler per pass; bounds the shared scratch buffer. */
 const SLICE_BYTES = 16384;
 
@@ -86,6 +92,8 @@ export class Playout {
 
   private readonly queue: FrameQueue;
   private readonly bytesPerMs: number;
+  /** Send another frame while farBufferMs is at or below this. */
+  private readonly sendAtOrBelowMs: number;
   private resampler: Resampler | null = null;
   private sink: PlayoutSink | null = null;
   private blocked = false;
@@ -113,6 +121,7 @@ export class Playout {
     this.bytesPerMs = (opts.outRate / 1000) * 2;
     this.leadMs = Math.max(FRAME_MS, opts.leadMs);
     this.tailMs = Math.max(0, opts.tailMs);
+    this.sendAtOrBelowMs = this.leadMs + LEAD_SLACK_MS - FRAME_MS;
     this.queue = new FrameQueue(opts.pool ?? sharedPool, this.frameBytes);
   }
 
@@ -205,14 +214,14 @@ export class Playout {
     if (far < 0) far = 0;
     this.farBufferMs = far;
     const sink = this.sink;
-    if (sink === null || this.blocked || far >= this.leadMs) return;
+    if (sink === null || this.blocked || far > this.sendAtOrBelowMs) return;
     const fb = this.frameBytes;
     const queued = this.queue.queuedBytes;
     if (queued < fb) {
       if (far === 0 && before > 0 && this.speaking) this.underruns++;
       return;
     }
-    if (queued >= 2 * fb && this.leadMs - far > FRAME_MS) sink.cork(this.sendBurst);
+    if (queued >= 2 * fb && far + FRAME_MS <= this.sendAtOrBelowMs) sink.cork(this.sendBurst);
     else this.sendFrames();
   }
 
@@ -248,7 +257,7 @@ export class Playout {
     const sink = this.sink;
     if (sink === null) return;
     const fb = this.frameBytes;
-    while (this.farBufferMs < this.leadMs && this.queue.queuedBytes >= fb) {
+    while (this.farBufferMs <= this.sendAtOrBelowMs && this.queue.queuedBytes >= fb) {
       const r = sink.send(this.queue.readFrame()!);
       if (r === 0) {
         // Dropped by the socket (closed or over its limit): lost; stop for this tick rather than lose more.

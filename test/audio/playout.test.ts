@@ -73,6 +73,22 @@ describe("Pacer + Playout on a fake clock", () => {
     expect(p.stats().framesOut).toBe(18);
   });
 
+  test("jittery ticks (±0.7 ms) still send exactly one frame each and never exceed the lead", () => {
+    const { clock, p, sink } = setup();
+    p.pushModelAudio(numberedFrames(0, 200), 16000);
+    clock.advance(20);
+    expect(sink.take()).toBe(8);
+    const jitter = [0.7, 0, 0.3, 0.7, 0.1, 0.6, 0, 0.2];
+    let maxFar = 0;
+    for (let i = 0; i < 100; i++) {
+      clock.fireNextLate(jitter[i % jitter.length]!);
+      expect(sink.take()).toBe(1);
+      maxFar = Math.max(maxFar, p.farBufferMs);
+    }
+    expect(maxFar).toBeLessThanOrEqual(160);
+    expect(p.stats().underruns).toBe(0);
+  });
+
   test("the pacer re-arms on an absolute grid with ceil'd delays", () => {
     const { clock } = setup();
     clock.advance(20);
@@ -207,6 +223,7 @@ describe("Pacer + Playout on a fake clock", () => {
     p.pushModelAudio(numberedFrames(0, 200), 16000);
     clock.advance(60);
     expect(sink.take()).toBe(10);
+    expect(p.farBufferMs).toBeLessThanOrEqual(160); // the stale audio the caller can still hear
     p.onInterrupted();
     // Same event-loop turn: queue empty, slabs back in the pool, far buffer reset.
     expect(p.queuedMs()).toBe(0);
