@@ -3,7 +3,7 @@
 //   bun run bench --quick         one call and one small step per relay, for smoke use
 // Options: --out <dir> (default bench/results), --binary (dist/sauti-relay instead of src/main.ts),
 //          --split (caller frames split at odd byte offsets), --micro (micro-benchmarks in quick mode too),
-//          --only sauti,floor,baseline (subset, for development; the report wants all three).
+//          --only sauti,floor,baseline and --steps 50,200 (subset, for development; the report wants all three).
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -61,7 +61,7 @@ const funcPlan: StepPlan = {
     ];
   },
 };
-const SWEEP = QUICK ? [4] : [50, 100, 200, 400, 800];
+const SWEEP = value("--steps")?.split(",").map(Number) ?? (QUICK ? [4] : [50, 100, 200, 400, 800]);
 const LOAD_CALLS = QUICK ? 4 : 200;
 const HIGH_CALLS = QUICK ? 4 : 400;
 
