@@ -32,7 +32,7 @@ export type FigureKey = (typeof FIGURE_KEYS)[number];
 export type Figures = Record<FigureKey, number | null>;
 
 export function passes(s: StepResult): boolean {
-  return s.connected === s.calls && s.uplink.p99 !== null && s.uplink.p99 <= 20 && s.underrunMs === 0;
+  return s.connected === s.calls && s.dropped === 0 && s.uplink.p99 !== null && s.uplink.p99 <= 20 && s.underrunMs === 0;
 }
 
 export function figures(r: RelayRun, loadCalls: number, highCalls: number, toneHz: number): Figures {

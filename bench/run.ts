@@ -108,7 +108,7 @@ async function runRelay(spec: RelaySpec): Promise<RelayRun> {
     log(
       `  ${spec.name.padEnd(8)} ${plan.label.padEnd(9)} ${String(plan.calls).padStart(4)} calls: uplink p50/p99 ${r.uplink.p50}/${r.uplink.p99} ms, ` +
         `first audio p50 ${r.firstAudio.p50} ms, underruns ${r.underrunMs} ms, CPU ${r.cpuMsPerCallS} ms/call-s, RSS ${r.rssMB} MB, ` +
-        `lost ${r.uplinkLost}/${r.uplinkFrames}, gen. lateness p99 ${r.genLateness.p99} ms, bench CPU ${r.benchCpuPct} % (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+        `lost ${r.uplinkLost}/${r.uplinkFrames}, dropped calls ${r.dropped}, stand-in closes ${r.standinClosesByServer}, gen. lateness p99 ${r.genLateness.p99} ms, bench CPU ${r.benchCpuPct} % (${((performance.now() - t) / 1000).toFixed(1)} s)`,
     );
     return r;
   };
@@ -119,14 +119,14 @@ async function runRelay(spec: RelaySpec): Promise<RelayRun> {
     run.func = await step(funcPlan);
     run.sweep.push(run.solo);
     run.capacity = passes(run.solo) ? 1 : 0;
-    run.capacityNote = passes(run.solo) ? "" : "fails at 1 call";
+    run.capacityNote = passes(run.solo) ? "" : `fails at 1 call (dropped ${run.solo.dropped}, p99 ${run.solo.uplink.p99} ms, underruns ${run.solo.underrunMs} ms)`;
     for (const n of SWEEP) {
       if (!passes(run.sweep[run.sweep.length - 1]!)) break;
       const r = await step(periodic(n, "sweep", false));
       run.sweep.push(r);
       if (passes(r)) run.capacity = n;
       else {
-        const why = r.connected < r.calls ? `${r.calls - r.connected} calls failed` : r.underrunMs > 0 ? `${r.underrunMs} ms underruns` : `p99 uplink ${r.uplink.p99} ms`;
+        const why = r.connected < r.calls ? `${r.calls - r.connected} calls failed` : r.dropped > 0 ? `${r.dropped} calls dropped` : r.underrunMs > 0 ? `${r.underrunMs} ms underruns` : `p99 uplink ${r.uplink.p99} ms`;
         run.capacityNote = `first failing step ${n} calls (${why})`;
       }
     }

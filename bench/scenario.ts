@@ -33,6 +33,8 @@ export interface StepResult {
   label: string;
   calls: number;
   connected: number;
+  /** calls whose socket was closed by the far side before the step ended */
+  dropped: number;
   uplink: Dist;
   uplinkLost: number;
   uplinkFrames: number;
@@ -183,6 +185,8 @@ export async function runStep(
   const rss = rssMB(relay.pid);
   await sleepUntil(w0 + plan.windowMs);
   const tEnd = performance.now();
+  // Calls the relay (or the stand-in behind it) hung up before the end.
+  const dropped = list.filter((c) => c.closed).length;
   for (const c of list) c.model.advance(tEnd);
   clock.stop();
   for (const c of calls) c.close();
@@ -238,6 +242,7 @@ export async function runStep(
     label: plan.label,
     calls: plan.calls,
     connected: list.length,
+    dropped,
     uplink: dist(uplink),
     uplinkLost: lost,
     uplinkFrames: uplink.length + lost,
