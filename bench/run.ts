@@ -198,6 +198,11 @@ async function main(): Promise<void> {
   writeAtomic(join(OUT, "latest.json"), JSON.stringify({ meta, figures: figs, runs, micro }, null, 2) + "\n");
   writeAtomic(join(OUT, "latest.svg"), renderSvg(runs, `Sauti Relay bench — ${meta.date.slice(0, 10)}, ${meta.machine}`));
   log(`wrote ${join(OUT, "latest.md")}, latest.json, latest.svg`);
+  const failed = runs.filter((r) => r.error !== undefined);
+  if (failed.length > 0) {
+    log(`relay(s) that could not be measured: ${failed.map((r) => `${r.name} (${r.error})`).join("; ")}`);
+    process.exit(1);
+  }
 }
 
 await main().catch((e) => {
