@@ -1,5 +1,5 @@
 // The three relays measured side by side, each started as its own process on loopback.
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 export type RelayName = "sauti" | "floor" | "baseline";
@@ -86,6 +86,8 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startRelay(spec: RelaySpec, liveUrl: string, logDir: string): Promise<RelayProc> {
+  const entry = spec.cmd[spec.cmd.length - 1]!;
+  if (!existsSync(entry)) throw new Error(`${spec.label}: ${entry} does not exist${entry.endsWith("sauti-relay") ? " (run `bun run build` first)" : ""}`);
   const port = await freePort();
   const logPath = join(logDir, `${spec.name}.log`);
   const fd = openSync(logPath, "w");
