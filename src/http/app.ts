@@ -1,0 +1,122 @@
+// HTTP side (Hono): the voice webhook that answers with <Stream>, the stream-status callback, the health check.
+import { Hono } from "hono";
+import type { CallManager } from "../call/manager.ts";
+import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
+import type { SeenCalls } from "../telephony/seen-calls.ts";
+import { mintStreamToken } from "../telephony/stream-token.ts";
+import { verifySignature } from "./signature.ts";
+import { BodyError, callFields, parseBody, pick, type Fields } from "./webhook-body.ts";
+import { EMPTY_RESPONSE, sayHangupXml, streamXml } from "./xml.ts";
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  seen: SeenCalls;
+  calls: CallManager;
+  modelLabel: string;
+}
+
+const XML = { "content-type": "application/xml; charset=utf-8" };
+
+type Verified = { ok: true; fields: Fields } | { ok: false; res: Response };
+
+/** Reads the raw body, checks the signature on exactly those bytes, then parses it. */
+async function readVerified(req: Request, d: AppDeps, log: Logger): Promise<Verified> {
+  const raw = new Uint8Array(await req.arrayBuffer());
+  if (d.config.webhookSecret) {
+    const v = verifySignature(req.headers.get("x-sautikit-signature"), raw, {
+      secret: d.config.webhookSecret,
+      windowS: d.config.signatureWindowS,
+      allowBareHex: d.config.signatureBareHex,
+    });
+    if (!v.ok) {
+      log.warn({ path: new URL(req.url).pathname, reason: v.reason }, "webhook rejected: signature");
+      return { ok: false, res: new Response(`unauthorized: ${v.reason}\n`, { status: 401 }) };
+    }
+  }
+  try {
+    return { ok: true, fields: parseBody(raw, req.headers.get("content-type")) };
+  } catch (err) {
+    const msg = err instanceof BodyError ? err.message : "unreadable body";
+    log.warn({ reason: msg }, "webhook rejected: body");
+    return { ok: false, res: new Response(`bad request: ${msg}\n`, { status: 400 }) };
+  }
+}
+
+function streamUrl(c: Config, callId: string): string {
+  const base = c.publicUrl.replace(/^http/, "ws");
+  const token = mintStreamToken(c.streamTokenSecret, callId, c.streamTokenTtlS);
+  return `${base}/stream?call=${encodeURIComponent(callId)}&token=${token}`;
+}
+
+export function createApp(d: AppDeps): Hono {
+  const app = new Hono();
+  const started = Date.now();
+
+  const voice = async (req: Request): Promise<Response> => {
+    const v = await readVerified(req, d, d.log);
+    if (!v.ok) return v.res;
+    const f = callFields(v.fields);
+    if (!f.callId) {
+      d.log.warn({ keys: Object.keys(v.fields) }, "voice webhook without a call id");
+      return new Response("bad request: no sessionId/CallSid/call_id in body\n", { status: 400 });
+    }
+    const log = d.log.child({ callId: f.callId });
+    // Decide by call id, never by callSessionState: the first POST can already say Completed.
+    if (!d.seen.markIfNew(f.callId)) {
+      log.info({ state: f.state }, "voice webhook repeat: empty response");
+      return new Response(EMPTY_RESPONSE, { headers: XML });
+    }
+    log.info({ state: f.state, caller: f.caller, callee: f.callee }, "new call: answering with <Stream>");
+    const warm = await d.calls.prewarm(f.callId, log);
+    if (warm === "failed") {
+      log.error("no model session for this call: answering with the fallback message and a hang-up");
+      return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
+    }
+    const c = d.config;
+    const xml = streamXml({
+      name: c.streamName,
+      url: streamUrl(c, f.callId),
+      callRate: c.callSampleRate,
+      playbackRate: c.playbackRate,
+      statusCallback: `${c.publicUrl}/stream-status`,
+    });
+    return new Response(xml, { headers: XML });
+  };
+
+  app.post("/voice", (c) => voice(c.req.raw));
+  app.post("/", (c) => voice(c.req.raw));
+
+  app.post("/stream-status", async (c) => {
+    const v = await readVerified(c.req.raw, d, d.log);
+    if (!v.ok) return v.res;
+    const f = v.fields;
+    d.log.info(
+      {
+        callId: callFields(f).callId,
+        streamSid: pick(f, ["streamSid"]),
+        event: pick(f, ["streamEvent", "streamStatus", "callSessionState"]),
+        name: pick(f, ["name"]),
+      },
+      "stream status",
+    );
+    return c.body(null, 204);
+  });
+
+  app.get("/healthz", (c) =>
+    c.json({
+      status: "ok",
+      model: d.modelLabel,
+      activeCalls: d.calls.activeCalls,
+      uptimeS: Math.round((Date.now() - started) / 1000),
+    }),
+  );
+
+  app.notFound((c) => c.text("not found\n", 404));
+  app.onError((err, c) => {
+    d.log.error({ err }, "http handler failed");
+    return c.text("internal error\n", 500);
+  });
+  return app;
+}

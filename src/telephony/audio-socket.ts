@@ -1,0 +1,148 @@
+// The Sautikit audio socket (mod_audio_fork, subprotocol audio.drachtio.org; sautikit-stream.md §2).
+// Where a caller frame enters the relay: binary frames are S16LE mono PCM treated as a byte stream
+// (frames may be coalesced or split at any byte), text frames are metadata or notices.
+import type { ServerWebSocket, WebSocketHandler } from "bun";
+import type { Logger } from "../log.ts";
+import type { CallHandler, CallSocket } from "./types.ts";
+
+export const SUBPROTOCOL = "audio.drachtio.org";
+/** mod_audio_fork buffers up to 2 s and writes it as one frame when it falls behind: 2 s @16 kHz = 64000 B. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+/** About 1 s of 16 kHz audio: we keep a lead of a few frames, so anything near this means the peer stopped reading. */
+export const BACKPRESSURE_LIMIT = 64 * 1024;
+
+export interface SocketData {
+  callId: string;
+  log: Logger;
+  handler: CallHandler | undefined;
+  /** Odd byte held over from the previous binary frame, or -1. */
+  carry: number;
+  scratch: Buffer | undefined;
+  sawText: boolean;
+  sawAudio: boolean;
+  framesIn: number;
+  bytesIn: number;
+}
+
+export function socketData(callId: string, log: Logger): SocketData {
+  return { callId, log, handler: undefined, carry: -1, scratch: undefined, sawText: false, sawAudio: false, framesIn: 0, bytesIn: 0 };
+}
+
+export type StartCall = (socket: CallSocket, log: Logger) => CallHandler;
+
+function callSocket(ws: ServerWebSocket<SocketData>): CallSocket {
+  return {
+    callId: ws.data.callId,
+    sendAudio: (frame) => ws.sendBinary(frame),
+    sendText: (text) => ws.sendText(text),
+    cork: (fn) => {
+      ws.cork(fn);
+    },
+    close: (code, reason) => ws.close(code, reason),
+  };
+}
+
+/** Runs a handler callback; a fault in one call closes that call's socket and nothing else. */
+function guarded(ws: ServerWebSocket<SocketData>, what: string, fn: (h: CallHandler) => void): void {
+  const h = ws.data.handler;
+  if (!h) return;
+  try {
+    fn(h);
+  } catch (err) {
+    ws.data.log.error({ err, where: what }, "call handler failed; closing this call's socket");
+    ws.data.handler = undefined;
+    try {
+      h.onClose(1011, "handler failed");
+    } catch {
+      // already failing; the socket close below is what matters
+    }
+    ws.close(1011, "internal error");
+  }
+}
+
+function onBinary(ws: ServerWebSocket<SocketData>, msg: Buffer): void {
+  const d = ws.data;
+  const n = msg.length;
+  if (n === 0) return; // mod_audio_fork sends an empty frame on graceful stop
+  d.framesIn++;
+  d.bytesIn += n;
+  if (!d.sawAudio) {
+    d.sawAudio = true;
+    d.log.info({ bytes: n }, "first caller audio");
+  }
+  if (d.carry < 0) {
+    if ((n & 1) === 0) return guarded(ws, "audio", (h) => h.onAudio(msg));
+    d.carry = msg[n - 1]!;
+    if (n > 1) guarded(ws, "audio", (h) => h.onAudio(msg.subarray(0, n - 1)));
+    return;
+  }
+  // Rare path: the previous frame ended mid-sample. Join through a per-socket scratch buffer.
+  const scratch = (d.scratch ??= Buffer.allocUnsafe(MAX_FRAME_BYTES + 2));
+  scratch[0] = d.carry;
+  msg.copy(scratch, 1);
+  const total = n + 1;
+  const whole = total & ~1;
+  d.carry = whole === total ? -1 : scratch[total - 1]!;
+  guarded(ws, "audio", (h) => h.onAudio(scratch.subarray(0, whole)));
+}
+
+function onText(ws: ServerWebSocket<SocketData>, text: string): void {
+  const d = ws.data;
+  if (!d.sawText && !d.sawAudio) {
+    d.sawText = true;
+    let meta: Record<string, unknown> | undefined;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) meta = parsed as Record<string, unknown>;
+    } catch {
+      // the metadata schema is undocumented; never fail on it
+    }
+    d.log.info({ keys: meta ? Object.keys(meta) : [], bytes: text.length, json: meta !== undefined }, "stream metadata");
+    return guarded(ws, "metadata", (h) => h.onMetadata(meta, text));
+  }
+  d.sawText = true;
+  d.log.info({ text: text.slice(0, 500) }, "stream text frame");
+  guarded(ws, "text", (h) => h.onText(text));
+}
+
+export function audioSocketHandlers(startCall: StartCall): WebSocketHandler<SocketData> {
+  return {
+    data: {} as SocketData,
+    maxPayloadLength: MAX_FRAME_BYTES,
+    backpressureLimit: BACKPRESSURE_LIMIT,
+    closeOnBackpressureLimit: false,
+    idleTimeout: 60,
+    sendPings: true,
+    perMessageDeflate: false,
+    open(ws) {
+      ws.binaryType = "nodebuffer";
+      ws.data.log.info("audio socket open");
+      try {
+        ws.data.handler = startCall(callSocket(ws), ws.data.log);
+      } catch (err) {
+        ws.data.log.error({ err }, "could not start call");
+        ws.close(1011, "could not start call");
+      }
+    },
+    message(ws, msg) {
+      if (typeof msg === "string") onText(ws, msg);
+      else onBinary(ws, msg as Buffer);
+    },
+    drain(ws) {
+      guarded(ws, "drain", (h) => h.onDrain());
+    },
+    close(ws, code, reason) {
+      const d = ws.data;
+      d.log.info({ code, reason, framesIn: d.framesIn, bytesIn: d.bytesIn }, "audio socket closed");
+      const h = d.handler;
+      d.handler = undefined;
+      if (h) {
+        try {
+          h.onClose(code, reason);
+        } catch (err) {
+          d.log.error({ err }, "call close handler failed");
+        }
+      }
+    },
+  };
+}
