@@ -1,0 +1,123 @@
+// Whole calls through the relay: caller socket ⇄ relay ⇄ Gemini stand-in, real sockets, real bytes.
+import { afterEach, describe, expect, test } from "bun:test";
+import { KILL_AUDIO } from "../../src/call/call.ts";
+import { Caller, numberedPcm, startHarness, until, type Harness } from "./harness.ts";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+const liveFor = (hh: Harness) => hh.standin.sessions[hh.standin.sessions.length - 1]!;
+
+describe("playback", () => {
+  test("a 3 s answer arrives as 3 s (± one frame, plus the tail) of 16 kHz audio in 640-byte frames", async () => {
+    h = await startHarness();
+    const c = await new Caller(await h.streamUrlFor("HD_3s")).open();
+    await until(() => h!.standin.sessions.length > 0 && liveFor(h!).ready, "live session ready");
+    liveFor(h).speak({ ms: 3000, hz: 1000 });
+    // 3 s of audio + 200 ms tail = 160 frames; playback is paced at real time.
+    await until(() => c.frames.length >= 159, "answer played", 15000);
+    await Bun.sleep(300);
+    expect(c.frames.every((f) => f.byteLength === 640)).toBe(true);
+    const audioMs = c.frames.length * 20;
+    expect(Math.abs(audioMs - 3200)).toBeLessThanOrEqual(20);
+    // The tone itself: 3 s at 16 kHz, within one frame; the tail is silence.
+    expect(Math.abs(c.loudSamples() - 48000)).toBeLessThanOrEqual(320);
+    const last = c.frames[c.frames.length - 1]!;
+    expect(last.every((b) => b === 0)).toBe(true);
+    c.ws.close();
+  });
+
+  test("an interrupt 1 s into a 10 s answer sends killAudio and stops the audio within one tick", async () => {
+    h = await startHarness();
+    const c = await new Caller(await h.streamUrlFor("HD_barge")).open();
+    await until(() => h!.standin.sessions.length > 0 && liveFor(h!).ready, "live session ready");
+    liveFor(h).speak({ ms: 10000, hz: 500 });
+    await until(() => c.frames.length >= 50, "1 s played", 10000);
+    liveFor(h).interrupt();
+    await until(() => c.texts.includes(KILL_AUDIO), "killAudio sent");
+    const framesAtKill = c.frames.length;
+    await Bun.sleep(500);
+    // At most one tick's frame can be in flight when the interrupt lands.
+    expect(c.frames.length - framesAtKill).toBeLessThanOrEqual(1);
+    expect(c.frames.length).toBeLessThan(100);
+    c.ws.close();
+  });
+
+  test("the caller hanging up closes the Live socket", async () => {
+    h = await startHarness();
+    const c = await new Caller(await h.streamUrlFor("HD_bye")).open();
+    await until(() => h!.standin.sessions.length > 0 && liveFor(h!).ready, "live session ready");
+    c.ws.send(numberedPcm(320, 0));
+    c.ws.close(1000);
+    const closed = await Promise.race([liveFor(h).whenClosed, Bun.sleep(3000).then(() => undefined)]);
+    expect(closed).toBeDefined();
+    expect(liveFor(h).closed?.by).toBe("client");
+  });
+});
+
+describe("model failures", () => {
+  test("a 1007 from Gemini ends the call through Sautikit's hang-up endpoint, then closes the socket", async () => {
+    const hangups: { path: string; auth: string | null }[] = [];
+    const rest = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch(req) {
+        hangups.push({ path: new URL(req.url).pathname, auth: req.headers.get("authorization") });
+        return Response.json({ call_id: "HD_1007", status: "hung_up" });
+      },
+    });
+    try {
+      h = await startHarness({ SAUTIKIT_API_KEY: "tsk_live_test", SAUTIKIT_API_URL: `http://127.0.0.1:${rest.port}` });
+      const c = await new Caller(await h.streamUrlFor("HD_1007")).open();
+      await until(() => h!.standin.sessions.length > 0 && liveFor(h!).ready, "live session ready");
+      liveFor(h).close(1007, "Request contains an invalid argument.");
+      await until(() => c.closed !== undefined, "caller socket closed", 5000);
+      expect(hangups).toEqual([{ path: "/v1/calls/HD_1007/hangup", auth: "Bearer tsk_live_test" }]);
+      expect(h.standin.sessions.length).toBe(1); // no retry storm
+      expect(h.logs.join("\n")).not.toContain("tsk_live_test");
+    } finally {
+      rest.stop(true);
+    }
+  });
+});
+
+describe("a whole call", () => {
+  test("greeting, talk, answer, two goAway rotations, and both sockets close on hang-up", async () => {
+    h = await startHarness(
+      { AGENT_GREETING: "Greet the caller briefly." },
+      { lifetimeMs: 1500, goAwayMs: 800, speechRms: 1000, silenceMs: 200, answerMs: 400, greetingMs: 300 },
+    );
+    const c = await new Caller(await h.streamUrlFor("HD_whole")).open();
+    c.ws.send(JSON.stringify({ callSid: "HD_whole" }));
+    await until(() => c.loudSamples() > 4000, "greeting heard", 10000);
+    expect(h.standin.sessions[0]!.texts).toEqual(["Greet the caller briefly."]);
+    // The caller talks: a loud 300 ms burst, then silence, paced at 20 ms.
+    const loud = new Uint8Array(640);
+    const v = new DataView(loud.buffer);
+    for (let i = 0; i < 320; i++) v.setInt16(i * 2, Math.round(8000 * Math.sin((2 * Math.PI * 300 * i) / 16000)), true);
+    const quiet = numberedPcm(320, 0);
+    const heardBefore = c.loudSamples();
+    let sent = 0;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 4500) {
+      c.ws.send(sent < 15 ? loud : quiet);
+      sent++;
+      await Bun.sleep(20);
+    }
+    expect(c.loudSamples()).toBeGreaterThan(heardBefore + 4000); // the answer was heard
+    await until(() => h!.standin.sessions.length >= 3, "two rotations", 10000);
+    const resumed = h.standin.sessions.slice(1).map((s) => s.resumedWith);
+    expect(resumed.every((r) => typeof r === "string" && r.length > 0)).toBe(true);
+    // Only the first session got the greeting.
+    expect(h.standin.sessions.slice(1).every((s) => s.texts.length === 0)).toBe(true);
+    // Every caller byte reached some Live session.
+    const total = h.standin.sessions.reduce((n, s) => n + s.audioBytes, 0);
+    expect(total).toBe(sent * 640);
+    c.ws.close(1000);
+    await until(() => h!.standin.live().length === 0, "all Live sockets closed", 5000);
+    expect(c.closed).toBeDefined();
+  });
+});
