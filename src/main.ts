@@ -55,4 +55,8 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
-await main();
+// No top-level await: `bun build --bytecode` compiles to CommonJS, which has none.
+main().catch((err: unknown) => {
+  process.stderr.write(`sauti-relay: ${String(err)}\n`);
+  process.exit(1);
+});
