@@ -6,6 +6,9 @@ import { StandinServer, type StandinOptions } from "../../src/gemini/index.ts";
 import { signBody } from "../../src/http/signature.ts";
 import type { Logger } from "../../src/log.ts";
 import { startRelay, type Relay } from "../../src/server.ts";
+import { until } from "../gemini/helpers.ts";
+
+export { until };
 
 export const SECRET = "whsec_test_secret";
 export const PROTO = "audio.drachtio.org";
@@ -74,14 +77,6 @@ export async function startHarness(env: Record<string, string> = {}, standinOpts
     },
   };
   return h;
-}
-
-export async function until(pred: () => boolean, label: string, timeoutMs = 10000): Promise<void> {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for: ${label}`);
-    await Bun.sleep(5);
-  }
 }
 
 /** A Sautikit-like caller: a real WebSocket client recording every frame it gets. */
