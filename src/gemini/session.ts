@@ -2,6 +2,7 @@
 // initial connect, goAway rotations with resumption handles, reconnects after unexpected closes.
 // Invariant for caller audio: every chunk is either written to the active socket or queued for the next one
 // (bounded, oldest dropped and counted); it is never written to a socket that is being replaced.
+import type { RotationOrder } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { AudioQueue, DEFAULT_QUEUE_BYTES } from "./audio-queue.ts";
 import { LiveConnection } from "./connection.ts";
@@ -31,7 +32,7 @@ export interface LiveEvents {
   failed(reason: string, code: number): void;
 }
 
-export type RotationOrder = "overlap" | "close-first";
+export type { RotationOrder };
 export type LiveState = "connecting" | "ready" | "rotating" | "closed" | "failed";
 
 export interface LiveSessionOptions {
