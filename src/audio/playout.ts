@@ -194,6 +194,11 @@ export class Playout {
     this.turnEnded = false;
   }
 
+  /** True while late audio of an interrupted turn is being dropped (until that turn's turnComplete). */
+  get discardingLateAudio(): boolean {
+    return this.discarding;
+  }
+
   onDrain(): void {
     this.blocked = false;
   }

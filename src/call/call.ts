@@ -12,12 +12,16 @@ import type { CallHandler, CallSocket } from "../telephony/types.ts";
 
 /** mod_audio_fork (jambonz build) drops its buffered playout on this; others ignore it (sautikit-stream.md §2.4). */
 export const KILL_AUDIO = '{"type":"killAudio"}';
+/** Gemini follows `interrupted` with `turnComplete` within moments. Phantom interruptions without one are reported
+ *  (gemini-live.md §7.2); past this, audio is taken as a new answer rather than late audio of the old one. */
+export const DISCARD_VALVE_MS = 1500;
 
 export class Call implements CallHandler {
   private readonly playout: Playout;
   private readonly uplink: Uplink;
   private ended = false;
   private killsSent = 0;
+  private discardValve: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly config: Config,
@@ -35,7 +39,10 @@ export class Call implements CallHandler {
       audio: (pcm, rate) => this.playout.pushModelAudio(pcm, rate),
       interrupted: () => this.bargeIn(),
       generationComplete: () => this.playout.onGenerationComplete(),
-      turnComplete: () => this.playout.onTurnComplete(),
+      turnComplete: () => {
+        clearTimeout(this.discardValve);
+        this.playout.onTurnComplete();
+      },
       inputTranscription: () => {},
       outputTranscription: () => {},
       usage: () => {},
@@ -66,6 +73,14 @@ export class Call implements CallHandler {
       this.socket.sendText(KILL_AUDIO);
       this.killsSent++;
     }
+    clearTimeout(this.discardValve);
+    if (this.playout.discardingLateAudio) {
+      this.discardValve = setTimeout(() => {
+        if (this.ended || !this.playout.discardingLateAudio) return;
+        this.log.warn({ afterMs: DISCARD_VALVE_MS }, "interrupted turn never completed; accepting model audio again");
+        this.playout.onTurnComplete();
+      }, DISCARD_VALVE_MS);
+    }
   }
 
   /** The model leg is gone for good: hang the phone call up rather than leave the caller on dead air. */
@@ -84,6 +99,7 @@ export class Call implements CallHandler {
   private finish(why: string): void {
     if (this.ended) return;
     this.ended = true;
+    clearTimeout(this.discardValve);
     void this.session.close();
     this.pacer.remove(this.playout);
     this.log.info({ why, audio: this.playout.stats(), model: this.session.stats(), killAudioSent: this.killsSent }, "call ended");

@@ -1,6 +1,6 @@
 // Whole calls through the relay: caller socket ⇄ relay ⇄ Gemini stand-in, real sockets, real bytes.
 import { afterEach, describe, expect, test } from "bun:test";
-import { KILL_AUDIO } from "../../src/call/call.ts";
+import { DISCARD_VALVE_MS, KILL_AUDIO } from "../../src/call/call.ts";
 import { Caller, numberedPcm, startHarness, until, type Harness } from "./harness.ts";
 
 let h: Harness | undefined;
@@ -43,6 +43,29 @@ describe("playback", () => {
     // At most one tick's frame can be in flight when the interrupt lands.
     expect(c.frames.length - framesAtKill).toBeLessThanOrEqual(1);
     expect(c.frames.length).toBeLessThan(100);
+    c.ws.close();
+  });
+
+  test("a phantom interrupt (no turnComplete after it) drops late audio, then lets the next answer through", async () => {
+    h = await startHarness();
+    const c = await new Caller(await h.streamUrlFor("HD_phantom")).open();
+    await until(() => h!.standin.sessions.length > 0 && liveFor(h!).ready, "live session ready");
+    const tone = new Uint8Array(24000 * 0.2 * 2); // 200 ms at 24 kHz
+    const v = new DataView(tone.buffer);
+    for (let i = 0; i < tone.byteLength / 2; i++) v.setInt16(i * 2, Math.round(6000 * Math.sin((2 * Math.PI * 800 * i) / 24000)), true);
+    const chunk = { serverContent: { modelTurn: { parts: [{ inlineData: { mimeType: "audio/pcm;rate=24000", data: Buffer.from(tone).toString("base64") } }] } } };
+    const s = liveFor(h);
+    s.send(chunk);
+    await until(() => c.loudSamples() > 2000, "first answer heard");
+    s.send({ serverContent: { interrupted: true } });
+    await until(() => c.texts.includes(KILL_AUDIO), "killAudio sent");
+    const heard = c.loudSamples();
+    s.send(chunk); // late audio of the interrupted turn
+    await Bun.sleep(400);
+    expect(c.loudSamples()).toBe(heard);
+    await Bun.sleep(DISCARD_VALVE_MS);
+    s.send(chunk); // no turnComplete ever came: this is a new answer
+    await until(() => c.loudSamples() > heard + 2000, "answer after the valve heard");
     c.ws.close();
   });
 
