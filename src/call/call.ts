@@ -27,7 +27,7 @@ export class Call implements CallHandler {
     private readonly config: Config,
     private readonly socket: CallSocket,
     private readonly session: LiveSession,
-    private readonly pacer: Pacer,
+    pacer: Pacer,
     private readonly log: Logger,
     private readonly onEnd: () => void,
   ) {
@@ -101,9 +101,8 @@ export class Call implements CallHandler {
     this.ended = true;
     clearTimeout(this.discardValve);
     void this.session.close();
-    this.pacer.remove(this.playout);
     this.log.info({ why, audio: this.playout.stats(), model: this.session.stats(), killAudioSent: this.killsSent }, "call ended");
-    this.playout.dispose();
+    this.playout.dispose(); // also leaves the pacer
     this.onEnd();
   }
 }
