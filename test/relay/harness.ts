@@ -41,16 +41,10 @@ export async function startHarness(env: Record<string, string> = {}, standinOpts
     PREWARM_WAIT_MS: "3000",
     ...env,
   });
-  const calls = new CallManager(config, { url: config.geminiLiveUrl, apiKey: config.geminiApiKey ?? "", label: config.geminiModel }, log);
-  let relay = startRelay(config, log, calls, config.geminiModel);
-  // PUBLIC_URL must name the real port, known only after listen: restart once with it.
-  if (!env.PUBLIC_URL) {
-    const port = relay.port;
-    await relay.stop();
-    config.port = port;
-    config.publicUrl = `http://127.0.0.1:${port}`;
-    relay = startRelay(config, log, new CallManager(config, { url: config.geminiLiveUrl, apiKey: "test-key", label: config.geminiModel }, log), config.geminiModel);
-  }
+  const calls = new CallManager(config, { url: config.geminiLiveUrl, apiKey: "test-key", label: config.geminiModel }, log);
+  const relay = startRelay(config, log, calls, config.geminiModel);
+  // The stream URL must name the real port, known only after listening; the app reads publicUrl per request.
+  if (!env.PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${relay.port}`;
   const base = `http://127.0.0.1:${relay.port}`;
   const h: Harness = {
     config,
