@@ -11,11 +11,17 @@ afterEach(async () => {
 
 const liveFor = (hh: Harness) => hh.standin.sessions[hh.standin.sessions.length - 1]!;
 
+/** Places a call: webhook, caller socket open, its Live session ready. */
+async function dial(hh: Harness, callId: string): Promise<Caller> {
+  const c = await new Caller(await hh.streamUrlFor(callId)).open();
+  await until(() => hh.standin.sessions.length > 0 && liveFor(hh).ready, "live session ready");
+  return c;
+}
+
 describe("playback", () => {
   test("a 3 s answer arrives as 3 s (± one frame, plus the tail) of 16 kHz audio in 640-byte frames", async () => {
     h = await startHarness();
-    const c = await new Caller(await h.streamUrlFor("HD_3s")).open();
-    await until(() => h!.standin.sessions.length > 0 && liveFor(h!).ready, "live session ready");
+    const c = await dial(h, "HD_3s");
     liveFor(h).speak({ ms: 3000, hz: 1000 });
     // 3 s of audio + 200 ms tail = 160 frames; playback is paced at real time.
     await until(() => c.frames.length >= 159, "answer played", 15000);
@@ -32,8 +38,7 @@ describe("playback", () => {
 
   test("an interrupt 1 s into a 10 s answer sends killAudio and stops the audio within one tick", async () => {
     h = await startHarness();
-    const c = await new Caller(await h.streamUrlFor("HD_barge")).open();
-    await until(() => h!.standin.sessions.length > 0 && liveFor(h!).ready, "live session ready");
+    const c = await dial(h, "HD_barge");
     liveFor(h).speak({ ms: 10000, hz: 500 });
     await until(() => c.frames.length >= 50, "1 s played", 10000);
     liveFor(h).interrupt();
@@ -48,8 +53,7 @@ describe("playback", () => {
 
   test("a phantom interrupt (no turnComplete after it) drops late audio, then lets the next answer through", async () => {
     h = await startHarness();
-    const c = await new Caller(await h.streamUrlFor("HD_phantom")).open();
-    await until(() => h!.standin.sessions.length > 0 && liveFor(h!).ready, "live session ready");
+    const c = await dial(h, "HD_phantom");
     const tone = new Uint8Array(24000 * 0.2 * 2); // 200 ms at 24 kHz
     const v = new DataView(tone.buffer);
     for (let i = 0; i < tone.byteLength / 2; i++) v.setInt16(i * 2, Math.round(6000 * Math.sin((2 * Math.PI * 800 * i) / 24000)), true);
@@ -71,8 +75,7 @@ describe("playback", () => {
 
   test("the caller hanging up closes the Live socket", async () => {
     h = await startHarness();
-    const c = await new Caller(await h.streamUrlFor("HD_bye")).open();
-    await until(() => h!.standin.sessions.length > 0 && liveFor(h!).ready, "live session ready");
+    const c = await dial(h, "HD_bye");
     c.ws.send(numberedPcm(320, 0));
     c.ws.close(1000);
     const closed = await Promise.race([liveFor(h).whenClosed, Bun.sleep(3000).then(() => undefined)]);
@@ -94,8 +97,7 @@ describe("model failures", () => {
     });
     try {
       h = await startHarness({ SAUTIKIT_API_KEY: "tsk_live_test", SAUTIKIT_API_URL: `http://127.0.0.1:${rest.port}` });
-      const c = await new Caller(await h.streamUrlFor("HD_1007")).open();
-      await until(() => h!.standin.sessions.length > 0 && liveFor(h!).ready, "live session ready");
+      const c = await dial(h, "HD_1007");
       liveFor(h).close(1007, "Request contains an invalid argument.");
       await until(() => c.closed !== undefined, "caller socket closed", 5000);
       expect(hangups).toEqual([{ path: "/v1/calls/HD_1007/hangup", auth: "Bearer tsk_live_test" }]);
