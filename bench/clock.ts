@@ -1,6 +1,6 @@
 // The caller side's one clock: a single timer for all calls, re-armed with setTimeout against absolute
 // 20 ms deadlines (t0 + k·20 ms, Math.ceil of the remaining time), never setInterval, which drifts ~1 %
-// slow in Bun (bun.md §4). If the process falls behind, the missed ticks run back to back (catch-up).
+// slow in Bun (docs/bun.md#timers). If the process falls behind, the missed ticks run back to back (catch-up).
 export const FRAME_MS = 20;
 
 export class FrameClock {

@@ -1,4 +1,4 @@
-// A model of the media server's playout (mod_audio_fork, jambonz build; sautikit-stream.md §2.5): it plays
+// A model of the media server's playout (mod_audio_fork, jambonz build; docs/sautikit-stream.md#playback-and-the-prebuffer): it plays
 // received audio at real time, one 20 ms tick at a time on its own clock, buffers whatever arrives early
 // (unbounded) and empties that buffer on {"type":"killAudio"}. It is driven by arrival timestamps, not by a
 // timer, so the model itself never runs late. Simplification: no 160/80 ms prebuffer stage — the relay's

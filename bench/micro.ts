@@ -28,7 +28,7 @@ export async function runMicro(): Promise<Record<string, number>> {
   const rs8Out = Buffer.alloc(rs8.maxOutputBytes(chunk24.length));
   bench("resample 24→8 kHz, 40 ms chunk", () => do_not_optimize(rs8.process(chunk24, rs8Out, 0)));
 
-  const up = new Uplink(8000);
+  const up = new Uplink(8000, 16000);
   const frame8 = toneBytes(8000, 20);
   bench("uplink 8→16 kHz, 20 ms frame", () => do_not_optimize(up.process(frame8)));
 

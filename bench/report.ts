@@ -146,7 +146,7 @@ export function renderMarkdown(
     "",
     "## How it is measured",
     "",
-    "- One Bun process holds the Sautikit-like callers (signed webhook, `<Stream>` XML, `audio.drachtio.org` socket, 20 ms frames from one absolute-deadline timer) and the Live stand-in (`src/gemini/standin`); each relay runs as its own process.",
+    "- One Bun process holds the Sautikit-like callers (signed webhook, `<Stream>` XML, `audio.drachtio.org` socket, 20 ms frames from one absolute-deadline timer) and the Live stand-in (`test/support/gemini-spy.ts`); each relay runs as its own process.",
     "- Uplink: every caller frame carries a marker (magic, call, sequence) in ten quiet samples; the stand-in's `onCallerAudio` hook reassembles each session's bytes and times each marker.",
     "- First audio: the stand-in sends an answer's first chunk inside `speak()`; the time until the first frame above the silence threshold reaches the caller.",
     "- Barge-in and underruns come from a model of the media server: it plays received audio at real time in 20 ms ticks, buffers what arrives early and empties the buffer on `{\"type\":\"killAudio\"}`.",

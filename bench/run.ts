@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { StandinServer } from "../src/gemini/standin/server.ts";
+import { StandinServer } from "../test/support/gemini-spy.ts";
 import { renderSvg } from "./chart.ts";
 import { FIGURE_KEYS, figures, passes, type Figures, type RelayRun } from "./figures.ts";
 import { rssMB } from "./procstat.ts";

@@ -1,5 +1,5 @@
 // One measured step: N calls through one relay, answers scheduled by the bench, figures at the end.
-import type { StandinServer, StandinSession } from "../src/gemini/standin/server.ts";
+import type { StandinServer, StandinSession } from "../test/support/gemini-spy.ts";
 import { Call, newAnswer } from "./caller.ts";
 import { FrameClock } from "./clock.ts";
 import { MarkerScanner } from "./marker.ts";

@@ -9,6 +9,25 @@ export class ConfigError extends Error {
 
 export type RotationOrder = "overlap" | "close-first";
 
+/** Everything the Gemini leg needs that is not per agent. */
+export interface GeminiSettings {
+  apiKey: string | undefined;
+  liveUrl: string;
+  /** Default model and voice for agents that do not name one. */
+  model: string;
+  voice: string;
+  setupTimeoutMs: number;
+  rotation: RotationOrder;
+  maxReconnects: number;
+  /** Per-model knobs; each reaches only the model generation that accepts it (gemini/setup.ts). */
+  tuning: {
+    thinkingLevel?: string;
+    thinkingBudget?: number;
+    affectiveDialog?: boolean;
+    proactiveAudio?: boolean;
+  };
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -35,15 +54,9 @@ export interface Config {
   /** Send {"type":"killAudio"} on barge-in (honoured only by the jambonz build of mod_audio_fork). */
   sendKillAudio: boolean;
 
-  geminiApiKey: string | undefined;
-  geminiLiveUrl: string;
-  geminiModel: string;
-  geminiVoice: string;
+  gemini: GeminiSettings;
   agentPrompt: string;
   agentGreeting: string;
-  geminiSetupTimeoutMs: number;
-  geminiRotation: RotationOrder;
-  geminiMaxReconnects: number;
 
   prewarm: boolean;
   prewarmWaitMs: number;
@@ -160,16 +173,24 @@ export function loadConfig(env: Env = process.env): Config {
     playoutLeadMs: int(env, "PLAYOUT_LEAD_MS", 160, 0, 2000),
     turnTailMs: int(env, "TURN_TAIL_MS", 200, 0, 2000),
     sendKillAudio: bool(env, "SEND_KILL_AUDIO", true),
-    geminiApiKey: opt(env, "GEMINI_API_KEY"),
-    geminiLiveUrl: url(env, "GEMINI_LIVE_URL", DEFAULT_GEMINI_LIVE_URL, ["ws", "wss"]),
-    geminiModel: model,
-    geminiVoice: str(env, "GEMINI_VOICE", "Kore"),
+    gemini: {
+      apiKey: opt(env, "GEMINI_API_KEY"),
+      liveUrl: url(env, "GEMINI_LIVE_URL", DEFAULT_GEMINI_LIVE_URL, ["ws", "wss"]),
+      model,
+      voice: str(env, "GEMINI_VOICE", "Kore"),
+      setupTimeoutMs: int(env, "GEMINI_SETUP_TIMEOUT_MS", 10000, 100, 120000),
+      rotation: oneOf(env, "GEMINI_ROTATION", "overlap", ["overlap", "close-first"] as const),
+      maxReconnects: int(env, "GEMINI_MAX_RECONNECTS", 5, 0, 100),
+      tuning: {
+        thinkingLevel: opt(env, "GEMINI_THINKING_LEVEL"),
+        thinkingBudget: opt(env, "GEMINI_THINKING_BUDGET") === undefined ? undefined : int(env, "GEMINI_THINKING_BUDGET", 0, 0, 32768),
+        affectiveDialog: opt(env, "GEMINI_AFFECTIVE_DIALOG") === undefined ? undefined : bool(env, "GEMINI_AFFECTIVE_DIALOG", false),
+        proactiveAudio: opt(env, "GEMINI_PROACTIVE_AUDIO") === undefined ? undefined : bool(env, "GEMINI_PROACTIVE_AUDIO", false),
+      },
+    },
     agentPrompt,
     // An explicitly empty AGENT_GREETING disables the greeting, so read it raw.
     agentGreeting: env.AGENT_GREETING ?? DEFAULT_GREETING,
-    geminiSetupTimeoutMs: int(env, "GEMINI_SETUP_TIMEOUT_MS", 10000, 100, 120000),
-    geminiRotation: oneOf(env, "GEMINI_ROTATION", "overlap", ["overlap", "close-first"] as const),
-    geminiMaxReconnects: int(env, "GEMINI_MAX_RECONNECTS", 5, 0, 100),
     prewarm: bool(env, "PREWARM", true),
     prewarmWaitMs: int(env, "PREWARM_WAIT_MS", 3000, 0, 9000),
     prewarmIdleMs: int(env, "PREWARM_IDLE_MS", 15000, 1000, 600000),

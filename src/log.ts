@@ -1,4 +1,4 @@
-// pino JSON lines on stdout. No transports: they cannot load inside the compiled binary (bun.md §6).
+// pino JSON lines on stdout. No transports: they cannot load inside the compiled binary (docs/bun.md#pino-in-a-compiled-binary).
 import pino from "pino";
 
 export type Logger = pino.Logger;
@@ -12,6 +12,10 @@ export function createLogger(level: string): Logger {
     redact: {
       paths: [
         "geminiApiKey",
+        "gemini.apiKey",
+        "*.gemini.apiKey",
+        "apiKey",
+        "*.apiKey",
         "sautikitApiKey",
         "webhookSecret",
         "streamTokenSecret",
@@ -31,4 +35,11 @@ export function createLogger(level: string): Logger {
 /** Removes query values that carry secrets (`token`, `key`) from a URL before it is logged. */
 export function safeUrl(raw: string): string {
   return raw.replace(/([?&](?:token|key|access_token)=)[^&#]*/gi, "$1[redacted]");
+}
+
+/** A phone number as logs may show it: only its last 3 digits ("+2547…001" → "…001"). */
+export function maskNumber(n: string | undefined): string | undefined {
+  if (n === undefined || n === "") return n;
+  const digits = n.replace(/\D/g, "");
+  return digits.length <= 3 ? "…" : `…${digits.slice(-3)}`;
 }

@@ -1,9 +1,8 @@
-// Entry point: settings, logger, model endpoint (Gemini, or the offline stand-in), one Bun.serve.
-import { CallManager, type Model } from "./call/manager.ts";
+// Entry point: settings, logger, model provider (Gemini, or the offline echo model), one Bun.serve.
+import { assemble } from "./assemble.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
-import { startOfflineStandin } from "./gemini/index.ts";
+import { startOfflineModel, type GeminiEndpoint } from "./gemini/index.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { startRelay } from "./server.ts";
 
 function readConfig(): Config {
   try {
@@ -17,15 +16,15 @@ function readConfig(): Config {
   }
 }
 
-async function modelEndpoint(config: Config, log: Logger): Promise<{ model: Model; stop: () => Promise<void> }> {
-  if (config.geminiApiKey) {
-    return { model: { url: config.geminiLiveUrl, apiKey: config.geminiApiKey, label: config.geminiModel }, stop: async () => {} };
+async function modelEndpoint(config: Config, log: Logger): Promise<{ endpoint: GeminiEndpoint; stop: () => Promise<void> }> {
+  if (config.gemini.apiKey) {
+    return { endpoint: { url: config.gemini.liveUrl, apiKey: config.gemini.apiKey, label: config.gemini.model }, stop: async () => {} };
   }
-  const standin = await startOfflineStandin(log.child({ component: "standin" }));
+  const offline = await startOfflineModel(log.child({ component: "offline-model" }));
   log.warn(
-    "OFFLINE MODE: GEMINI_API_KEY is not set, so calls talk to a local echo stand-in, not Gemini. Set GEMINI_API_KEY for real calls.",
+    "OFFLINE MODE: GEMINI_API_KEY is not set, so calls talk to a local echo model, not Gemini. Set GEMINI_API_KEY for real calls.",
   );
-  return { model: { url: standin.url, apiKey: "offline", label: "offline" }, stop: standin.stop };
+  return { endpoint: { url: offline.url, apiKey: "offline", label: "offline" }, stop: offline.stop };
 }
 
 async function main(): Promise<void> {
@@ -35,12 +34,11 @@ async function main(): Promise<void> {
     log.warn("STREAM_TOKEN_SECRET is not set: using a random per-process secret; several instances need one shared value");
   }
   if (!config.webhookSecret) log.warn("SAUTIKIT_WEBHOOK_SECRET is not set: webhook signatures are not checked");
-  if (!config.sautikitApiKey) log.warn("SAUTIKIT_API_KEY is not set: a failed model session cannot hang up its call");
+  if (!config.sautikitApiKey) log.warn("SAUTIKIT_API_KEY is not set: calls the relay ends cannot be hung up, callers stay on dead air until they hang up");
 
-  const { model, stop: stopModel } = await modelEndpoint(config, log);
-  const calls = new CallManager(config, model, log);
-  const relay = startRelay(config, log, calls, model.label);
-  log.info({ port: relay.port, host: config.host, publicUrl: config.publicUrl, model: model.label }, "sauti-relay listening");
+  const { endpoint, stop: stopModel } = await modelEndpoint(config, log);
+  const { calls, relay } = assemble(config, endpoint, log);
+  log.info({ port: relay.port, host: config.host, publicUrl: config.publicUrl, model: endpoint.label }, "sauti-relay listening");
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -55,7 +53,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
-// No top-level await: `bun build --bytecode` compiles to CommonJS, which has none.
+// No top-level await: `bun build --bytecode` compiles to CommonJS, which has none (docs/bun.md#bytecode-and-top-level-await).
 main().catch((err: unknown) => {
   process.stderr.write(`sauti-relay: ${String(err)}\n`);
   process.exit(1);

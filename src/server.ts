@@ -1,13 +1,18 @@
-// One Bun.serve, one port: WebSocket upgrades on /stream are checked and accepted here, before Hono
-// (hono/bun cannot choose the subprotocol; bun.md §2); everything else goes to the Hono app.
-import type { Server } from "bun";
+// One Bun.serve, one port. WebSocket upgrades are checked and accepted in fetch, before Hono (hono/bun cannot
+// choose the subprotocol: docs/bun.md#subprotocols); everything else goes to the Hono app. Every socket carries a
+// `kind` in ws.data and the single `websocket` slot dispatches on it, so new socket kinds need no second server.
+import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import type { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import type { Logger } from "./log.ts";
-import { audioSocketHandlers, socketData, SUBPROTOCOL, type SocketData } from "./telephony/audio-socket.ts";
+import { audioSocketHandlers, socketData, SUBPROTOCOL, type SocketData as MediaSocketData } from "./telephony/audio-socket.ts";
 import { SeenCalls } from "./telephony/seen-calls.ts";
 import { checkStreamToken } from "./telephony/stream-token.ts";
+
+/** Union of every socket kind's data; add a kind here and a handler in `handlers`. */
+export type SocketData = MediaSocketData;
+type Kind = SocketData["kind"];
 
 export interface Relay {
   server: Server<SocketData>;
@@ -20,40 +25,67 @@ function offersProtocol(req: Request): boolean {
   return h !== null && h.split(",").some((p) => p.trim() === SUBPROTOCOL);
 }
 
+/** One handler object per kind; the dispatcher below routes each event to the socket's own. */
+function dispatcher(handlers: { [K in Kind]: WebSocketHandler<Extract<SocketData, { kind: K }>> }): WebSocketHandler<SocketData> {
+  const of = (ws: ServerWebSocket<SocketData>) => handlers[ws.data.kind] as WebSocketHandler<SocketData>;
+  const media = handlers.media;
+  return {
+    data: {} as SocketData,
+    // Per-server limits apply to every kind; the media socket's are the strictest that still fit its frames.
+    maxPayloadLength: media.maxPayloadLength,
+    backpressureLimit: media.backpressureLimit,
+    closeOnBackpressureLimit: media.closeOnBackpressureLimit,
+    idleTimeout: media.idleTimeout,
+    sendPings: media.sendPings,
+    perMessageDeflate: media.perMessageDeflate,
+    open: (ws) => of(ws).open?.(ws),
+    message: (ws, msg) => of(ws).message?.(ws, msg),
+    drain: (ws) => of(ws).drain?.(ws),
+    close: (ws, code, reason) => of(ws).close?.(ws, code, reason),
+  };
+}
+
 export function startRelay(config: Config, log: Logger, calls: CallManager, modelLabel: string): Relay {
   const seen = new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000);
   const app = createApp({ config, log, seen, calls, modelLabel });
+  const rest = config.sautikitApiKey ? { apiUrl: config.sautikitApiUrl, apiKey: config.sautikitApiKey } : undefined;
 
-  const server = Bun.serve({
+  const mediaUpgrade = (req: Request, url: URL, srv: Server<SocketData>): Response | undefined => {
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("websocket upgrade required\n", { status: 426 });
+    }
+    if (!offersProtocol(req)) {
+      log.warn({ offered: req.headers.get("sec-websocket-protocol") }, "stream upgrade rejected: subprotocol");
+      return new Response(`subprotocol ${SUBPROTOCOL} required\n`, { status: 400 });
+    }
+    const callId = url.searchParams.get("call") ?? "";
+    const token = url.searchParams.get("token") ?? "";
+    const check = callId ? checkStreamToken(config.streamTokenSecret, callId, token) : ({ ok: false, reason: "malformed" } as const);
+    if (!check.ok) {
+      log.warn({ callId, reason: check.reason }, "stream upgrade rejected: token");
+      return new Response("unauthorized\n", { status: 401 });
+    }
+    const ok = srv.upgrade(req, {
+      // Always name the protocol: left alone, Bun echoes the client's first offer (docs/bun.md#subprotocols).
+      headers: { "Sec-WebSocket-Protocol": SUBPROTOCOL },
+      data: socketData(callId, log.child({ callId })),
+    });
+    return ok ? undefined : new Response("upgrade failed\n", { status: 400 });
+  };
+
+  const server = Bun.serve<SocketData>({
     port: config.port,
     hostname: config.host,
-    // Several instances on one host share the port (bun.md §8); the token, not memory, binds socket to call.
+    // Several instances on one host share the port (docs/bun.md#reuseport); the token, not memory, binds socket to call.
     reusePort: true,
     fetch(req, srv) {
       const url = new URL(req.url);
-      if (url.pathname !== "/stream") return app.fetch(req, srv);
-      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-        return new Response("websocket upgrade required\n", { status: 426 });
-      }
-      if (!offersProtocol(req)) {
-        log.warn({ offered: req.headers.get("sec-websocket-protocol") }, "stream upgrade rejected: subprotocol");
-        return new Response(`subprotocol ${SUBPROTOCOL} required\n`, { status: 400 });
-      }
-      const callId = url.searchParams.get("call") ?? "";
-      const token = url.searchParams.get("token") ?? "";
-      const check = callId ? checkStreamToken(config.streamTokenSecret, callId, token) : ({ ok: false, reason: "malformed" } as const);
-      if (!check.ok) {
-        log.warn({ callId, reason: check.reason }, "stream upgrade rejected: token");
-        return new Response("unauthorized\n", { status: 401 });
-      }
-      const ok = srv.upgrade(req, {
-        // Always name the protocol: left alone, Bun echoes the client's first offer (bun.md §1.2).
-        headers: { "Sec-WebSocket-Protocol": SUBPROTOCOL },
-        data: socketData(callId, log.child({ callId })),
-      });
-      return ok ? undefined : new Response("upgrade failed\n", { status: 400 });
+      if (url.pathname === "/stream") return mediaUpgrade(req, url, srv);
+      return app.fetch(req, srv);
     },
-    websocket: audioSocketHandlers((socket, callLog) => calls.startCall(socket, callLog)),
+    websocket: dispatcher({
+      media: audioSocketHandlers((socket, callLog) => calls.startCall(socket, callLog), rest),
+    }),
   });
 
   return {

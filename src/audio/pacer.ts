@@ -1,5 +1,5 @@
 // One process-wide 20 ms clock for every call's playout. Ticks are re-armed with setTimeout against an absolute
-// grid (t0 + k·period), never setInterval, which drifts ~1 % slow in Bun (bun.md §4). A late tick needs no loop:
+// grid (t0 + k·period), never setInterval, which drifts ~1 % slow in Bun (docs/bun.md#timers). A late tick needs no loop:
 // each Playout subtracts the real elapsed time from its far-buffer estimate, so it sends the frames it owes.
 // The timer only runs while at least one playout is registered, so an idle process pays nothing.
 

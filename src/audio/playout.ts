@@ -15,7 +15,7 @@ import { sharedPool, type SlabPool } from "./pool.ts";
 import { Resampler } from "./resampler.ts";
 
 export const FRAME_MS = 20;
-/** The media server's prebuffer (~160 ms, sautikit-stream.md §2.5). */
+/** The media server's prebuffer (~160 ms, docs/sautikit-stream.md#playback-and-the-prebuffer). */
 export const PLAYOUT_LEAD_MS = 160;
 export const TURN_TAIL_MS = 200;
 /**
@@ -52,6 +52,8 @@ export interface PlayoutStats {
   bytesOut: number;
   /** Times the media server's buffer ran dry mid-turn. */
   underruns: number;
+  /** Time the media server's buffer sat empty mid-turn, ms. */
+  underrunMs: number;
   /** Deepest the local queue got, in ms. */
   maxQueuedMs: number;
   /** Queue flushes by interrupt. */
@@ -75,9 +77,26 @@ function scratchFor(bytes: number): Buffer {
   return scratch;
 }
 
-/** What a Pacer needs from a registered playout (kept structural so pacer.ts does not import this module). */
+/** What a Playout needs from the Pacer it is registered with (structural, so this module does not import pacer.ts). */
 export interface PacerLink {
   remove(p: Playout): void;
+}
+
+/** Playback as data: how much of the current (or last) agent turn was queued, sent and heard. */
+export interface TurnPlayback {
+  /** 1-based index of the turn; 0 before any audio. */
+  turn: number;
+  /** Audio of the turn written to the queue so far (resampled, tail included), ms. */
+  queuedMs: number;
+  /** Handed to the media server, ms. */
+  sentMs: number;
+  /** Played to the caller by now, per the far-buffer estimate, ms. */
+  heardMs: number;
+}
+
+/** Told when a turn's first frame goes out (first-audio latency), off the send loop's hot branch. */
+export interface PlayoutListener {
+  turnAudible(turn: number, firstAudioMs: number): void;
 }
 
 export class Playout {
@@ -102,12 +121,21 @@ export class Playout {
   private turnEnded = false; // tail already appended for the open turn
   private discarding = false; // dropping late audio of an interrupted turn until its turnComplete
   private readonly sendBurst = (): void => this.sendFrames();
+  private listener: PlayoutListener | null = null;
+  private drainWaiters: Array<() => void> = [];
+  // Positions in the outbound stream, bytes: everything ever written (minus flushed), everything sent, and
+  // where the current turn started. Turn playback is derived from these without per-turn bookkeeping.
+  private writtenPos = 0;
+  private sentPos = 0;
+  private turnStartPos = 0;
+  private turnFirstInAt = -1; // performance.now() of the turn's first model chunk until its first frame is sent
 
   private framesIn = 0;
   private bytesIn = 0;
   private framesOut = 0;
   private bytesOut = 0;
   private underruns = 0;
+  private underrunMs = 0;
   private maxQueuedBytes = 0;
   private flushes = 0;
   private framesLost = 0;
@@ -132,10 +160,8 @@ export class Playout {
     this.farBufferMs = 0;
   }
 
-  detach(): void {
-    this.sink = null;
-    this.blocked = false;
-    this.farBufferMs = 0;
+  listen(l: PlayoutListener): void {
+    this.listener = l;
   }
 
   /** Gemini PCM (S16LE mono; `rate` from its mimeType, normally 24000). The bytes are copied before returning. */
@@ -147,7 +173,11 @@ export class Playout {
     }
     if (!this.turnOpen || this.turnEnded) {
       // A new turn (or audio after generationComplete): start the resampler from silence.
-      if (!this.turnOpen) this.turns++;
+      if (!this.turnOpen) {
+        this.turns++;
+        this.turnStartPos = this.writtenPos;
+        this.turnFirstInAt = performance.now();
+      }
       this.turnOpen = true;
       this.turnEnded = false;
     }
@@ -162,6 +192,7 @@ export class Playout {
       const buf = scratchFor(rs.maxOutputBytes(part.length));
       const n = rs.process(part, buf, 0);
       this.queue.write(buf, 0, n);
+      this.writtenPos += n;
     }
     this.noteDepth();
   }
@@ -186,6 +217,8 @@ export class Playout {
     this.queue.flush();
     this.resampler?.reset();
     this.farBufferMs = 0;
+    this.writtenPos = this.sentPos; // the unsent rest of the stream is gone
+    this.turnFirstInAt = -1;
     this.flushes++;
     // With no open turn (turnComplete already seen, no audio since) there is nothing late to discard, and
     // discarding would swallow the next answer.
@@ -212,18 +245,42 @@ export class Playout {
     return this.turnOpen && !this.turnEnded;
   }
 
+  /** Playback of the current (or last) turn; see TurnPlayback. */
+  playback(): TurnPlayback {
+    const bpm = this.bytesPerMs;
+    const turnBytes = this.writtenPos - this.turnStartPos;
+    const sent = clamp(this.sentPos - this.turnStartPos, 0, turnBytes);
+    const heard = clamp(this.sentPos / bpm - this.farBufferMs - this.turnStartPos / bpm, 0, sent / bpm);
+    return { turn: this.turns, queuedMs: turnBytes / bpm, sentMs: sent / bpm, heardMs: heard };
+  }
+
+  /** True when nothing is queued here and the media server's buffer is estimated empty. */
+  get drained(): boolean {
+    return this.queue.queuedBytes < this.frameBytes && this.farBufferMs === 0;
+  }
+
+  /** Resolves once everything queued has been played to the caller (checked on every pacer tick). */
+  whenDrained(): Promise<void> {
+    if (this.drained || this.disposed) return Promise.resolve();
+    return new Promise((r) => this.drainWaiters.push(r));
+  }
+
   /** Called by the Pacer every tick with the real time since the previous tick. */
   pace(elapsedMs: number): void {
     const before = this.farBufferMs;
     let far = before - elapsedMs;
     if (far < 0) far = 0;
     this.farBufferMs = far;
+    if (this.drainWaiters.length > 0 && this.drained) this.releaseWaiters();
     const sink = this.sink;
     if (sink === null || this.blocked || far > this.sendAtOrBelowMs) return;
     const fb = this.frameBytes;
     const queued = this.queue.queuedBytes;
     if (queued < fb) {
-      if (far === 0 && before > 0 && this.speaking) this.underruns++;
+      if (far === 0 && this.speaking && this.sentPos > this.turnStartPos) {
+        if (before > 0) this.underruns++;
+        this.underrunMs += elapsedMs - before; // the part of this tick the caller heard nothing
+      }
       return;
     }
     if (queued >= 2 * fb && far + FRAME_MS <= this.sendAtOrBelowMs) sink.cork(this.sendBurst);
@@ -238,6 +295,7 @@ export class Playout {
       framesOut: this.framesOut,
       bytesOut: this.bytesOut,
       underruns: this.underruns,
+      underrunMs: this.underrunMs,
       maxQueuedMs: this.maxQueuedBytes / this.bytesPerMs,
       flushes: this.flushes,
       framesLost: this.framesLost,
@@ -256,6 +314,13 @@ export class Playout {
     this.resampler = null;
     this.sink = null;
     this.pacer?.remove(this);
+    this.releaseWaiters();
+  }
+
+  private releaseWaiters(): void {
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const r of w) r();
   }
 
   private sendFrames(): void {
@@ -271,7 +336,9 @@ export class Playout {
       }
       this.framesOut++;
       this.bytesOut += fb;
+      this.sentPos += fb;
       this.farBufferMs += FRAME_MS;
+      if (this.turnFirstInAt >= 0 && this.sentPos > this.turnStartPos) this.firstFrameOut();
       if (r < 0) {
         // Queued under backpressure: it will be sent, but nothing more until drain.
         this.stalls++;
@@ -281,21 +348,35 @@ export class Playout {
     }
   }
 
+  private firstFrameOut(): void {
+    const ms = performance.now() - this.turnFirstInAt;
+    this.turnFirstInAt = -1;
+    this.listener?.turnAudible(this.turns, ms);
+  }
+
   private endTurn(): void {
     if (!this.turnOpen || this.turnEnded || this.disposed) return;
     this.turnEnded = true;
     const rs = this.resampler;
     if (rs !== null) {
       const buf = scratchFor(rs.maxFlushBytes());
-      this.queue.write(buf, 0, rs.flush(buf, 0));
+      const n = rs.flush(buf, 0);
+      this.queue.write(buf, 0, n);
+      this.writtenPos += n;
     }
+    const before = this.queue.queuedBytes;
     this.queue.padToFrame();
     const fb = this.frameBytes;
     this.queue.writeSilence(Math.ceil((this.tailMs * this.bytesPerMs) / fb) * fb);
+    this.writtenPos += this.queue.queuedBytes - before;
     this.noteDepth();
   }
 
   private noteDepth(): void {
     if (this.queue.queuedBytes > this.maxQueuedBytes) this.maxQueuedBytes = this.queue.queuedBytes;
   }
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
 }

@@ -49,8 +49,6 @@ export class SlabPool {
   private freeCount = 0;
   private totalCount = 0;
   private grownCount = 0;
-  // Only for the Buffer-level acquire()/release() API; the playout path uses Slab objects directly.
-  private readonly byBuffer = new WeakMap<Buffer, Slab>();
 
   constructor(
     readonly slabBytes: number = SLAB_BYTES,
@@ -92,24 +90,12 @@ export class SlabPool {
     this.freeCount += count;
   }
 
-  /** Buffer-level API for code that wants a raw slab; pair with release(). */
-  acquire(): Buffer {
-    return this.acquireSlab().buf;
-  }
-
-  release(slab: Buffer): void {
-    const s = this.byBuffer.get(slab);
-    if (s === undefined) throw new Error("SlabPool.release: buffer does not belong to this pool");
-    this.pushFree(s);
-  }
-
   stats(): SlabPoolStats {
     return { slabBytes: this.slabBytes, total: this.totalCount, free: this.freeCount, grown: this.grownCount };
   }
 
   private track(s: Slab): Slab {
     this.totalCount++;
-    this.byBuffer.set(s.buf, s);
     return s;
   }
 

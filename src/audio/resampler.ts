@@ -32,12 +32,6 @@ export class Resampler {
     this.reset();
   }
 
-  /** Filter group delay in output samples (for callers that align timelines). */
-  get delaySamples(): number {
-    if (this.f === null) return 0;
-    return (this.f.K * this.f.L - 1) / 2 / this.f.M;
-  }
-
   /** Upper bound of bytes process() writes for `inputBytes` of input (whatever the carried state). */
   maxOutputBytes(inputBytes: number): number {
     const samples = Math.floor((inputBytes + 1) / 2);

@@ -1,9 +1,7 @@
-// Caller audio → 16 kHz S16LE for Gemini. A 16 kHz call needs nothing (the same view comes back);
-// an 8 kHz call is upsampled 8 → 16 kHz with a stateful Resampler (one per call, continuous across frames).
+// Caller audio → the model leg's input rate. Same rate: nothing to do (the same view comes back); otherwise a
+// stateful Resampler (one per call, continuous across frames), e.g. 8 → 16 kHz for Gemini.
 
 import { Resampler } from "./resampler.ts";
-
-export const GEMINI_INPUT_RATE = 16000;
 
 export class Uplink {
   private readonly rs: Resampler | null;
@@ -11,15 +9,18 @@ export class Uplink {
   // The view handed out last time; frames are usually one constant size, so it is reused rather than re-sliced.
   private view: Buffer;
 
-  constructor(readonly callRate: 8000 | 16000) {
-    this.rs = callRate === GEMINI_INPUT_RATE ? null : new Resampler(callRate, GEMINI_INPUT_RATE);
+  constructor(
+    readonly callRate: number,
+    readonly modelRate: number,
+  ) {
+    this.rs = callRate === modelRate ? null : new Resampler(callRate, modelRate);
     this.out = Buffer.allocUnsafeSlow(this.rs === null ? 0 : this.rs.maxOutputBytes(2048));
     this.view = this.out.subarray(0, 0);
   }
 
   /**
-   * Returns 16 kHz S16LE bytes. With no conversion this is `pcm` itself; otherwise a view of an internal buffer
-   * that stays valid only until the next process()/reset() call — encode or copy it before then.
+   * Returns S16LE bytes at the model's rate. With no conversion this is `pcm` itself; otherwise a view of an
+   * internal buffer that stays valid only until the next process() call — encode or copy it before then.
    */
   process(pcm: Uint8Array): Uint8Array {
     const rs = this.rs;
@@ -32,10 +33,5 @@ export class Uplink {
     const n = rs.process(pcm, this.out, 0);
     if (this.view.length !== n) this.view = this.out.subarray(0, n);
     return this.view;
-  }
-
-  /** Drops filter history (e.g. after a gap in the caller stream). */
-  reset(): void {
-    this.rs?.reset();
   }
 }

@@ -1,59 +1,159 @@
-// One phone call: where the legs meet.
-//   caller frame → Uplink (8→16 kHz when needed) → LiveSession.sendAudio → Gemini
-//   Gemini audio → Playout (resample 24→call rate, queue) → Pacer tick → CallSocket.sendAudio → caller
+// One phone (or browser) call: where the legs meet.
+//   caller frame → CallHandler.onAudio → Uplink (call rate → leg.inputRate) → ModelLeg.sendAudio → model
+//   model audio → ModelLegEvents.audio → Playout (resample, queue) → Pacer tick → CallSocket.sendAudio → caller
+// Everything else a call does happens at turn and call boundaries: tools, transcripts, endings, and the events
+// observers get (events.ts). Nothing here runs per frame beyond the two lines above and a counter.
 import { Playout } from "../audio/playout.ts";
 import type { Pacer } from "../audio/pacer.ts";
 import { Uplink } from "../audio/uplink.ts";
-import type { Config } from "../config.ts";
-import type { LiveSession } from "../gemini/index.ts";
 import type { Logger } from "../log.ts";
-import { hangupCall } from "../telephony/hangup.ts";
 import type { CallHandler, CallSocket } from "../telephony/types.ts";
+import type { Agent, CallControl } from "./agent.ts";
+import type { CallEvent, CallEventHub, CallSource, EndReason } from "./events.ts";
+import type { ModelLeg, ModelUsage } from "./model-leg.ts";
+import { ToolRunner } from "./tool-runner.ts";
+import { TranscriptAggregator } from "./transcript.ts";
 
-/** mod_audio_fork (jambonz build) drops its buffered playout on this; others ignore it (sautikit-stream.md §2.4). */
+/** Tells the media server to drop what it buffered; only the jambonz build honours it (docs/sautikit-stream.md#killaudio). */
 export const KILL_AUDIO = '{"type":"killAudio"}';
-/** Gemini follows `interrupted` with `turnComplete` within moments. Phantom interruptions without one are reported
- *  (gemini-live.md §7.2); past this, audio is taken as a new answer rather than late audio of the old one. */
+/** Gemini follows `interrupted` with `turnComplete` within moments; phantom interruptions without one happen
+ *  (docs/gemini-live.md#interruptions). Past this, audio is taken as a new answer rather than late audio of the old one. */
 export const DISCARD_VALVE_MS = 1500;
+/** end_call: how long to wait for the goodbye turn's turnComplete. */
+export const GOODBYE_TURN_WAIT_MS = 5000;
+/** max duration / drain: the goodbye may take this long before the call is cut whatever happens. */
+export const HARD_STOP_MS = 15000;
 
-export class Call implements CallHandler {
+export const NUDGE_GOODBYE = "The call has to end now. Say a brief, friendly goodbye to the caller.";
+export const NUDGE_IDLE = "The caller has been silent for a while. Briefly ask whether they are still there.";
+
+export interface CallSettings {
+  callSampleRate: number;
+  playbackRate: 8000 | 16000 | 24000;
+  playoutLeadMs: number;
+  turnTailMs: number;
+  sendKillAudio: boolean;
+}
+
+export interface CallInfo {
+  callId: string;
+  caller: string;
+  callee: string;
+  agent: Agent;
+  source: CallSource;
+}
+
+export interface CallDeps {
+  settings: CallSettings;
+  info: CallInfo;
+  socket: CallSocket;
+  leg: ModelLeg;
+  pacer: Pacer;
+  events: CallEventHub;
+  log: Logger;
+  onEnd: (call: Call) => void;
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+
+export class Call implements CallHandler, CallControl {
+  readonly callId: string;
+  readonly info: CallInfo;
   private readonly playout: Playout;
   private readonly uplink: Uplink;
-  private ended = false;
-  private killsSent = 0;
-  private discardValve: ReturnType<typeof setTimeout> | undefined;
+  private readonly leg: ModelLeg;
+  private readonly socket: CallSocket;
+  private readonly log: Logger;
+  private readonly hub: CallEventHub;
+  private readonly tools: ToolRunner;
+  private readonly transcript: TranscriptAggregator;
+  private readonly startedAt = Date.now();
+  private readonly t0 = performance.now();
 
-  constructor(
-    private readonly config: Config,
-    private readonly socket: CallSocket,
-    private readonly session: LiveSession,
-    pacer: Pacer,
-    private readonly log: Logger,
-    private readonly onEnd: () => void,
-  ) {
-    this.uplink = new Uplink(config.callSampleRate);
-    this.playout = new Playout({ outRate: config.playbackRate, leadMs: config.playoutLeadMs, tailMs: config.turnTailMs });
-    this.playout.attach({ send: (f) => socket.sendAudio(f), cork: (fn) => socket.cork(fn) });
-    pacer.add(this.playout);
-    session.attach({
-      audio: (pcm, rate) => this.playout.pushModelAudio(pcm, rate),
+  private ended = false;
+  /** Set once an ending has begun; the ended event carries it. */
+  private ending: { reason: EndReason; detail: string } | undefined;
+  private killsSent = 0;
+  private bargeIns = 0;
+  private framesIn = 0;
+  private readonly firstAudio: number[] = [];
+  private readonly usage: ModelUsage = { tokens: {}, totalTokens: 0 };
+  private discardValve: Timer | undefined;
+  private maxTimer: Timer | undefined;
+  private idleTimer: Timer | undefined;
+  private hardStop: Timer | undefined;
+  private idleNudged = false;
+  private lastActivity = performance.now();
+  private turnWaiters: Array<() => void> = [];
+
+  constructor(private readonly d: CallDeps) {
+    const s = d.settings;
+    this.info = d.info;
+    this.callId = d.info.callId;
+    this.socket = d.socket;
+    this.leg = d.leg;
+    this.log = d.log;
+    this.hub = d.events;
+    this.uplink = new Uplink(s.callSampleRate, d.leg.inputRate);
+    this.playout = new Playout({ outRate: s.playbackRate, leadMs: s.playoutLeadMs, tailMs: s.turnTailMs });
+    this.playout.attach({ send: (f) => d.socket.sendAudio(f), cork: (fn) => d.socket.cork(fn) });
+    this.playout.listen({ turnAudible: (turn, ms) => this.turnAudible(turn, ms) });
+    d.pacer.add(this.playout);
+    this.transcript = new TranscriptAggregator(this.callId, (e) => this.emit(e));
+    const a = d.info.agent;
+    this.tools = new ToolRunner({
+      tools: a.tools,
+      who: { callId: this.callId, agent: a.name, caller: d.info.caller, callee: d.info.callee },
+      call: this,
+      log: d.log,
+      answer: (id, name, response) => this.leg.sendToolResult(id, name, response),
+      settled: (r) => this.emit({ type: "toolResult", callId: this.callId, ...r, atMs: this.now() }),
+    });
+    this.emit({
+      type: "started",
+      callId: this.callId,
+      at: this.startedAt,
+      caller: d.info.caller,
+      callee: d.info.callee,
+      agent: a.name,
+      source: d.info.source,
+    });
+    if (a.maxCallSeconds > 0) {
+      this.maxTimer = setTimeout(() => this.endPolitely("max_duration", `limit ${a.maxCallSeconds} s`, NUDGE_GOODBYE), a.maxCallSeconds * 1000);
+    }
+    if (a.idleSeconds > 0) this.armIdle(a.idleSeconds * 1000);
+    d.leg.attach({
+      audio: (pcm, rate) => {
+        this.lastActivity = performance.now();
+        this.playout.pushModelAudio(pcm, rate);
+      },
       interrupted: () => this.bargeIn(),
       generationComplete: () => this.playout.onGenerationComplete(),
-      turnComplete: () => {
-        clearTimeout(this.discardValve);
-        this.playout.onTurnComplete();
+      turnComplete: () => this.turnComplete(),
+      inputTranscription: (text, finished) => {
+        this.lastActivity = performance.now();
+        this.transcript.callerFragment(text, finished, this.now());
       },
-      inputTranscription: () => {},
-      outputTranscription: () => {},
-      usage: () => {},
+      outputTranscription: (text) => this.transcript.agentFragment(text, this.now()),
+      toolCall: (c) => {
+        this.emit({ type: "toolCall", callId: this.callId, id: c.id, name: c.name, args: c.args, atMs: this.now() });
+        this.tools.run(c);
+      },
+      toolCallCancelled: (ids) => this.tools.cancel(ids),
+      usage: (u) => this.addUsage(u),
       failed: (reason, code) => void this.modelFailed(reason, code),
     });
   }
 
-  onMetadata(): void {}
+  // ---------- CallHandler (the socket side) ----------
+
+  onMetadata(meta: Record<string, unknown> | undefined): void {
+    this.emit({ type: "metadata", callId: this.callId, meta });
+  }
 
   onAudio(pcm: Uint8Array): void {
-    if (!this.ended) this.session.sendAudio(this.uplink.process(pcm));
+    this.framesIn++;
+    if (!this.ended) this.leg.sendAudio(this.uplink.process(pcm));
   }
 
   onText(): void {}
@@ -63,15 +163,111 @@ export class Call implements CallHandler {
   }
 
   onClose(code: number, reason: string): void {
-    this.finish(`caller socket closed (${code}${reason ? " " + reason : ""})`);
+    this.finish("caller_hangup", `caller socket closed (${code}${reason ? " " + reason : ""})`);
+  }
+
+  // ---------- endings ----------
+
+  /** CallControl for tools (end_call): the agent finishes its turn, the caller hears all of it, then hang-up. */
+  endCall(reason: "agent_end_call", detail?: string): void {
+    this.endPolitely(reason, detail ?? "", undefined);
+  }
+
+  /**
+   * Ends the call without cutting the last sentence: optionally asks the model for a goodbye, waits for the
+   * turn in progress (or the goodbye) to complete, waits until the caller heard everything queued, then hangs
+   * up through the telephony side. A hard stop bounds the whole thing.
+   */
+  endPolitely(reason: EndReason, detail: string, nudge: string | undefined, hardStopMs = HARD_STOP_MS): void {
+    if (this.ended || this.ending !== undefined) return;
+    this.ending = { reason, detail };
+    this.log.info({ reason, detail }, "ending the call");
+    clearTimeout(this.maxTimer);
+    clearTimeout(this.idleTimer);
+    this.hardStop = setTimeout(() => {
+      this.log.warn({ reason, afterMs: hardStopMs }, "goodbye took too long; hanging up");
+      void this.hangup();
+    }, hardStopMs);
+    if (nudge !== undefined) this.leg.sendText(nudge);
+    const turnWait = nudge !== undefined ? hardStopMs : GOODBYE_TURN_WAIT_MS;
+    const waitTurn = nudge !== undefined || this.playout.speaking ? this.nextTurnComplete(turnWait) : Promise.resolve();
+    void waitTurn
+      .then(() => this.playout.whenDrained())
+      .then(() => this.hangup());
+  }
+
+  /** Ends now: hang up through the telephony side; the socket's close finishes the call. */
+  async hangup(reason?: EndReason, detail = ""): Promise<void> {
+    if (this.ended) return;
+    if (this.ending === undefined && reason !== undefined) this.ending = { reason, detail };
+    clearTimeout(this.hardStop);
+    const e = this.ending ?? { reason: "shutdown" as const, detail };
+    await this.socket.hangup(e.reason);
+    this.finish(e.reason, e.detail);
+  }
+
+  private nextTurnComplete(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      this.turnWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  private armIdle(idleMs: number): void {
+    const check = (): void => {
+      if (this.ended || this.ending !== undefined) return;
+      const now = performance.now();
+      if (!this.playout.drained) this.lastActivity = now; // the agent is still being heard
+      const quietFor = now - this.lastActivity;
+      if (quietFor < idleMs) {
+        this.idleTimer = setTimeout(check, idleMs - quietFor);
+        return;
+      }
+      if (!this.idleNudged) {
+        this.idleNudged = true;
+        this.log.info({ idleMs }, "caller and agent silent: checking whether the caller is still there");
+        this.leg.sendText(NUDGE_IDLE);
+        this.lastActivity = now;
+        this.idleTimer = setTimeout(check, idleMs);
+        return;
+      }
+      this.endPolitely("idle", `silent for ${Math.round(idleMs / 1000)} s twice`, undefined);
+    };
+    this.idleTimer = setTimeout(check, idleMs);
+  }
+
+  // ---------- model events ----------
+
+  private turnComplete(): void {
+    clearTimeout(this.discardValve);
+    const wasDiscarding = this.playout.discardingLateAudio;
+    this.playout.onTurnComplete();
+    if (!wasDiscarding) {
+      const pb = this.playout.playback();
+      this.transcript.agentTurnEnded(this.now(), Math.max(0, pb.queuedMs - this.d.settings.turnTailMs), false);
+    }
+    // A completed turn after the idle nudge counts as the agent speaking; a caller reply resets it too.
+    const w = this.turnWaiters;
+    this.turnWaiters = [];
+    for (const f of w) f();
   }
 
   /** Barge-in: drop queued audio and tell the media server to drop its own, in this event-loop turn. */
   private bargeIn(): void {
+    const heard = this.playout.playback().heardMs;
+    const cut = this.playout.speaking || !this.playout.drained;
     this.playout.onInterrupted();
-    if (this.config.sendKillAudio) {
+    if (this.d.settings.sendKillAudio) {
       this.socket.sendText(KILL_AUDIO);
       this.killsSent++;
+    }
+    if (cut) {
+      this.bargeIns++;
+      this.transcript.agentTurnEnded(this.now(), heard, true);
+      this.emit({ type: "bargeIn", callId: this.callId, atMs: this.now(), heardMs: Math.round(heard) });
     }
     clearTimeout(this.discardValve);
     if (this.playout.discardingLateAudio) {
@@ -83,26 +279,69 @@ export class Call implements CallHandler {
     }
   }
 
+  private turnAudible(turn: number, ms: number): void {
+    this.firstAudio.push(ms);
+    this.emit({ type: "turn", callId: this.callId, index: turn, firstAudioMs: ms, atMs: this.now() });
+  }
+
+  private addUsage(u: ModelUsage): void {
+    for (const [k, n] of Object.entries(u.tokens)) this.usage.tokens[k] = (this.usage.tokens[k] ?? 0) + n;
+    this.usage.totalTokens += u.totalTokens;
+    this.emit({ type: "usage", callId: this.callId, usage: u });
+  }
+
   /** The model leg is gone for good: hang the phone call up rather than leave the caller on dead air. */
   private async modelFailed(reason: string, code: number): Promise<void> {
     if (this.ended) return;
     this.log.error({ reason, code }, "model session failed; ending the call");
-    if (this.config.sautikitApiKey) {
-      await hangupCall({ apiUrl: this.config.sautikitApiUrl, apiKey: this.config.sautikitApiKey }, this.socket.callId, this.log);
-    } else {
-      this.log.warn("SAUTIKIT_API_KEY is not set: closing the socket only; the caller may hear silence until they hang up");
-    }
-    this.socket.close(1011, "model session failed");
-    this.finish("model session failed");
+    this.ending = { reason: "model_failed", detail: `${code} ${reason}`.trim() };
+    await this.hangup();
   }
 
-  private finish(why: string): void {
+  private finish(reason: EndReason, detail: string): void {
     if (this.ended) return;
     this.ended = true;
-    clearTimeout(this.discardValve);
-    void this.session.close();
-    this.log.info({ why, audio: this.playout.stats(), model: this.session.stats(), killAudioSent: this.killsSent }, "call ended");
+    const e = this.ending ?? { reason, detail };
+    for (const t of [this.discardValve, this.maxTimer, this.idleTimer, this.hardStop]) clearTimeout(t);
+    this.tools.abortAll();
+    const pb = this.playout.playback();
+    this.transcript.close(this.now(), pb.heardMs);
+    void this.leg.close();
+    const audio = this.playout.stats();
+    const model = this.leg.stats();
+    this.log.info({ reason: e.reason, detail: e.detail, audio, model, killAudioSent: this.killsSent }, "call ended");
     this.playout.dispose(); // also leaves the pacer
-    this.onEnd();
+    const fa = [...this.firstAudio].sort((a, b) => a - b);
+    // Discarded late audio is counted at the model's rate; Live speaks at 24 kHz (docs/gemini-live.md#audio).
+    const ms = (bytes: number, rate: number) => (bytes / 2 / rate) * 1000;
+    this.emit({
+      type: "ended",
+      callId: this.callId,
+      reason: e.reason,
+      detail: e.detail,
+      at: Date.now(),
+      durationMs: Math.round(this.now()),
+      agentTurns: audio.turns,
+      bargeIns: this.bargeIns,
+      firstAudioMs: fa.length === 0 ? undefined : { p50: fa[Math.floor((fa.length - 1) / 2)]!, max: fa[fa.length - 1]! },
+      audio: {
+        framesIn: this.framesIn,
+        framesOut: audio.framesOut,
+        underrunMs: Math.round(audio.underrunMs),
+        discardedMs: Math.round(ms(audio.discardedBytes, 24000)),
+        droppedMs: Math.round(audio.framesLost * 20),
+      },
+      model,
+      usage: this.usage,
+    });
+    this.d.onEnd(this);
+  }
+
+  private now(): number {
+    return performance.now() - this.t0;
+  }
+
+  private emit(e: CallEvent): void {
+    this.hub.emit(e);
   }
 }

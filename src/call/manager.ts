@@ -1,115 +1,172 @@
-// Owns every call of this process: pre-warmed Live sessions keyed by call id, the one pacing clock, the tools.
+// Owns every call of this process: which agent answers a number, model legs pre-warmed at webhook time and keyed
+// by call id, the one pacing clock, and the event hub observers subscribe to.
 import { Pacer } from "../audio/pacer.ts";
-import type { Config } from "../config.ts";
-import { LiveSession, ToolRegistry } from "../gemini/index.ts";
 import type { Logger } from "../log.ts";
 import type { CallHandler, CallSocket } from "../telephony/types.ts";
-import { Call } from "./call.ts";
+import type { Agent } from "./agent.ts";
+import { Call, type CallSettings } from "./call.ts";
+import { CallEventHub, type EndReason } from "./events.ts";
+import type { ModelLeg, ModelLegFactory } from "./model-leg.ts";
 
 export type PrewarmResult = "ready" | "pending" | "failed" | "off";
 
-interface Warm {
-  session: LiveSession;
-  idle: ReturnType<typeof setTimeout>;
-  failed: boolean;
+/** Which agent answers which dialed number. The agents file implements it; a single agent is the simplest. */
+export interface AgentRouter {
+  /** The agent for a dialed number (E.164), or the default agent; undefined when nobody answers it. */
+  route(callee: string): Agent | undefined;
 }
 
-export interface Model {
-  url: string;
-  apiKey: string;
-  /** "offline" when running against the in-process stand-in. */
-  label: string;
+export function singleAgent(agent: Agent): AgentRouter {
+  return { route: () => agent };
+}
+
+/** What the webhook knew about a call, waiting for its audio socket. */
+interface Expected {
+  caller: string;
+  callee: string;
+  agent: Agent;
+  leg: ModelLeg | undefined;
+  failed: boolean;
+  idle: ReturnType<typeof setTimeout>;
+  log: Logger;
+}
+
+export interface CallManagerOptions {
+  settings: CallSettings;
+  legs: ModelLegFactory;
+  router: AgentRouter;
+  prewarm: boolean;
+  prewarmWaitMs: number;
+  prewarmIdleMs: number;
+  /** "offline" when the model is the local echo stand-in: every call says so in its log. */
+  modelLabel: string;
+  log: Logger;
 }
 
 export class CallManager {
   readonly pacer = new Pacer();
-  readonly tools = new ToolRegistry();
-  private readonly warm = new Map<string, Warm>();
-  private readonly active = new Set<Call>();
+  readonly events: CallEventHub;
+  router: AgentRouter;
+  private readonly expected = new Map<string, Expected>();
+  private readonly active = new Map<string, Call>();
+  private readonly idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly config: Config, private readonly model: Model, private readonly log: Logger) {}
+  constructor(private readonly o: CallManagerOptions) {
+    this.router = o.router;
+    this.events = new CallEventHub(o.log);
+  }
 
   get activeCalls(): number {
     return this.active.size;
   }
 
-  private newSession(log: Logger): LiveSession {
-    const c = this.config;
-    return new LiveSession({
-      url: this.model.url,
-      apiKey: this.model.apiKey,
-      model: c.geminiModel,
-      voice: c.geminiVoice,
-      prompt: c.agentPrompt,
-      greeting: c.agentGreeting,
-      setupTimeoutMs: c.geminiSetupTimeoutMs,
-      rotation: c.geminiRotation,
-      maxReconnects: c.geminiMaxReconnects,
-      tools: this.tools,
-      log,
-    });
+  /** Pre-warmed legs waiting for their socket. */
+  get pendingCalls(): number {
+    return this.expected.size;
   }
 
-  /** Opens the call's Live session at webhook time so it is ready when the socket arrives (saves the handshake). */
-  async prewarm(callId: string, log: Logger): Promise<PrewarmResult> {
-    if (!this.config.prewarm) return "off";
-    const session = this.newSession(log);
-    const entry: Warm = {
-      session,
+  calls(): Call[] {
+    return [...this.active.values()];
+  }
+
+  /**
+   * Webhook time: remembers who is calling whom and which agent answers, and (with PREWARM) opens the call's
+   * model leg now so it is ready when the socket arrives. Waits up to prewarmWaitMs for it.
+   */
+  async prepare(callId: string, who: { caller: string; callee: string; agent: Agent }, log: Logger): Promise<PrewarmResult> {
+    this.drop(callId);
+    const leg = this.o.prewarm ? this.o.legs({ callId, agent: who.agent, log }) : undefined;
+    const entry: Expected = {
+      ...who,
+      leg,
       failed: false,
+      log,
       idle: setTimeout(() => {
-        if (this.warm.get(callId) !== entry) return;
-        this.warm.delete(callId);
-        log.warn({ idleMs: this.config.prewarmIdleMs }, "no audio socket came for the pre-warmed session; closing it");
-        void session.close();
-      }, this.config.prewarmIdleMs),
+        if (this.expected.get(callId) !== entry) return;
+        this.expected.delete(callId);
+        if (leg) log.warn({ idleMs: this.o.prewarmIdleMs }, "no audio socket came for the pre-warmed session; closing it");
+        void leg?.close();
+      }, this.o.prewarmIdleMs),
     };
-    this.warm.set(callId, entry);
-    const started = session.start().then(
+    this.expected.set(callId, entry);
+    if (leg === undefined) return "off";
+    const started = leg.start().then(
       () => "ready" as const,
       (err: unknown) => {
         entry.failed = true;
-        log.error({ err: String(err) }, "pre-warm: Live session could not be opened");
+        log.error({ err: String(err) }, "pre-warm: model session could not be opened");
         return "failed" as const;
       },
     );
-    const waited = await Promise.race([started, Bun.sleep(this.config.prewarmWaitMs).then(() => "pending" as const)]);
+    const waited = await Promise.race([started, Bun.sleep(this.o.prewarmWaitMs).then(() => "pending" as const)]);
     if (waited === "failed") this.drop(callId);
     return waited;
   }
 
   private drop(callId: string): void {
-    const e = this.warm.get(callId);
+    const e = this.expected.get(callId);
     if (!e) return;
     clearTimeout(e.idle);
-    this.warm.delete(callId);
-    void e.session.close();
+    this.expected.delete(callId);
+    void e.leg?.close();
   }
 
-  /** Called when the call's audio socket opens. Uses the pre-warmed session, or opens one (restart, other instance). */
+  /** The call's audio socket opened. Uses the pre-warmed leg, or opens one (restart, other instance). */
   startCall(socket: CallSocket, log: Logger): CallHandler {
-    if (this.model.label === "offline") log.warn("OFFLINE MODE: this call talks to the local echo stand-in, not Gemini");
-    let session: LiveSession;
-    const w = this.warm.get(socket.callId);
-    if (w && !w.failed) {
-      clearTimeout(w.idle);
-      this.warm.delete(socket.callId);
-      session = w.session;
-      log.info("using pre-warmed Live session");
+    if (this.o.modelLabel === "offline") log.warn("OFFLINE MODE: this call talks to the local echo model, not Gemini");
+    const e = this.expected.get(socket.callId);
+    let leg: ModelLeg;
+    let agent: Agent;
+    if (e !== undefined) {
+      clearTimeout(e.idle);
+      this.expected.delete(socket.callId);
+      agent = e.agent;
     } else {
-      if (w) this.drop(socket.callId);
-      session = this.newSession(log);
-      session.start().catch(() => {
+      const a = this.router.route("");
+      if (a === undefined) throw new Error("no agent answers this call");
+      agent = a;
+    }
+    if (e?.leg !== undefined && !e.failed) {
+      leg = e.leg;
+      log.info({ agent: agent.name }, "using pre-warmed model session");
+    } else {
+      void e?.leg?.close();
+      leg = this.o.legs({ callId: socket.callId, agent, log });
+      leg.start().catch(() => {
         // failure reaches the call through the `failed` event
       });
     }
-    const call: Call = new Call(this.config, socket, session, this.pacer, log, () => this.active.delete(call));
-    this.active.add(call);
+    const call: Call = new Call({
+      settings: this.o.settings,
+      info: { callId: socket.callId, caller: e?.caller ?? "", callee: e?.callee ?? "", agent, source: socket.source },
+      socket,
+      leg,
+      pacer: this.pacer,
+      events: this.events,
+      log,
+      onEnd: (c) => {
+        if (this.active.get(c.callId) === c) this.active.delete(c.callId);
+        if (this.active.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+      },
+    });
+    this.active.set(socket.callId, call);
     return call;
   }
 
+  /** Resolves when no call is in progress. */
+  whenIdle(): Promise<void> {
+    if (this.active.size === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** Ends every call now with a hang-up (shutdown). */
+  async hangupAll(reason: EndReason): Promise<void> {
+    await Promise.all(this.calls().map((c) => c.hangup(reason, "relay stopping")));
+  }
+
   async stop(): Promise<void> {
-    for (const id of [...this.warm.keys()]) this.drop(id);
+    for (const id of [...this.expected.keys()]) this.drop(id);
     this.pacer.stop();
+    this.events.flush();
   }
 }

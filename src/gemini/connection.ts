@@ -1,6 +1,6 @@
 // One Live WebSocket: connect (with our own connect timeout — Bun's client can sit in CONNECTING), send setup,
 // wait for setupComplete (setup timeout), parse every frame (binary or text), and close for sure
-// (Close frame, then terminate(): bun.md §3 notes a wss close that never releases the socket).
+// (Close frame, then terminate(): a wss close may never release the socket, docs/bun.md#wss-close-leak).
 import type { Logger } from "../log.ts";
 import { safeUrl } from "../log.ts";
 import { parseServerFrame, type ServerMessage } from "./protocol.ts";
@@ -57,7 +57,7 @@ export class LiveConnection {
     let ws: WebSocket;
     try {
       // Key in a header, never in the query: URLs end up in logs and proxies.
-      // No permessage-deflate: base64 audio compresses poorly and Bun allocates per compressed message (bun.md §3).
+      // No permessage-deflate: base64 audio compresses poorly and Bun allocates per compressed message (docs/bun.md#websocket-client).
       ws = new WebSocket(url, { headers: { "x-goog-api-key": apiKey }, perMessageDeflate: false });
     } catch (err) {
       queueMicrotask(() => this.finish(1006, `connect failed: ${err instanceof Error ? err.message : String(err)}`));
@@ -163,7 +163,7 @@ export class LiveConnection {
     clearTimeout(this.connectTimer);
     clearTimeout(this.setupTimer);
     clearTimeout(this.killTimer);
-    // wss close leak (bun.md §3): make sure the TCP socket is released even after a clean close.
+    // wss close leak (docs/bun.md#wss-close-leak): make sure the TCP socket is released even after a clean close.
     try {
       this.ws?.terminate();
     } catch {

@@ -1,8 +1,4 @@
-// The Gemini Live leg: what the call layer imports.
-export { LiveSession, type LiveEvents, type LiveSessionOptions, type LiveState, type RotationOrder } from "./session.ts";
-export { ToolRegistry, toolError, type ToolHandler } from "./tools.ts";
-export { buildSetup, modelFamily, type ModelFamily, type ModelTuning } from "./setup.ts";
-export type { FunctionDeclaration } from "./protocol.ts";
-export { CODE_CONNECT_TIMEOUT, CODE_SETUP_TIMEOUT } from "./connection.ts";
-export { StandinServer, type StandinOptions, type StandinSession } from "./standin/server.ts";
-export { startOfflineStandin } from "./standin/offline.ts";
+// The Gemini Live leg as the rest of the relay sees it: a ModelLeg factory, and the offline echo agent.
+export { LiveSession, type LiveSessionOptions, type LiveState } from "./session.ts";
+export { geminiLegFactory, type GeminiEndpoint } from "./leg.ts";
+export { startOfflineModel } from "./offline/server.ts";

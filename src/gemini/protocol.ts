@@ -1,5 +1,5 @@
 // Gemini Live (BidiGenerateContent) wire messages: typed shapes, client frame builders, server frame parser.
-// Reference: /work/shared/reference/gemini-live.md §2–4.
+// Field-by-field notes: docs/gemini-live.md.
 
 // ---------- client → server ----------
 
@@ -46,7 +46,9 @@ export interface FunctionResponse {
   response: Record<string, unknown>;
 }
 
-export const INPUT_MIME = "audio/pcm;rate=16000";
+/** Live takes 16 kHz S16LE mono natively (docs/gemini-live.md#audio). */
+export const INPUT_RATE = 16000;
+export const INPUT_MIME = `audio/pcm;rate=${INPUT_RATE}`;
 // Split around the base64 payload so the hot path is two concatenations, no JSON.stringify per frame.
 const AUDIO_HEAD = `{"realtimeInput":{"audio":{"mimeType":"${INPUT_MIME}","data":"`;
 const AUDIO_TAIL = `"}}}`;

@@ -1,36 +1,31 @@
 // One Gemini Live session per phone call, spanning as many sockets as the call needs:
 // initial connect, goAway rotations with resumption handles, reconnects after unexpected closes.
 // Invariant for caller audio: every chunk is either written to the active socket or queued for the next one
-// (bounded, oldest dropped and counted); it is never written to a socket that is being replaced.
+// (bounded, oldest dropped and counted); it is never written to a socket that is being replaced. Tool results and
+// system texts that find no writable socket wait for the next one too, so a goAway rotation loses none of them.
+// Decoding what the server says is decode.ts's job; the counters live in stats.ts.
+import type { ModelLeg, ModelLegCapabilities, ModelLegEvents } from "../call/model-leg.ts";
 import type { RotationOrder } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { AudioQueue, DEFAULT_QUEUE_BYTES } from "./audio-queue.ts";
 import { LiveConnection } from "./connection.ts";
+import { ServerDecoder } from "./decode.ts";
 import {
   audioFrame,
-  mimeRate,
+  INPUT_RATE,
   parseDurationMs,
   setupFrame,
   textFrame,
   toolResponseFrame,
-  type ServerContent,
+  type FunctionDeclaration,
+  type FunctionResponse,
   type ServerMessage,
 } from "./protocol.ts";
 import { buildSetup, type ModelTuning } from "./setup.ts";
-import { ToolRegistry } from "./tools.ts";
+import { newLiveCounters } from "./stats.ts";
 
-export interface LiveEvents {
-  /** Model audio; `pcm` is a view into a reused buffer, valid only during the callback. */
-  audio(pcm: Uint8Array, rate: number): void;
-  interrupted(): void;
-  generationComplete(): void;
-  turnComplete(reason: string | undefined): void;
-  inputTranscription(text: string, finished: boolean): void;
-  outputTranscription(text: string, finished: boolean): void;
-  usage(u: Record<string, unknown>): void;
-  /** The session failed for good. Fires once; if it happened before attach(), it fires during attach(). */
-  failed(reason: string, code: number): void;
-}
+/** Kept for callers that named the old type; the events are the call layer's ModelLegEvents. */
+export type LiveEvents = ModelLegEvents;
 
 export type { RotationOrder };
 export type LiveState = "connecting" | "ready" | "rotating" | "closed" | "failed";
@@ -46,10 +41,11 @@ export interface LiveSessionOptions {
   setupTimeoutMs: number;
   rotation: RotationOrder;
   maxReconnects: number;
-  tools?: ToolRegistry;
+  /** functionDeclarations for setup. */
+  tools?: FunctionDeclaration[];
   log: Logger;
   connectTimeoutMs?: number;
-  /** Per-model knobs (thinking level/budget, 2.5 affective dialog/proactivity). */
+  /** Per-model knobs (thinking level/budget, 2.5 affective dialog/proactivity): GEMINI_THINKING_LEVEL etc. */
   tuning?: ModelTuning;
   /** First reconnect is immediate, then base·2^(n-1) up to max. Defaults 250 ms / 5000 ms. */
   reconnectBaseMs?: number;
@@ -80,12 +76,14 @@ function classify(code: number, reason: string): Verdict {
   return "fatal";
 }
 
-export class LiveSession {
+export class LiveSession implements ModelLeg {
+  readonly inputRate = INPUT_RATE;
+  readonly capabilities: ModelLegCapabilities = { truncate: false, resumable: true };
   private _state: LiveState = "connecting";
   private readonly log: Logger;
-  private readonly tools: ToolRegistry;
   private readonly queue: AudioQueue;
-  private events: LiveEvents | undefined;
+  private readonly decoder: ServerDecoder;
+  private events: ModelLegEvents | undefined;
 
   private active: LiveConnection | undefined; // receives caller audio
   private pending: LiveConnection | undefined; // handshake in progress
@@ -111,41 +109,15 @@ export class LiveSession {
   private reconnectTimer: Timer | undefined;
   private stableTimer: Timer | undefined;
 
-  private readonly pendingTools = new Map<string, LiveConnection>();
-  private carry = -1; // odd trailing byte of the previous caller chunk
-  private scratch = new Uint8Array(32 * 1024); // model audio decode buffer, reused
+  /** Tool results and system texts waiting for a writable socket, in order. */
+  private held: Array<{ kind: "tool" | "text"; frame: string }> = [];
   private backpressured = false;
-  private outText = "";
-
-  private readonly counters = {
-    callerChunks: 0,
-    framesSent: 0,
-    bytesSent: 0,
-    queuedChunks: 0,
-    droppedClosed: 0,
-    bufferedHighWater: 0,
-    backpressureEvents: 0,
-    connections: 0,
-    rotations: 0,
-    reconnects: 0,
-    overlapFallbacks: 0,
-    freshSessions: 0,
-    greetings: 0,
-    audioMessages: 0,
-    audioBytesReceived: 0,
-    badAudio: 0,
-    toolCalls: 0,
-    toolResponses: 0,
-    toolErrors: 0,
-    toolCancellations: 0,
-    toolResponsesDropped: 0,
-    goAways: 0,
-  };
+  private readonly counters = newLiveCounters();
 
   constructor(private readonly opts: LiveSessionOptions) {
     this.log = opts.log;
-    this.tools = opts.tools ?? new ToolRegistry();
     this.queue = new AudioQueue(opts.queueBytes ?? DEFAULT_QUEUE_BYTES);
+    this.decoder = new ServerDecoder(this.log, this.counters);
   }
 
   get state(): LiveState {
@@ -167,38 +139,61 @@ export class LiveSession {
     return this.startPromise;
   }
 
-  attach(events: LiveEvents): void {
+  attach(events: ModelLegEvents): void {
     this.events = events;
+    this.decoder.events = events;
     if (this.failure !== undefined) this.emitFailed();
     this.maybeGreet();
   }
 
+  /** 16 kHz S16LE, whole samples (the telephony socket keeps the stream sample-aligned). */
   sendAudio(pcm16k: Uint8Array): void {
     this.counters.callerChunks++;
-    let chunk = pcm16k;
-    // Keep the stream sample-aligned even if a caller hands us an odd byte count.
-    if (this.carry >= 0) {
-      const merged = new Uint8Array(chunk.byteLength + 1);
-      merged[0] = this.carry;
-      merged.set(chunk, 1);
-      chunk = merged;
-      this.carry = -1;
-    }
-    if ((chunk.byteLength & 1) === 1) {
-      this.carry = chunk[chunk.byteLength - 1]!;
-      chunk = chunk.subarray(0, chunk.byteLength - 1);
-    }
-    if (chunk.byteLength === 0) return;
+    if (pcm16k.byteLength === 0) return;
     switch (this._state) {
       case "ready":
-        if (!this.write(chunk)) this.queue.push(chunk);
+        if (!this.write(pcm16k)) this.queue.push(pcm16k);
         break;
       case "connecting":
       case "rotating":
-        this.queue.push(chunk);
+        this.queue.push(pcm16k);
         break;
       default:
         this.counters.droppedClosed++;
+    }
+  }
+
+  sendToolResult(id: string, name: string, response: Record<string, unknown>): void {
+    const r: FunctionResponse = { id, name, response };
+    this.sendOrHold(toolResponseFrame([r]), "tool");
+  }
+
+  sendText(text: string): void {
+    this.sendOrHold(textFrame(text), "text");
+  }
+
+  private sendOrHold(frame: string, kind: "tool" | "text"): void {
+    if (this._state === "closed" || this._state === "failed") return;
+    if (this._state === "ready" && this.held.length === 0 && this.active?.send(frame)) {
+      this.count(kind);
+      return;
+    }
+    if (kind === "tool") this.counters.toolResponsesDeferred++;
+    this.held.push({ kind, frame });
+  }
+
+  private count(kind: "tool" | "text"): void {
+    if (kind === "tool") this.counters.toolResponses++;
+    else this.counters.textsSent++;
+  }
+
+  /** Sends what waited for a socket, oldest first; stops at the first refusal so order is kept. */
+  private flushHeld(): void {
+    while (this.held.length > 0 && this.active !== undefined) {
+      const item = this.held[0]!;
+      if (!this.active.send(item.frame)) return;
+      this.held.shift();
+      this.count(item.kind);
     }
   }
 
@@ -232,7 +227,7 @@ export class LiveSession {
       model: o.model,
       voice: o.voice,
       prompt: o.prompt,
-      tools: this.tools.declarations(),
+      tools: o.tools,
       handle: this.handle,
       tuning: o.tuning,
     });
@@ -274,6 +269,7 @@ export class LiveSession {
     for (const chunk of this.queue.drain()) {
       if (!this.write(chunk)) this.queue.push(chunk);
     }
+    this.flushHeld();
     this.log.info({ conn: conn.id, resumed }, "live: ready");
     clearTimeout(this.stableTimer);
     this.stableTimer = setTimeout(() => {
@@ -287,7 +283,6 @@ export class LiveSession {
   }
 
   private onClosed(conn: LiveConnection, code: number, reason: string, byUs: boolean): void {
-    for (const [id, c] of this.pendingTools) if (c === conn) this.pendingTools.delete(id);
     if (this.retiring.delete(conn) || byUs) return; // expected: we replaced or closed it
     if (this._state === "closed" || this._state === "failed") return;
     if (conn === this.pending) {
@@ -309,7 +304,7 @@ export class LiveSession {
     if (verdict === "fatal") return this.fail(`resume failed: ${code} ${reason}`.trim(), code);
     if (verdict === "not-found") return this.startFresh(code, reason);
     if (code === 1011 && this.retiring.size > 0) {
-      // Field report (peers.md §0): a resume is refused with 1011 while the older socket is open.
+      // Field report (docs/gemini-live.md#goaway-and-resumption): a resume is refused with 1011 while the older socket is open.
       this.counters.overlapFallbacks++;
       this.log.warn("live: overlapping resume refused, retrying close-first");
       void this.closeRetiringThenOpen();
@@ -409,7 +404,7 @@ export class LiveSession {
     if (this.failedEmitted || this.events === undefined || this.failure === undefined) return;
     this.failedEmitted = true;
     const f = this.failure;
-    this.safe(() => this.events?.failed(f.reason, f.code));
+    this.decoder.safe(() => this.events?.failed(f.reason, f.code));
   }
 
   private clearStart(): void {
@@ -421,7 +416,7 @@ export class LiveSession {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.stableTimer);
     this.queue.clear();
-    this.pendingTools.clear();
+    this.held = [];
     const conns = [this.active, this.pending, ...this.retiring].filter((c): c is LiveConnection => c !== undefined);
     this.active = this.pending = undefined;
     this.retiring.clear();
@@ -463,14 +458,7 @@ export class LiveSession {
   private onMessage(conn: LiveConnection, msg: ServerMessage): void {
     if (!conn.isOpen) return; // being closed by us: nothing it says matters any more
     const current = conn === this.active || conn === this.pending;
-    // Every field is handled; 3.x bundles several in one message. Order: audio, transcripts, turn signals, usage.
-    if (msg.serverContent !== undefined) this.onContent(msg.serverContent);
-    if (msg.toolCall !== undefined) this.onToolCall(conn, msg.toolCall.functionCalls ?? []);
-    if (msg.toolCallCancellation !== undefined) {
-      for (const id of msg.toolCallCancellation.ids ?? []) {
-        if (this.pendingTools.delete(id)) this.counters.toolCancellations++;
-      }
-    }
+    this.decoder.handle(msg);
     if (msg.sessionResumptionUpdate !== undefined && current) {
       const u = msg.sessionResumptionUpdate;
       if (u.resumable === true && u.newHandle) {
@@ -482,11 +470,6 @@ export class LiveSession {
       }
     }
     if (msg.goAway !== undefined && conn === this.active) this.onGoAway(msg.goAway.timeLeft);
-    if (msg.usageMetadata !== undefined) {
-      const u = msg.usageMetadata;
-      this.log.debug({ usage: u }, "live: usage");
-      this.safe(() => this.events?.usage(u));
-    }
   }
 
   private onGoAway(timeLeft: string | undefined): void {
@@ -500,96 +483,5 @@ export class LiveSession {
     this.goAwayTimer = setTimeout(() => this.rotate(), Math.max(0, left - margin));
     // Idle with a fresh handle: nothing to lose by switching now.
     if (this.handleFresh && this.handle !== undefined) this.rotateSoon();
-  }
-
-  private onContent(sc: ServerContent): void {
-    const ev = this.events;
-    const parts = sc.modelTurn?.parts;
-    if (parts !== undefined) {
-      for (const p of parts) {
-        const data = p.inlineData?.data;
-        if (data !== undefined && data.length > 0) this.onAudio(data, mimeRate(p.inlineData?.mimeType));
-        if (p.text !== undefined) this.log.debug({ thought: p.thought === true, text: p.text }, "live: model text");
-      }
-    }
-    const inT = sc.inputTranscription;
-    if (inT !== undefined && (inT.text !== undefined || inT.finished === true)) {
-      const text = inT.text ?? "";
-      const finished = inT.finished === true;
-      this.log.debug({ text, finished }, "live: caller transcript");
-      if (finished) this.log.info({ text }, "live: caller said");
-      this.safe(() => ev?.inputTranscription(text, finished));
-    }
-    const outT = sc.outputTranscription;
-    if (outT !== undefined && (outT.text !== undefined || outT.finished === true)) {
-      const text = outT.text ?? "";
-      const finished = outT.finished === true;
-      this.outText += text;
-      this.log.debug({ text, finished }, "live: agent transcript");
-      this.safe(() => ev?.outputTranscription(text, finished));
-    }
-    if (sc.interrupted === true) {
-      this.log.info({ heardSoFar: this.outText }, "live: interrupted");
-      this.outText = "";
-      this.safe(() => ev?.interrupted());
-    }
-    if (sc.generationComplete === true) this.safe(() => ev?.generationComplete());
-    if (sc.turnComplete === true) {
-      if (this.outText !== "") this.log.info({ text: this.outText }, "live: agent said");
-      this.outText = "";
-      const reason = sc.turnCompleteReason;
-      this.safe(() => ev?.turnComplete(reason));
-    }
-  }
-
-  private onAudio(b64: string, rate: number): void {
-    const need = Math.ceil(b64.length / 4) * 3;
-    if (need > this.scratch.byteLength) this.scratch = new Uint8Array(Math.max(need, this.scratch.byteLength * 2));
-    let written: number;
-    try {
-      written = this.scratch.setFromBase64(b64).written;
-    } catch {
-      this.counters.badAudio++;
-      return;
-    }
-    this.counters.audioMessages++;
-    this.counters.audioBytesReceived += written;
-    const view = this.scratch.subarray(0, written);
-    this.safe(() => this.events?.audio(view, rate));
-  }
-
-  // ---------- tools ----------
-
-  private onToolCall(conn: LiveConnection, calls: NonNullable<ServerMessage["toolCall"]>["functionCalls"] & {}): void {
-    for (const call of calls) {
-      this.counters.toolCalls++;
-      const id = call.id;
-      if (id === undefined || id === "") {
-        this.log.warn({ name: call.name }, "live: toolCall without id, cannot answer");
-        continue;
-      }
-      this.pendingTools.set(id, conn);
-      this.log.info({ id, name: call.name }, "live: tool call");
-      void this.tools.run(call).then((resp) => {
-        if (this.pendingTools.get(id) !== conn) {
-          this.counters.toolResponsesDropped++; // cancelled, or its socket is gone
-          this.log.info({ id, name: call.name }, "live: tool answer dropped (cancelled or socket gone)");
-          return;
-        }
-        this.pendingTools.delete(id);
-        if (resp.response.status === "error") this.counters.toolErrors++;
-        if (conn.send(toolResponseFrame([resp]))) this.counters.toolResponses++;
-        else this.counters.toolResponsesDropped++;
-      });
-    }
-  }
-
-  /** A throwing event handler must not break the receive path of the socket. */
-  private safe(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.log.error({ err: err instanceof Error ? err.message : String(err) }, "live: event handler threw");
-    }
   }
 }

@@ -1,5 +1,5 @@
 // Builds the `setup` message per model generation. Each generation rejects fields the others need
-// (gemini-live.md §1.4, §3.1, §7.9), so the shape is chosen by model id, never by trial and error.
+// (docs/gemini-live.md#per-model-setup), so the shape is chosen by model id, never by trial and error.
 import type { FunctionDeclaration, SetupMessage } from "./protocol.ts";
 
 export type ModelFamily = "3.8" | "3.8-extended-thinking" | "3.1" | "2.5";

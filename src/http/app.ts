@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config.ts";
-import type { Logger } from "../log.ts";
+import { maskNumber, type Logger } from "../log.ts";
 import type { SeenCalls } from "../telephony/seen-calls.ts";
 import { mintStreamToken } from "../telephony/stream-token.ts";
 import { verifySignature } from "./signature.ts";
@@ -68,8 +68,15 @@ export function createApp(d: AppDeps): Hono {
       log.info({ state: f.state }, "voice webhook repeat: empty response");
       return new Response(EMPTY_RESPONSE, { headers: XML });
     }
-    log.info({ state: f.state, caller: f.caller, callee: f.callee }, "new call: answering with <Stream>");
-    const warm = await d.calls.prewarm(f.callId, log);
+    const caller = f.caller ?? "";
+    const callee = f.callee ?? "";
+    const agent = d.calls.router.route(callee);
+    if (agent === undefined) {
+      log.warn({ callee: maskNumber(callee) }, "no agent answers this number: answering with the fallback message and a hang-up");
+      return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
+    }
+    log.info({ state: f.state, caller: maskNumber(caller), callee: maskNumber(callee), agent: agent.name }, "new call: answering with <Stream>");
+    const warm = await d.calls.prepare(f.callId, { caller, callee, agent }, log);
     if (warm === "failed") {
       log.error("no model session for this call: answering with the fallback message and a hang-up");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });

@@ -1,4 +1,4 @@
-// Sautikit posts form-encoded or JSON bodies (encoding undocumented, sautikit-stream.md §1.3); field names vary
+// Sautikit posts form-encoded or JSON bodies (encoding undocumented, docs/sautikit-stream.md#voice-webhook); field names vary
 // between the docs and what live calls carry, so extraction is tolerant.
 
 export class BodyError extends Error {}

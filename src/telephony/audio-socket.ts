@@ -1,8 +1,9 @@
-// The Sautikit audio socket (mod_audio_fork, subprotocol audio.drachtio.org; sautikit-stream.md §2).
+// The Sautikit audio socket (mod_audio_fork, subprotocol audio.drachtio.org; docs/sautikit-stream.md#audio-framing).
 // Where a caller frame enters the relay: binary frames are S16LE mono PCM treated as a byte stream
 // (frames may be coalesced or split at any byte), text frames are metadata or notices.
 import type { ServerWebSocket, WebSocketHandler } from "bun";
 import type { Logger } from "../log.ts";
+import { hangupCall, type HangupOptions } from "./hangup.ts";
 import type { CallHandler, CallSocket } from "./types.ts";
 
 export const SUBPROTOCOL = "audio.drachtio.org";
@@ -12,6 +13,8 @@ export const MAX_FRAME_BYTES = 64 * 1024;
 export const BACKPRESSURE_LIMIT = 64 * 1024;
 
 export interface SocketData {
+  /** Tag for the server's one WebSocket dispatcher. */
+  kind: "media";
   callId: string;
   log: Logger;
   handler: CallHandler | undefined;
@@ -25,20 +28,30 @@ export interface SocketData {
 }
 
 export function socketData(callId: string, log: Logger): SocketData {
-  return { callId, log, handler: undefined, carry: -1, scratch: undefined, sawText: false, sawAudio: false, framesIn: 0, bytesIn: 0 };
+  return { kind: "media", callId, log, handler: undefined, carry: -1, scratch: undefined, sawText: false, sawAudio: false, framesIn: 0, bytesIn: 0 };
 }
 
 export type StartCall = (socket: CallSocket, log: Logger) => CallHandler;
 
-function callSocket(ws: ServerWebSocket<SocketData>): CallSocket {
+/** Sautikit REST credentials; undefined when SAUTIKIT_API_KEY is not set (main.ts warns at start). */
+export type RestHangup = HangupOptions | undefined;
+
+function callSocket(ws: ServerWebSocket<SocketData>, rest: RestHangup): CallSocket {
   return {
     callId: ws.data.callId,
+    source: "phone",
     sendAudio: (frame) => ws.sendBinary(frame),
     sendText: (text) => ws.sendText(text),
     cork: (fn) => {
       ws.cork(fn);
     },
     close: (code, reason) => ws.close(code, reason),
+    // Closing the media socket does not end a connect="true" stream (docs/sautikit-stream.md#hanging-up).
+    async hangup(reason) {
+      if (rest !== undefined) await hangupCall(rest, ws.data.callId, ws.data.log);
+      else ws.data.log.warn({ reason }, "SAUTIKIT_API_KEY is not set: closing the socket only; the caller may hear silence until they hang up");
+      ws.close(1000, reason.slice(0, 100));
+    },
   };
 }
 
@@ -105,7 +118,7 @@ function onText(ws: ServerWebSocket<SocketData>, text: string): void {
   guarded(ws, "text", (h) => h.onText(text));
 }
 
-export function audioSocketHandlers(startCall: StartCall): WebSocketHandler<SocketData> {
+export function audioSocketHandlers(startCall: StartCall, rest: RestHangup): WebSocketHandler<SocketData> {
   return {
     data: {} as SocketData,
     maxPayloadLength: MAX_FRAME_BYTES,
@@ -118,7 +131,7 @@ export function audioSocketHandlers(startCall: StartCall): WebSocketHandler<Sock
       ws.binaryType = "nodebuffer";
       ws.data.log.info("audio socket open");
       try {
-        ws.data.handler = startCall(callSocket(ws), ws.data.log);
+        ws.data.handler = startCall(callSocket(ws, rest), ws.data.log);
       } catch (err) {
         ws.data.log.error({ err }, "could not start call");
         ws.close(1011, "could not start call");

@@ -1,5 +1,5 @@
 // Closing the audio socket does not end a <Stream connect="true"> call: the caller would sit on dead air
-// (sautikit-stream.md §0.6). The REST hang-up is the only reliable way to end it.
+// (docs/sautikit-stream.md#hanging-up). The REST hang-up is the only reliable way to end it.
 import type { Logger } from "../log.ts";
 
 export interface HangupOptions {

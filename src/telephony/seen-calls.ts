@@ -1,5 +1,5 @@
 // Call ids we already answered with <Stream>. Sautikit re-posts the voice URL on every state change; only the
-// first POST may stream (sautikit-stream.md §0.8). Bounded in count and age; Map keeps insertion order, so the
+// first POST may stream (docs/sautikit-stream.md#repeat-posts). Bounded in count and age; Map keeps insertion order, so the
 // oldest entries are at the front and eviction is cheap.
 export class SeenCalls {
   private readonly expiry = new Map<string, number>();

@@ -1,14 +1,21 @@
-// The contract between the Sautikit audio socket (src/telephony) and a call (src/call).
+// The contract between a telephony socket (src/telephony: Sautikit's media stream; later the browser softphone)
+// and a call (src/call). Owned here because the socket side calls into a CallHandler and hands out a CallSocket.
 
-/** What a call may do to its Sautikit audio socket. Return values follow Bun's ws.send(): >0 bytes written,
+/** What a call may do to its audio socket. Return values follow Bun's ws.send(): >0 bytes written,
  *  -1 queued under backpressure (wait for drain), 0 dropped (over the limit, or closed). */
 export interface CallSocket {
   readonly callId: string;
+  readonly source: "phone" | "browser";
   sendAudio(frame: Uint8Array): number;
   sendText(text: string): number;
   /** Batches several sends into one syscall (timer callbacks are not auto-corked). */
   cork(fn: () => void): void;
   close(code?: number, reason?: string): void;
+  /**
+   * Ends the call for the caller, not just the socket: for a phone call, the telephony provider's REST hang-up
+   * (closing the media socket alone leaves the caller on dead air), then the close. Never throws.
+   */
+  hangup(reason: string): Promise<void>;
 }
 
 /** What the socket layer hands a call. `pcm` holds whole S16LE samples and is only valid during the call. */

@@ -43,14 +43,14 @@ afterEach(() => {
   pacers = [];
 });
 
-function setup(opts: { leadMs?: number; tailMs?: number; pool?: SlabPool } = {}) {
+function setup(opts: { leadMs?: number; tailMs?: number; pool?: SlabPool; attach?: boolean } = {}) {
   const clock = new FakeClock();
   const pacer = new Pacer({ clock });
   pacers.push(pacer);
   const pool = opts.pool ?? new SlabPool(SLAB_BYTES, 8);
   const p = new Playout({ outRate: 16000, leadMs: opts.leadMs ?? 160, tailMs: opts.tailMs ?? 200, pool });
   const sink = new TestSink();
-  p.attach(sink);
+  if (opts.attach !== false) p.attach(sink);
   pacer.add(p);
   return { clock, pacer, pool, p, sink };
 }
@@ -155,10 +155,9 @@ describe("Pacer + Playout on a fake clock", () => {
   });
 
   test("no sends when nothing is queued, and none without a sink (audio waits for attach)", () => {
-    const { clock, p, sink } = setup();
+    const { clock, p, sink } = setup({ attach: false });
     clock.advance(200);
     expect(sink.frames.length).toBe(0);
-    p.detach();
     p.pushModelAudio(numberedFrames(0, 20), 16000);
     clock.advance(200);
     expect(sink.objects.length).toBe(0);

@@ -159,13 +159,13 @@ describe("Resampler other ratios", () => {
 
 describe("Uplink", () => {
   test("16 kHz calls get the very same view back", () => {
-    const u = new Uplink(16000);
+    const u = new Uplink(16000, 16000);
     const pcm = new Uint8Array(640);
     expect(u.process(pcm)).toBe(pcm);
   });
 
   test("8 kHz calls are upsampled to 16 kHz, continuous across frames, reusing one output view", () => {
-    const u = new Uplink(8000);
+    const u = new Uplink(8000, 16000);
     const x = toBytes(tone(8000, 1000, 1));
     const parts: Uint8Array[] = [];
     let first: Uint8Array | null = null;

@@ -1,6 +1,7 @@
 // Shared test plumbing: waits without wall-clock assertions, a log capture, an event recorder, session factory.
 import pino from "pino";
 import type { Logger } from "../../src/log.ts";
+import type { ModelUsage, ToolCallRequest } from "../../src/call/model-leg.ts";
 import { LiveSession, type LiveEvents, type LiveSessionOptions } from "../../src/gemini/session.ts";
 
 export const API_KEY = "test-key-SECRET-1234567890";
@@ -27,12 +28,14 @@ export interface Recorded {
   failed: { reason: string; code: number }[];
   input: string[];
   output: string[];
-  usage: Record<string, unknown>[];
+  usage: ModelUsage[];
+  toolCalls: ToolCallRequest[];
+  cancelled: string[];
   handlers: LiveEvents;
 }
 
 export function recorder(): Recorded {
-  const r: Recorded = { events: [], audio: [], audioBytes: [], failed: [], input: [], output: [], usage: [], handlers: undefined as never };
+  const r: Recorded = { events: [], audio: [], audioBytes: [], failed: [], input: [], output: [], usage: [], toolCalls: [], cancelled: [], handlers: undefined as never };
   r.handlers = {
     audio(pcm, rate) {
       r.events.push("audio");
@@ -49,6 +52,14 @@ export function recorder(): Recorded {
     outputTranscription(text) {
       r.events.push("outputTranscription");
       r.output.push(text);
+    },
+    toolCall(c) {
+      r.events.push("toolCall");
+      r.toolCalls.push(c);
+    },
+    toolCallCancelled(ids) {
+      r.events.push("toolCallCancelled");
+      r.cancelled.push(...ids);
     },
     usage(u) {
       r.events.push("usage");

@@ -8,7 +8,7 @@ import {
   SESSION_NOT_FOUND_REASON,
   StandinServer,
   type StandinOptions,
-} from "../../src/gemini/standin/server.ts";
+} from "../support/gemini-spy.ts";
 import { makeSession, readSeq, recorder, seqChunk, until } from "./helpers.ts";
 
 const cleanup: Array<() => unknown> = [];

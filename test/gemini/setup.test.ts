@@ -2,7 +2,7 @@
 // 1007, the per-model fields the real models refuse).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ModelTuning } from "../../src/gemini/setup.ts";
-import { StandinServer } from "../../src/gemini/standin/server.ts";
+import { StandinServer } from "../support/gemini-spy.ts";
 import { API_KEY, captureLog, makeSession, until } from "./helpers.ts";
 
 let standin: StandinServer;

@@ -1,5 +1,5 @@
-// The stand-in itself, driven by a raw WebSocket client: protocol refusals, answers (tone pitch/duration, echo),
-// resumption updates, goAway deadline.
+// The test spy (Live API stand-in) itself, driven by a raw WebSocket client: protocol refusals, answers (tone
+// pitch/duration, echo), resumption updates, goAway deadline, per-model setup refusals.
 import { afterEach, describe, expect, test } from "bun:test";
 import {
   DEADLINE_REASON,
@@ -7,8 +7,7 @@ import {
   MEDIA_CHUNKS_REASON,
   StandinServer,
   type StandinOptions,
-} from "../../src/gemini/standin/server.ts";
-import { startOfflineStandin } from "../../src/gemini/standin/offline.ts";
+} from "../support/gemini-spy.ts";
 import { loud16k, until } from "./helpers.ts";
 
 const cleanup: Array<() => unknown> = [];
@@ -143,10 +142,11 @@ describe("stand-in answers", () => {
     expect(kinds.findIndex((k) => k.startsWith("turnComplete"))).toBeGreaterThan(gc);
   });
 
-  test("echo mode (offline): the caller's utterance comes back upsampled to 24 kHz (1.5× the samples, same pitch)", async () => {
-    const off = await startOfflineStandin(undefined, { silenceMs: 200, burstIntervalMs: 5, waitForPlayback: false });
-    cleanup.push(() => off.stop());
-    const r = await raw({}, off.server);
+  test("echo mode: the caller's utterance comes back upsampled to 24 kHz (1.5× the samples, same pitch)", async () => {
+    const srv = new StandinServer({ mode: "echo", silenceMs: 200, burstIntervalMs: 5, waitForPlayback: false });
+    await srv.start();
+    cleanup.push(() => srv.stop());
+    const r = await raw({}, srv);
     r.send(SETUP);
     await until(() => r.msgs.length >= 2, "ready");
     const speech = loud16k(400, 400);
@@ -154,7 +154,7 @@ describe("stand-in answers", () => {
     for (let i = 0; i < 15; i++) r.send(audioMsg(new Uint8Array(640)));
     await until(() => r.msgs.some((m) => m.serverContent?.turnComplete), "turnComplete");
     const pcm = pcmOf(r.msgs);
-    expect(off.server.sessions[0]!.utterance!.byteLength).toBe(speech.byteLength);
+    expect(srv.sessions[0]!.utterance!.byteLength).toBe(speech.byteLength);
     expect(pcm.length).toBe((speech.byteLength * 3) / 2);
     expect(Math.abs(pitch(pcm, 24000) - 400)).toBeLessThan(10);
   });
@@ -196,5 +196,34 @@ describe("stand-in answers", () => {
     c.send({ setup: { ...SETUP.setup, sessionResumption: { handle } } });
     await until(() => c.msgs.length >= 1, "resumed");
     expect(srv.sessions[2]!.conversationId).toBe(srv.sessions[0]!.conversationId);
+  });
+});
+
+describe("stand-in setup rules per model", () => {
+  const thinking = { thinkingConfig: { thinkingLevel: "low" } };
+  const cases: Array<[string, Record<string, unknown>, boolean]> = [
+    ["gemini-3.8-live-extended-thinking", { generationConfig: thinking }, true],
+    ["gemini-3.8-live-extended-thinking", { generationConfig: {} }, false],
+    ["gemini-3.8-live", { generationConfig: {} }, true],
+    ["gemini-3.8-live", { generationConfig: thinking }, false],
+    ["gemini-3.8-live", { generationConfig: { enableAffectiveDialog: true } }, false],
+    ["gemini-3.8-live", { generationConfig: {}, proactivity: { proactiveAudio: false } }, false],
+    ["gemini-3.1-flash-live-preview", { generationConfig: thinking }, true],
+    ["gemini-3.1-flash-live-preview", { generationConfig: {}, proactivity: { proactiveAudio: true } }, false],
+    ["gemini-3.1-flash-live-preview", { generationConfig: { enableAffectiveDialog: false } }, false],
+    ["gemini-2.5-flash-native-audio-preview-12-2025", { generationConfig: { enableAffectiveDialog: true, thinkingConfig: { thinkingBudget: 0 } }, proactivity: { proactiveAudio: false } }, true],
+    ["gemini-live-2.5-flash-native-audio", { generationConfig: { enableAffectiveDialog: true }, proactivity: { proactiveAudio: true } }, true],
+    ["gemini-4.0-live-experimental", { generationConfig: thinking }, false], // unknown ids: 3.8 rules
+    ["gemini-4.0-live-experimental", { generationConfig: {} }, true],
+  ];
+  test.each(cases)("%p with %j → accepted: %p", async (model, fields, ok) => {
+    const r = await raw();
+    r.send({ setup: { model: `models/${model}`, ...fields } });
+    if (ok) {
+      await until(() => r.msgs.length >= 1, "setupComplete");
+      expect(r.msgs[0]).toEqual({ setupComplete: {} });
+    } else {
+      expect(await r.closed).toEqual({ code: 1007, reason: INVALID_ARGUMENT });
+    }
   });
 });

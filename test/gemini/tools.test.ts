@@ -1,38 +1,59 @@
-// Tool calls over the wire: toolCall → handler → toolResponse with the same id; unknown tools and throwing
-// handlers answer a structured error; cancelled ids get no answer.
+// Tool calls over the wire: the Live leg reports toolCall, the call layer's ToolRunner runs the handler and the
+// answer goes back through the leg with the same id; unknown tools and throwing handlers answer a structured
+// error; cancelled ids get no answer; an answer pending across a goAway rotation goes out on the new socket.
 import { afterEach, describe, expect, test } from "bun:test";
-import { StandinServer } from "../../src/gemini/standin/server.ts";
-import { ToolRegistry } from "../../src/gemini/tools.ts";
-import { makeSession, until } from "./helpers.ts";
+import pino from "pino";
+import type { CallTool } from "../../src/call/agent.ts";
+import { ToolRunner, type ToolRunReport } from "../../src/call/tool-runner.ts";
+import { StandinServer } from "../support/gemini-spy.ts";
+import { makeSession, recorder, until } from "./helpers.ts";
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-async function setup() {
-  const srv = new StandinServer();
+function tool(name: string, run: CallTool["run"], parameters?: Record<string, unknown>, description?: string): CallTool {
+  return { declaration: { name, ...(description ? { description } : {}), ...(parameters ? { parameters } : {}) }, timeoutMs: 5000, run };
+}
+
+async function setup(opts: { lifetimeMs?: number } = {}) {
+  const srv = new StandinServer({ ...opts });
   const url = await srv.start();
   cleanup.push(() => srv.stop());
   const calls: Array<Record<string, unknown>> = [];
   let releaseSlow: (() => void) | undefined;
-  const tools = new ToolRegistry();
-  tools.register(
-    { name: "lookup_order", description: "Find an order.", parameters: { type: "OBJECT", properties: { orderId: { type: "STRING" } } } },
-    async (args) => {
-      calls.push(args);
-      await Bun.sleep(5);
-      return { eta: "16:00", orderId: args.orderId };
-    },
-  );
-  tools.register({ name: "explode" }, () => {
-    throw new Error("kaboom");
-  });
-  tools.register({ name: "slow" }, () => new Promise((r) => (releaseSlow = () => r({ status: "ok", late: true }))));
-  const s = makeSession(url, { tools });
+  const tools: CallTool[] = [
+    tool(
+      "lookup_order",
+      async (args) => {
+        calls.push(args);
+        await Bun.sleep(5);
+        return { eta: "16:00", orderId: args.orderId };
+      },
+      { type: "OBJECT", properties: { orderId: { type: "STRING" } } },
+      "Find an order.",
+    ),
+    tool("explode", () => {
+      throw new Error("kaboom");
+    }),
+    tool("slow", () => new Promise((r) => (releaseSlow = () => r({ status: "ok", late: true })))),
+  ];
+  const s = makeSession(url, { tools: tools.map((t) => t.declaration) });
   cleanup.push(() => s.close());
+  const reports: ToolRunReport[] = [];
+  const runner = new ToolRunner({
+    tools,
+    who: { callId: "C1", agent: "test", caller: "", callee: "" },
+    call: { endCall: () => {} },
+    log: pino({ level: "silent" }),
+    answer: (id, name, response) => s.sendToolResult(id, name, response),
+    settled: (r) => void reports.push(r),
+  });
+  const r = recorder();
+  s.attach({ ...r.handlers, toolCall: (c) => runner.run(c), toolCallCancelled: (ids) => runner.cancel(ids) });
   await s.start();
-  return { srv, s, ss: srv.sessions[0]!, calls, release: () => releaseSlow?.() };
+  return { srv, s, ss: srv.sessions[0]!, calls, reports, release: () => releaseSlow?.() };
 }
 
 describe("tools", () => {
@@ -62,19 +83,19 @@ describe("tools", () => {
   });
 
   test("unknown tool and throwing handler each answer a structured, non-retryable error for their id", async () => {
-    const { ss, s } = await setup();
+    const { ss, s, reports } = await setup();
     const a = ss.toolCall("no_such_tool", {});
     const b = ss.toolCall("explode", {});
     await until(() => ss.toolResponses.length === 2, "two responses");
     const byId = new Map(ss.toolResponses.map((r) => [r.id, r]));
     expect(byId.get(a)).toEqual({ id: a, name: "no_such_tool", response: { status: "error", retryable: false, message: "unknown tool: no_such_tool" } });
     expect(byId.get(b)!.response).toEqual({ status: "error", retryable: false, message: "tool explode failed: kaboom" });
-    expect(s.stats().toolErrors).toBe(2);
+    expect(reports.filter((r) => r.outcome === "error").length).toBe(2);
     expect(s.state).toBe("ready");
   });
 
   test("cancellation: no response is sent for the cancelled id; others still answered", async () => {
-    const { ss, s, release } = await setup();
+    const { ss, s, release, reports } = await setup();
     const slow = ss.toolCall("slow", {});
     await until(() => s.stats().toolCalls === 1, "call received");
     ss.cancelTools([slow]);
@@ -84,6 +105,19 @@ describe("tools", () => {
     await until(() => ss.toolResponses.length === 1, "other answered");
     await Bun.sleep(100);
     expect(ss.toolResponses.map((r) => r.id)).toEqual([other]);
-    expect(s.stats().toolResponsesDropped).toBe(1);
+    expect(reports.filter((r) => r.outcome === "cancelled").map((r) => r.id)).toEqual([slow]);
+  });
+
+  test("a result pending across a goAway rotation is sent on the new socket, not dropped", async () => {
+    const { srv, ss, s, release } = await setup();
+    const id = ss.toolCall("slow", {});
+    await until(() => s.stats().toolCalls === 1, "call received");
+    ss.goAway(2000);
+    await until(() => s.stats().rotations === 1, "rotation started");
+    release();
+    await until(() => srv.sessions.length === 2 && srv.sessions[1]!.toolResponses.length === 1, "answer on the new socket");
+    expect(srv.sessions[1]!.resumedWith).toBeDefined();
+    expect(srv.sessions[1]!.toolResponses[0]).toEqual({ id, name: "slow", response: { status: "ok", late: true } });
+    expect(ss.toolResponses.length).toBe(0);
   });
 });

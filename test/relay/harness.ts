@@ -1,11 +1,12 @@
 // Starts the real relay in-process on a loopback port, against the Gemini stand-in on another port.
 import pino from "pino";
-import { CallManager } from "../../src/call/manager.ts";
+import { assemble } from "../../src/assemble.ts";
+import type { AgentRouter, CallManager } from "../../src/call/manager.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
-import { StandinServer, type StandinOptions } from "../../src/gemini/index.ts";
+import { StandinServer, type StandinOptions } from "../support/gemini-spy.ts";
 import { signBody } from "../../src/http/signature.ts";
 import type { Logger } from "../../src/log.ts";
-import { startRelay, type Relay } from "../../src/server.ts";
+import type { Relay } from "../../src/server.ts";
 import { until } from "../gemini/helpers.ts";
 
 export { until };
@@ -16,6 +17,7 @@ export const PROTO = "audio.drachtio.org";
 export interface Harness {
   config: Config;
   relay: Relay;
+  calls: CallManager;
   standin: StandinServer;
   base: string;
   logs: string[];
@@ -25,7 +27,11 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}, standinOpts: Partial<StandinOptions> = {}): Promise<Harness> {
+export async function startHarness(
+  env: Record<string, string> = {},
+  standinOpts: Partial<StandinOptions> = {},
+  opts: { router?: AgentRouter } = {},
+): Promise<Harness> {
   const logs: string[] = [];
   const log: Logger = pino({ level: "debug" }, { write: (s: string) => void logs.push(s) });
   const standin = new StandinServer({ mode: "tone", speechRms: 30000, ...standinOpts });
@@ -41,14 +47,14 @@ export async function startHarness(env: Record<string, string> = {}, standinOpts
     PREWARM_WAIT_MS: "3000",
     ...env,
   });
-  const calls = new CallManager(config, { url: config.geminiLiveUrl, apiKey: "test-key", label: config.geminiModel }, log);
-  const relay = startRelay(config, log, calls, config.geminiModel);
+  const { calls, relay } = assemble(config, { url: config.gemini.liveUrl, apiKey: "test-key", label: config.gemini.model }, log, opts.router);
   // The stream URL must name the real port, known only after listening; the app reads publicUrl per request.
   if (!env.PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${relay.port}`;
   const base = `http://127.0.0.1:${relay.port}`;
   const h: Harness = {
     config,
     relay,
+    calls,
     standin,
     base,
     logs,

@@ -1,4 +1,5 @@
-// Sound for the stand-in: a sine answer, a 16→24 kHz echo, and an energy detector for the caller's speech.
+// Sound for the offline model (and the test spy): a sine answer, a 16→24 kHz echo, and an energy detector for
+// the caller's speech.
 // S16LE throughout; bytes are read/written explicitly so any Buffer offset/alignment works.
 
 /** `ms` of a sine at `hz`, 24 kHz S16LE, amplitude ~0.3 FS with 5 ms fades (no clicks at the edges). */

@@ -1,11 +1,11 @@
-// A local stand-in for the Gemini Live API (BidiGenerateContent), faithful to gemini-live.md where it matters
-// to a relay: pretty-printed JSON in binary frames, setup-first discipline, the 1007/1008/1011 closes real
-// sessions die with, resumption handles, goAway, barge-in, bursty faster-than-real-time 24 kHz output.
-// Used by the tests, by the bench, and (echo mode) by the relay's offline mode.
+// Test spy for the Gemini Live API (BidiGenerateContent): a local server faithful to docs/gemini-live.md where it
+// matters to a relay (pretty-printed JSON in binary frames, setup-first discipline, the 1007/1008/1011 closes real
+// sessions die with, resumption handles, goAway, barge-in, bursty faster-than-real-time 24 kHz output), with knobs
+// for each of those and a record of every message. Used by the tests and the bench; the product's offline mode
+// uses src/gemini/offline/server.ts, which records nothing.
 import type { Server, ServerWebSocket } from "bun";
-import type { Logger } from "../../log.ts";
-import { modelFamily } from "../setup.ts";
-import { EnergyDetector, tone, upsample16to24 } from "./voice.ts";
+import type { Logger } from "../../src/log.ts";
+import { EnergyDetector, tone, upsample16to24 } from "../../src/gemini/offline/voice.ts";
 
 export interface StandinOptions {
   hostname: string;
@@ -453,22 +453,30 @@ export class StandinSession {
   }
 }
 
-/** Per-model refusals the real service makes (gemini-live.md §1.4, §7.9). */
+type SetupRule = (gen: Json, setup: Json) => boolean;
+
+const needsThinkingLevel: SetupRule = (gen) => typeof (gen.thinkingConfig as Json | undefined)?.thinkingLevel === "string";
+// No thinkingConfig, affective dialog removed, proactive audio always on (false is an error).
+const current38: SetupRule = (gen, setup) =>
+  !("thinkingConfig" in gen) && !("enableAffectiveDialog" in gen) && (setup.proactivity as Json | undefined)?.proactiveAudio !== false;
+const preview31: SetupRule = (gen, setup) => !("proactivity" in setup) && !("enableAffectiveDialog" in gen);
+const acceptAll: SetupRule = () => true;
+
+/**
+ * Per-model refusals the real service makes (docs/gemini-live.md, models table), first match wins. Written out here
+ * rather than taken from src/gemini/setup.ts, so a wrong setup builder fails the tests instead of agreeing with itself.
+ */
+const SETUP_RULES: ReadonlyArray<[RegExp, SetupRule]> = [
+  [/^gemini-3\.8-.*extended-thinking/, needsThinkingLevel],
+  [/^gemini-3\.8-/, current38],
+  [/^gemini-3\.1-/, preview31],
+  [/^gemini-(live-)?2\.5-/, acceptAll],
+];
+
 function validSetupFor(setup: Json, model: string): boolean {
-  const gen = (setup.generationConfig ?? {}) as Json;
-  const thinking = gen.thinkingConfig as Json | undefined;
-  const proactivity = setup.proactivity as Json | undefined;
-  switch (modelFamily(model)) {
-    case "3.8":
-      if (thinking !== undefined || "enableAffectiveDialog" in gen) return false;
-      return proactivity?.proactiveAudio !== false;
-    case "3.8-extended-thinking":
-      return typeof thinking?.thinkingLevel === "string";
-    case "3.1":
-      return proactivity === undefined && !("enableAffectiveDialog" in gen);
-    case "2.5":
-      return true;
-  }
+  const id = model.replace(/^models\//, "");
+  const rule = SETUP_RULES.find(([re]) => re.test(id))?.[1] ?? current38; // unknown ids: the GA default's rules
+  return rule((setup.generationConfig ?? {}) as Json, setup);
 }
 
 export class StandinServer {

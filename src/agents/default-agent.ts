@@ -1,0 +1,17 @@
+// The agent built from the process settings (AGENT_PROMPT, AGENT_GREETING, GEMINI_MODEL, GEMINI_VOICE): what
+// every call gets when no agents file is configured.
+import type { Agent } from "../call/agent.ts";
+import type { Config } from "../config.ts";
+
+export function defaultAgent(config: Config): Agent {
+  return {
+    name: "default",
+    model: config.gemini.model,
+    voice: config.gemini.voice,
+    prompt: config.agentPrompt,
+    greeting: config.agentGreeting,
+    tools: [],
+    maxCallSeconds: 0,
+    idleSeconds: 0,
+  };
+}

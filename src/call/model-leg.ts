@@ -1,0 +1,75 @@
+// The contract between a call (src/call) and the speech-to-speech model it talks to. Owned here, by the side
+// that uses it, so a second provider (e.g. OpenAI Realtime) is one more implementation and `call/` and `audio/`
+// do not change. `gemini/LiveSession` is the first implementation.
+import type { Logger } from "../log.ts";
+import type { Agent } from "./agent.ts";
+
+/** One function call the model asks for. `args` is already parsed JSON. */
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  args: Record<string, unknown>;
+}
+
+/** Token counts from the provider's usage report, by direction and modality (e.g. input/AUDIO). */
+export interface ModelUsage {
+  /** e.g. { "input:AUDIO": 120, "output:AUDIO": 300, "input:TEXT": 25 } */
+  tokens: Record<string, number>;
+  totalTokens: number;
+}
+
+/** What a leg reports. Audio views are valid only during the callback; everything else may be kept. */
+export interface ModelLegEvents {
+  /** Model speech, S16LE mono at `rate`. */
+  audio(pcm: Uint8Array, rate: number): void;
+  /** The caller barged in: whatever the model was saying is void. */
+  interrupted(): void;
+  /** The model finished generating this turn (audio may still be playing). */
+  generationComplete(): void;
+  /** The model's turn is over. */
+  turnComplete(reason: string | undefined): void;
+  /** Fragments of what the caller said; `finished` closes the utterance. */
+  inputTranscription(text: string, finished: boolean): void;
+  /** Fragments of what the model said. */
+  outputTranscription(text: string, finished: boolean): void;
+  toolCall(call: ToolCallRequest): void;
+  /** The model no longer wants these results (the caller interrupted). */
+  toolCallCancelled(ids: string[]): void;
+  usage(u: ModelUsage): void;
+  /** The leg is gone for good. Fires once; if it happened before attach(), it fires during attach(). */
+  failed(reason: string, code: number): void;
+}
+
+export interface ModelLegCapabilities {
+  /** The provider can be told how much of its answer was heard (OpenAI's truncate); Gemini cannot. */
+  truncate: boolean;
+  /** The leg keeps its own conversation across reconnects (Gemini resumption handles). */
+  resumable: boolean;
+}
+
+export interface ModelLeg {
+  /** Sample rate `sendAudio` expects (S16LE mono). */
+  readonly inputRate: number;
+  readonly capabilities: ModelLegCapabilities;
+  /** Opens the model session; resolves when it can take audio, rejects if it cannot be opened. */
+  start(): Promise<void>;
+  attach(events: ModelLegEvents): void;
+  /** Caller audio at `inputRate`, whole samples. Read synchronously; the caller may reuse the buffer. */
+  sendAudio(pcm: Uint8Array): void;
+  /** Answers a toolCall. Sent now, or on the next socket if the leg is between sockets. */
+  sendToolResult(id: string, name: string, response: Record<string, unknown>): void;
+  /** A text turn from "the system" (greeting, "say goodbye now", "is the caller still there?"). */
+  sendText(text: string): void;
+  close(): Promise<void>;
+  stats(): Record<string, number>;
+}
+
+/** Who the leg is for. */
+export interface LegContext {
+  callId: string;
+  agent: Agent;
+  log: Logger;
+}
+
+/** How the call layer gets a leg; main.ts picks the provider. */
+export type ModelLegFactory = (ctx: LegContext) => ModelLeg;

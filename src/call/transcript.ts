@@ -1,0 +1,80 @@
+// Transcription fragments → utterances. The model sends what the caller and the agent said in pieces, with no
+// ordering guarantee against the audio (docs/gemini-live.md#transcripts); observers want whole utterances per turn.
+// Caller: fragments until `finished` (or until the agent starts answering). Agent: fragments until the turn
+// completes, or is cut by barge-in, in which case it holds only what was generated before the cut.
+import type { TranscriptEvent } from "./events.ts";
+
+type Role = "caller" | "agent";
+
+interface Open {
+  text: string;
+  startMs: number;
+  endMs: number;
+}
+
+export class TranscriptAggregator {
+  private caller: Open | undefined;
+  private agent: Open | undefined;
+  utterances = 0;
+
+  constructor(
+    private readonly callId: string,
+    private readonly emit: (e: TranscriptEvent) => void,
+  ) {}
+
+  callerFragment(text: string, finished: boolean, atMs: number): void {
+    this.caller = this.add(this.caller, "caller", text, atMs);
+    if (finished) this.closeCaller(atMs);
+  }
+
+  agentFragment(text: string, atMs: number): void {
+    // The agent answering means the caller's turn is over, even if its `finished` never came.
+    if (this.caller !== undefined) this.closeCaller(atMs);
+    this.agent = this.add(this.agent, "agent", text, atMs);
+  }
+
+  /** The agent's turn ended; `heardMs` is how much of its audio the caller heard. */
+  agentTurnEnded(atMs: number, heardMs: number | undefined, interrupted: boolean): void {
+    const a = this.agent;
+    this.agent = undefined;
+    if (a === undefined || a.text.trim() === "") return;
+    this.utterances++;
+    this.emit(this.event("agent", a, true, Math.max(a.endMs, atMs), interrupted, heardMs));
+  }
+
+  closeCaller(atMs: number): void {
+    const c = this.caller;
+    this.caller = undefined;
+    if (c === undefined || c.text.trim() === "") return;
+    this.utterances++;
+    this.emit(this.event("caller", c, true, Math.max(c.endMs, atMs), false, undefined));
+  }
+
+  /** Call over: whatever is open is final as it stands. */
+  close(atMs: number, agentHeardMs: number | undefined): void {
+    this.closeCaller(atMs);
+    this.agentTurnEnded(atMs, agentHeardMs, false);
+  }
+
+  private add(open: Open | undefined, role: Role, text: string, atMs: number): Open {
+    const o = open ?? { text: "", startMs: atMs, endMs: atMs };
+    o.text += text;
+    o.endMs = atMs;
+    if (text !== "") this.emit(this.event(role, o, false, atMs, false, undefined));
+    return o;
+  }
+
+  private event(role: Role, o: Open, final: boolean, endMs: number, interrupted: boolean, heardMs: number | undefined): TranscriptEvent {
+    return {
+      type: "transcript",
+      callId: this.callId,
+      role,
+      text: final ? o.text.trim() : o.text,
+      final,
+      startMs: Math.round(o.startMs),
+      endMs: Math.round(endMs),
+      interrupted,
+      heardMs: heardMs === undefined ? undefined : Math.round(heardMs),
+    };
+  }
+}
