@@ -155,7 +155,7 @@ export async function runStep(
           const at = performance.now();
           s.speak({ ms: p.ms, hz: p.hz });
           const a = newAnswer(at, p.ms, p.hz);
-          // speak() sends the first burst before it returns (src/gemini/standin/server.ts answer()).
+          // speak() sends the first burst before it returns (test/support/gemini-spy.ts answer()).
           a.firstChunkAt = performance.now();
           c.answers.push(a);
           if (p.interruptAfter !== undefined) {

@@ -3,7 +3,7 @@ import { Pacer, realClock } from "../../src/audio/pacer.ts";
 import { Playout, type PlayoutSink } from "../../src/audio/playout.ts";
 import { SLAB_BYTES, SlabPool } from "../../src/audio/pool.ts";
 import { FakeClock } from "./fake-clock.ts";
-import { fromBytes, tone, toBytes, zeroCrossFreq } from "./signal.ts";
+import { fromBytes, tone, toBytes, zeroCrossFreq } from "../support/signal.ts";
 
 /** Records what was sent (copied, as ws.send does) and how often cork was used; send results are scriptable. */
 class TestSink implements PlayoutSink {

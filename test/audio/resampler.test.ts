@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Resampler } from "../../src/audio/resampler.ts";
 import { Uplink } from "../../src/audio/uplink.ts";
-import { concat, db, fromBytes, goertzelAmp, prng, risingCrossings, rms, tone, toBytes, zeroCrossFreq } from "./signal.ts";
+import { concat, db, fromBytes, goertzelAmp, prng, risingCrossings, rms, tone, toBytes, zeroCrossFreq } from "../support/signal.ts";
 
 /** One-shot resample of a whole signal, including the filter tail. */
 function oneShot(inRate: number, outRate: number, x: Int16Array): Int16Array {

@@ -1,25 +1,14 @@
 // Shared test plumbing: waits without wall-clock assertions, a log capture, an event recorder, session factory.
-import pino from "pino";
-import type { Logger } from "../../src/log.ts";
 import type { ModelUsage, ToolCallRequest } from "../../src/call/model-leg.ts";
 import { LiveSession, type LiveEvents, type LiveSessionOptions } from "../../src/gemini/session.ts";
 
+import { silentLog } from "../support/log.ts";
+
+export { captureLog } from "../support/log.ts";
+export { loud16k } from "../support/signal.ts";
+export { until } from "../support/wait.ts";
+
 export const API_KEY = "test-key-SECRET-1234567890";
-
-/** Polls `pred` until true; throws after a generous timeout (shared noisy VM). */
-export async function until(pred: () => boolean, label: string, timeoutMs = 10000): Promise<void> {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for: ${label}`);
-    await Bun.sleep(5);
-  }
-}
-
-export function captureLog(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const log = pino({ level: "trace" }, { write: (s: string) => void lines.push(s) });
-  return { log, lines };
-}
 
 export interface Recorded {
   events: string[];
@@ -84,7 +73,7 @@ export function makeSession(url: string, over: Partial<LiveSessionOptions> = {})
     setupTimeoutMs: 5000,
     rotation: "overlap",
     maxReconnects: 3,
-    log: pino({ level: "silent" }),
+    log: silentLog,
     reconnectBaseMs: 20,
     ...over,
   });
@@ -101,16 +90,4 @@ export function seqChunk(seq: number, bytes = 640): Uint8Array {
 
 export function readSeq(pcm: Uint8Array, off = 0): number {
   return pcm[off]! | ((pcm[off + 1]! & 0x03) << 8);
-}
-
-/** 16 kHz S16LE sine of `ms` at amplitude `amp` (loud enough to be speech for the stand-in). */
-export function loud16k(ms: number, hz = 300, amp = 12000): Uint8Array {
-  const n = (16000 * ms) / 1000;
-  const out = new Uint8Array(n * 2);
-  for (let i = 0; i < n; i++) {
-    const v = Math.round(amp * Math.sin((2 * Math.PI * hz * i) / 16000));
-    out[2 * i] = v & 0xff;
-    out[2 * i + 1] = (v >> 8) & 0xff;
-  }
-  return out;
 }

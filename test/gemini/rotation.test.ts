@@ -1,6 +1,7 @@
 // Long-call machinery against the stand-in: goAway rotation (overlap, close-first, overlap refused → close-first),
 // reconnect after unexpected closes, 1007/1008 handling, reconnect budget.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
+import { cleanupAfterEach } from "../support/cleanup.ts";
 import type { LiveSession } from "../../src/gemini/session.ts";
 import {
   INTERNAL_REASON,
@@ -11,10 +12,7 @@ import {
 } from "../support/gemini-spy.ts";
 import { makeSession, readSeq, recorder, seqChunk, until } from "./helpers.ts";
 
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const defer = cleanupAfterEach();
 
 /** Stand-in that records, per socket, the sequence numbers of the caller chunks it received. */
 async function standin(opts: Partial<StandinOptions> = {}) {
@@ -30,7 +28,7 @@ async function standin(opts: Partial<StandinOptions> = {}) {
     },
   });
   const url = await srv.start();
-  cleanup.push(() => srv.stop());
+  defer(() => srv.stop());
   const all = () => srv.sessions.flatMap((ss) => seen.get(ss.id) ?? []);
   return { srv, url, seen, all, lastAudioAt };
 }
@@ -49,7 +47,7 @@ function pump(s: LiveSession, min: number, cond: () => boolean = () => true) {
 }
 
 function track(s: LiveSession): LiveSession {
-  cleanup.push(() => s.close());
+  defer(() => s.close());
   return s;
 }
 

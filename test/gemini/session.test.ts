@@ -1,24 +1,22 @@
 // LiveSession against the stand-in over real loopback sockets: setup discipline, queueing, downlink events,
 // greeting, close, timeouts.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
+import { cleanupAfterEach } from "../support/cleanup.ts";
 import type { LiveSession } from "../../src/gemini/session.ts";
 import { StandinServer, type StandinOptions } from "../support/gemini-spy.ts";
 import { loud16k, makeSession, readSeq, recorder, seqChunk, until } from "./helpers.ts";
 
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const defer = cleanupAfterEach();
 
 async function standin(opts: Partial<StandinOptions> = {}): Promise<[StandinServer, string]> {
   const s = new StandinServer(opts);
   const url = await s.start();
-  cleanup.push(() => s.stop());
+  defer(() => s.stop());
   return [s, url];
 }
 
 function track(s: LiveSession): LiveSession {
-  cleanup.push(() => s.close());
+  defer(() => s.close());
   return s;
 }
 
@@ -81,7 +79,7 @@ describe("setup discipline", () => {
       port: 0,
       socket: { open: () => void accepted++, data() {}, close: () => void closedSockets++ },
     });
-    cleanup.push(() => tcp.stop(true));
+    defer(() => tcp.stop(true));
     const s = track(makeSession(`ws://127.0.0.1:${tcp.port}/ws`, { connectTimeoutMs: 300, setupTimeoutMs: 5000 }));
     await expect(s.start()).rejects.toThrow(/connect timeout/);
     await until(() => closedSockets === 1, "hung socket terminated");

@@ -1,6 +1,7 @@
 // The test spy (Live API stand-in) itself, driven by a raw WebSocket client: protocol refusals, answers (tone
 // pitch/duration, echo), resumption updates, goAway deadline, per-model setup refusals.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
+import { cleanupAfterEach } from "../support/cleanup.ts";
 import {
   DEADLINE_REASON,
   INVALID_ARGUMENT,
@@ -10,10 +11,7 @@ import {
 } from "../support/gemini-spy.ts";
 import { loud16k, until } from "./helpers.ts";
 
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const defer = cleanupAfterEach();
 
 interface Raw {
   ws: WebSocket;
@@ -27,7 +25,7 @@ interface Raw {
 async function raw(opts: Partial<StandinOptions> = {}, srvIn?: StandinServer): Promise<Raw & { srv: StandinServer }> {
   const srv = srvIn ?? new StandinServer(opts);
   const url = await srv.start();
-  if (srvIn === undefined) cleanup.push(() => srv.stop());
+  if (srvIn === undefined) defer(() => srv.stop());
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
   const r = { ws, msgs: [] as Array<Record<string, any>>, binary: 0, text: 0, srv } as Raw & { srv: StandinServer };
@@ -42,7 +40,7 @@ async function raw(opts: Partial<StandinOptions> = {}, srvIn?: StandinServer): P
   });
   r.send = (o) => ws.send(JSON.stringify(o));
   await new Promise((res) => ws.addEventListener("open", res));
-  cleanup.push(() => ws.close());
+  defer(() => ws.close());
   return r;
 }
 
@@ -145,7 +143,7 @@ describe("stand-in answers", () => {
   test("echo mode: the caller's utterance comes back upsampled to 24 kHz (1.5× the samples, same pitch)", async () => {
     const srv = new StandinServer({ mode: "echo", silenceMs: 200, burstIntervalMs: 5, waitForPlayback: false });
     await srv.start();
-    cleanup.push(() => srv.stop());
+    defer(() => srv.stop());
     const r = await raw({}, srv);
     r.send(SETUP);
     await until(() => r.msgs.length >= 2, "ready");
@@ -184,7 +182,7 @@ describe("stand-in answers", () => {
   test("resume with an unknown handle → 1008 session not found; with a known one → same conversation", async () => {
     const srv = new StandinServer();
     await srv.start();
-    cleanup.push(() => srv.stop());
+    defer(() => srv.stop());
     const a = await raw({}, srv);
     a.send(SETUP);
     await until(() => a.msgs.length >= 2, "ready");

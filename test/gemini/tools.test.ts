@@ -1,17 +1,15 @@
 // Tool calls over the wire: the Live leg reports toolCall, the call layer's ToolRunner runs the handler and the
 // answer goes back through the leg with the same id; unknown tools and throwing handlers answer a structured
 // error; cancelled ids get no answer; an answer pending across a goAway rotation goes out on the new socket.
-import { afterEach, describe, expect, test } from "bun:test";
-import pino from "pino";
+import { describe, expect, test } from "bun:test";
+import { cleanupAfterEach } from "../support/cleanup.ts";
 import type { CallTool } from "../../src/call/agent.ts";
 import { ToolRunner, type ToolRunReport } from "../../src/call/tool-runner.ts";
 import { StandinServer } from "../support/gemini-spy.ts";
+import { silentLog } from "../support/log.ts";
 import { makeSession, recorder, until } from "./helpers.ts";
 
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const defer = cleanupAfterEach();
 
 function tool(name: string, run: CallTool["run"], parameters?: Record<string, unknown>, description?: string): CallTool {
   return { declaration: { name, ...(description ? { description } : {}), ...(parameters ? { parameters } : {}) }, timeoutMs: 5000, run };
@@ -20,7 +18,7 @@ function tool(name: string, run: CallTool["run"], parameters?: Record<string, un
 async function setup(opts: { lifetimeMs?: number } = {}) {
   const srv = new StandinServer({ ...opts });
   const url = await srv.start();
-  cleanup.push(() => srv.stop());
+  defer(() => srv.stop());
   const calls: Array<Record<string, unknown>> = [];
   let releaseSlow: (() => void) | undefined;
   const tools: CallTool[] = [
@@ -40,13 +38,13 @@ async function setup(opts: { lifetimeMs?: number } = {}) {
     tool("slow", () => new Promise((r) => (releaseSlow = () => r({ status: "ok", late: true })))),
   ];
   const s = makeSession(url, { tools: tools.map((t) => t.declaration) });
-  cleanup.push(() => s.close());
+  defer(() => s.close());
   const reports: ToolRunReport[] = [];
   const runner = new ToolRunner({
     tools,
     who: { callId: "C1", agent: "test", caller: "", callee: "" },
     call: { endCall: () => {} },
-    log: pino({ level: "silent" }),
+    log: silentLog,
     answer: (id, name, response) => s.sendToolResult(id, name, response),
     settled: (r) => void reports.push(r),
   });

@@ -1,13 +1,10 @@
 // Whole calls through the relay: caller socket ⇄ relay ⇄ Gemini stand-in, real sockets, real bytes.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { DISCARD_VALVE_MS, KILL_AUDIO } from "../../src/call/call.ts";
+import { fakeSautikitRest } from "../support/sautikit-rest.ts";
+import { tone, toBytes } from "../support/signal.ts";
 import { Caller, numberedPcm, startHarness, until, type Harness } from "./harness.ts";
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
 
 const liveFor = (hh: Harness) => hh.standin.sessions[hh.standin.sessions.length - 1]!;
 
@@ -20,8 +17,8 @@ async function dial(hh: Harness, callId: string): Promise<Caller> {
 
 describe("playback", () => {
   test("a 3 s answer arrives as 3 s (± one frame, plus the tail) of 16 kHz audio in 640-byte frames", async () => {
-    h = await startHarness();
-    const c = await dial(h, "HD_3s");
+    await using h = await startHarness();
+    await using c = await dial(h, "HD_3s");
     liveFor(h).speak({ ms: 3000, hz: 1000 });
     // 3 s of audio + 200 ms tail = 160 frames; playback is paced at real time.
     await until(() => c.frames.length >= 159, "answer played", 15000);
@@ -37,8 +34,8 @@ describe("playback", () => {
   });
 
   test("an interrupt 1 s into a 10 s answer sends killAudio and stops the audio within one tick", async () => {
-    h = await startHarness();
-    const c = await dial(h, "HD_barge");
+    await using h = await startHarness();
+    await using c = await dial(h, "HD_barge");
     liveFor(h).speak({ ms: 10000, hz: 500 });
     await until(() => c.frames.length >= 50, "1 s played", 10000);
     liveFor(h).interrupt();
@@ -52,12 +49,10 @@ describe("playback", () => {
   });
 
   test("a phantom interrupt (no turnComplete after it) drops late audio, then lets the next answer through", async () => {
-    h = await startHarness();
-    const c = await dial(h, "HD_phantom");
-    const tone = new Uint8Array(24000 * 0.2 * 2); // 200 ms at 24 kHz
-    const v = new DataView(tone.buffer);
-    for (let i = 0; i < tone.byteLength / 2; i++) v.setInt16(i * 2, Math.round(6000 * Math.sin((2 * Math.PI * 800 * i) / 24000)), true);
-    const chunk = { serverContent: { modelTurn: { parts: [{ inlineData: { mimeType: "audio/pcm;rate=24000", data: Buffer.from(tone).toString("base64") } }] } } };
+    await using h = await startHarness();
+    await using c = await dial(h, "HD_phantom");
+    const pcm = toBytes(tone(24000, 800, 0.2, 6000)); // 200 ms at 24 kHz
+    const chunk = { serverContent: { modelTurn: { parts: [{ inlineData: { mimeType: "audio/pcm;rate=24000", data: Buffer.from(pcm).toString("base64") } }] } } };
     const s = liveFor(h);
     s.send(chunk);
     await until(() => c.loudSamples() > 2000, "first answer heard");
@@ -74,8 +69,8 @@ describe("playback", () => {
   });
 
   test("the caller hanging up closes the Live socket", async () => {
-    h = await startHarness();
-    const c = await dial(h, "HD_bye");
+    await using h = await startHarness();
+    await using c = await dial(h, "HD_bye");
     c.ws.send(numberedPcm(320, 0));
     c.ws.close(1000);
     const closed = await Promise.race([liveFor(h).whenClosed, Bun.sleep(3000).then(() => undefined)]);
@@ -86,32 +81,20 @@ describe("playback", () => {
 
 describe("model failures", () => {
   test("a 1007 from Gemini ends the call through Sautikit's hang-up endpoint, then closes the socket", async () => {
-    const hangups: { path: string; auth: string | null }[] = [];
-    const rest = Bun.serve({
-      port: 0,
-      hostname: "127.0.0.1",
-      fetch(req) {
-        hangups.push({ path: new URL(req.url).pathname, auth: req.headers.get("authorization") });
-        return Response.json({ call_id: "HD_1007", status: "hung_up" });
-      },
-    });
-    try {
-      h = await startHarness({ SAUTIKIT_API_KEY: "tsk_live_test", SAUTIKIT_API_URL: `http://127.0.0.1:${rest.port}` });
-      const c = await dial(h, "HD_1007");
-      liveFor(h).close(1007, "Request contains an invalid argument.");
-      await until(() => c.closed !== undefined, "caller socket closed", 5000);
-      expect(hangups).toEqual([{ path: "/v1/calls/HD_1007/hangup", auth: "Bearer tsk_live_test" }]);
-      expect(h.standin.sessions.length).toBe(1); // no retry storm
-      expect(h.logs.join("\n")).not.toContain("tsk_live_test");
-    } finally {
-      rest.stop(true);
-    }
+    using rest = fakeSautikitRest();
+    await using h = await startHarness({ SAUTIKIT_API_KEY: "tsk_live_test", SAUTIKIT_API_URL: rest.url });
+    await using c = await dial(h, "HD_1007");
+    liveFor(h).close(1007, "Request contains an invalid argument.");
+    await until(() => c.closed !== undefined, "caller socket closed", 5000);
+    expect(rest.hangups.map((x) => [x.callId, x.auth])).toEqual([["HD_1007", "Bearer tsk_live_test"]]);
+    expect(h.standin.sessions.length).toBe(1); // no retry storm
+    expect(h.logs.join("\n")).not.toContain("tsk_live_test");
   });
 });
 
 describe("a whole call", () => {
   test("greeting, talk, answer, two goAway rotations, and both sockets close on hang-up", async () => {
-    h = await startHarness(
+    await using h = await startHarness(
       { AGENT_GREETING: "Greet the caller briefly." },
       { lifetimeMs: 1500, goAwayMs: 800, speechRms: 1000, silenceMs: 200, answerMs: 400, greetingMs: 300 },
     );
@@ -120,9 +103,7 @@ describe("a whole call", () => {
     await until(() => c.loudSamples() > 4000, "greeting heard", 10000);
     expect(h.standin.sessions[0]!.texts).toEqual(["Greet the caller briefly."]);
     // The caller talks: a loud 300 ms burst, then silence, paced at 20 ms.
-    const loud = new Uint8Array(640);
-    const v = new DataView(loud.buffer);
-    for (let i = 0; i < 320; i++) v.setInt16(i * 2, Math.round(8000 * Math.sin((2 * Math.PI * 300 * i) / 16000)), true);
+    const loud = toBytes(tone(16000, 300, 0.02, 8000));
     const quiet = numberedPcm(320, 0);
     const heardBefore = c.loudSamples();
     let sent = 0;
@@ -133,7 +114,7 @@ describe("a whole call", () => {
       await Bun.sleep(20);
     }
     expect(c.loudSamples()).toBeGreaterThan(heardBefore + 4000); // the answer was heard
-    await until(() => h!.standin.sessions.length >= 3, "two rotations", 10000);
+    await until(() => h.standin.sessions.length >= 3, "two rotations", 10000);
     const resumed = h.standin.sessions.slice(1).map((s) => s.resumedWith);
     expect(resumed.every((r) => typeof r === "string" && r.length > 0)).toBe(true);
     // Only the first session got the greeting.
@@ -142,7 +123,7 @@ describe("a whole call", () => {
     const total = h.standin.sessions.reduce((n, s) => n + s.audioBytes, 0);
     expect(total).toBe(sent * 640);
     c.ws.close(1000);
-    await until(() => h!.standin.live().length === 0, "all Live sockets closed", 5000);
+    await until(() => h.standin.live().length === 0, "all Live sockets closed", 5000);
     expect(c.closed).toBeDefined();
   });
 });

@@ -1,17 +1,12 @@
 // Call events over a real call: caller socket ⇄ relay ⇄ Live spy on loopback. Two observers see every event kind,
 // in order; a third that throws on every event changes nothing for the call or for the others.
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import type { Agent, CallTool } from "../../src/call/agent.ts";
 import { KILL_AUDIO } from "../../src/call/call.ts";
 import type { CallEvent } from "../../src/call/events.ts";
 import { singleAgent } from "../../src/call/manager.ts";
-import { Caller, startHarness, until, type Harness } from "./harness.ts";
+import { Caller, startHarness, until } from "./harness.ts";
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
 
 const lookup: CallTool = {
   declaration: { name: "lookup_order", description: "Find an order.", parameters: { type: "object", properties: { order: { type: "string" } } } },
@@ -22,7 +17,7 @@ const lookup: CallTool = {
 const agent: Agent = { name: "support", model: "gemini-3.8-live", voice: "Puck", prompt: "Test.", greeting: "", tools: [lookup], maxCallSeconds: 0, idleSeconds: 0 };
 
 test("two observers see every event kind of a real call in order; a throwing observer harms nothing", async () => {
-  h = await startHarness({}, {}, { router: singleAgent(agent) });
+  await using h = await startHarness({}, {}, { router: singleAgent(agent) });
   const a: CallEvent[] = [];
   const b: CallEvent[] = [];
   let thrown = 0;
@@ -36,9 +31,9 @@ test("two observers see every event kind of a real call in order; a throwing obs
     b.push(e);
   });
 
-  const c = await new Caller(await h.streamUrlFor("HD_events")).open();
+  await using c = await new Caller(await h.streamUrlFor("HD_events")).open();
   c.ws.send(JSON.stringify({ streamSid: "MZ1", callSid: "HD_events" }));
-  await until(() => h!.standin.sessions.length > 0 && h!.standin.sessions[0]!.ready, "live ready");
+  await until(() => h.standin.sessions.length > 0 && h.standin.sessions[0]!.ready, "live ready");
   const live = h.standin.sessions[0]!;
   expect((live.setup!.generationConfig as { speechConfig: { voiceConfig: { prebuiltVoiceConfig: { voiceName: string } } } }).speechConfig.voiceConfig.prebuiltVoiceConfig.voiceName).toBe("Puck");
 

@@ -1,18 +1,18 @@
 // Starts the real relay in-process on a loopback port, against the Gemini stand-in on another port.
-import pino from "pino";
 import { assemble } from "../../src/assemble.ts";
 import type { AgentRouter, CallManager } from "../../src/call/manager.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { StandinServer, type StandinOptions } from "../support/gemini-spy.ts";
 import { signBody } from "../../src/http/signature.ts";
-import type { Logger } from "../../src/log.ts";
+import { captureLog } from "../support/log.ts";
 import type { Relay } from "../../src/server.ts";
-import { until } from "../gemini/helpers.ts";
+import { streamUrlFrom } from "../support/caller.ts";
+import { until } from "../support/wait.ts";
 
 export { until };
 
 export const SECRET = "whsec_test_secret";
-export const PROTO = "audio.drachtio.org";
+export { Caller, numberedPcm, PROTO } from "../support/caller.ts";
 
 export interface Harness {
   config: Config;
@@ -25,6 +25,8 @@ export interface Harness {
   /** Posts the voice webhook and returns the stream URL from the XML (unescaped). */
   streamUrlFor(callId: string): Promise<string>;
   stop(): Promise<void>;
+  /** `await using h = await startHarness()`: relay and spy stop when the test scope ends. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export async function startHarness(
@@ -32,8 +34,7 @@ export async function startHarness(
   standinOpts: Partial<StandinOptions> = {},
   opts: { router?: AgentRouter } = {},
 ): Promise<Harness> {
-  const logs: string[] = [];
-  const log: Logger = pino({ level: "debug" }, { write: (s: string) => void logs.push(s) });
+  const { log, lines: logs } = captureLog("debug");
   const standin = new StandinServer({ mode: "tone", speechRms: 30000, ...standinOpts });
   const standinUrl = await standin.start();
   const config = loadConfig({
@@ -66,66 +67,15 @@ export async function startHarness(
     },
     async streamUrlFor(callId) {
       const res = await h.post("/voice", `sessionId=${encodeURIComponent(callId)}&callerNumber=%2B254700000001&destinationNumber=%2B254700000002`);
-      const xml = await res.text();
-      const m = /url="([^"]+)"/.exec(xml);
-      if (!m) throw new Error(`no stream url in ${xml}`);
-      return m[1]!.replaceAll("&amp;", "&");
+      return streamUrlFrom(await res.text());
     },
     async stop() {
       await relay.stop();
       await standin.stop();
     },
+    [Symbol.asyncDispose]() {
+      return h.stop();
+    },
   };
   return h;
-}
-
-/** A Sautikit-like caller: a real WebSocket client recording every frame it gets. */
-export class Caller {
-  readonly ws: WebSocket;
-  readonly frames: Uint8Array[] = [];
-  readonly texts: string[] = [];
-  readonly frameAt: number[] = [];
-  opened = false;
-  closed: { code: number; reason: string } | undefined;
-  error = false;
-
-  constructor(url: string, protocols: string[] = [PROTO]) {
-    this.ws = new WebSocket(url, protocols);
-    this.ws.binaryType = "arraybuffer";
-    this.ws.onopen = () => (this.opened = true);
-    this.ws.onerror = () => (this.error = true);
-    this.ws.onclose = (e) => (this.closed = { code: e.code, reason: e.reason });
-    this.ws.onmessage = (e) => {
-      if (typeof e.data === "string") this.texts.push(e.data);
-      else {
-        this.frames.push(new Uint8Array(e.data as ArrayBuffer));
-        this.frameAt.push(performance.now());
-      }
-    };
-  }
-
-  async open(): Promise<this> {
-    await until(() => this.opened || this.closed !== undefined, "caller socket open");
-    if (!this.opened) throw new Error(`caller socket did not open: ${JSON.stringify(this.closed)}`);
-    return this;
-  }
-
-  /** Samples the caller heard that are not silence. */
-  loudSamples(from = 0): number {
-    let n = 0;
-    for (let i = from; i < this.frames.length; i++) {
-      const f = this.frames[i]!;
-      const v = new DataView(f.buffer, f.byteOffset, f.byteLength);
-      for (let j = 0; j + 1 < f.byteLength; j += 2) if (Math.abs(v.getInt16(j, true)) > 200) n++;
-    }
-    return n;
-  }
-}
-
-/** Quiet 16 kHz PCM (below the stand-in's speech threshold) with a running sample counter, for exact-stream checks. */
-export function numberedPcm(samples: number, start: number): Uint8Array {
-  const out = new Uint8Array(samples * 2);
-  const v = new DataView(out.buffer);
-  for (let i = 0; i < samples; i++) v.setInt16(i * 2, ((start + i) % 200) - 100, true);
-  return out;
 }

@@ -82,3 +82,8 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** 16 kHz S16LE sine of `ms` at amplitude `amp` (loud enough to be speech for the Live spy's detector). */
+export function loud16k(ms: number, hz = 300, amp = 12000): Uint8Array {
+  return toBytes(tone(16000, hz, ms / 1000, amp));
+}
