@@ -21,7 +21,7 @@ describe("admin guard", () => {
     for (const h of ["x-forwarded-for", "forwarded", "x-real-ip"]) {
       const r = await fetch(`${s.base}/api/x`, { headers: { [h]: "203.0.113.9" } });
       expect(r.status).toBe(401);
-      expect((await r.json()).reason).toBe("not loopback");
+      expect(((await r.json()) as { reason: string }).reason).toBe("not loopback");
     }
   });
 
