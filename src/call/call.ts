@@ -84,7 +84,8 @@ export class Call implements CallHandler, CallControl {
   private hardStop: Timer | undefined;
   private idleNudged = false;
   private lastActivity = performance.now();
-  private turnWaiters: Array<() => void> = [];
+  /** Resolved at a turnComplete when their condition holds; kept otherwise. */
+  private turnWaiters: Array<() => boolean> = [];
 
   constructor(private readonly d: CallDeps) {
     const s = d.settings;
@@ -188,9 +189,15 @@ export class Call implements CallHandler, CallControl {
       this.log.warn({ reason, afterMs: hardStopMs }, "goodbye took too long; hanging up");
       void this.hangup();
     }, hardStopMs);
+    // With a nudge, wait for the goodbye: a turn that starts after it. Without one (end_call), for the turn in progress.
+    const turnsBefore = this.playout.stats().turns;
     if (nudge !== undefined) this.leg.sendText(nudge);
-    const turnWait = nudge !== undefined ? hardStopMs : GOODBYE_TURN_WAIT_MS;
-    const waitTurn = nudge !== undefined || this.playout.speaking ? this.nextTurnComplete(turnWait) : Promise.resolve();
+    const waitTurn =
+      nudge !== undefined
+        ? this.nextTurnComplete(hardStopMs, () => this.playout.stats().turns > turnsBefore)
+        : this.playout.speaking
+          ? this.nextTurnComplete(GOODBYE_TURN_WAIT_MS, () => true)
+          : Promise.resolve();
     void waitTurn
       .then(() => this.playout.whenDrained())
       .then(() => this.hangup());
@@ -206,12 +213,14 @@ export class Call implements CallHandler, CallControl {
     this.finish(e.reason, e.detail);
   }
 
-  private nextTurnComplete(timeoutMs: number): Promise<void> {
+  private nextTurnComplete(timeoutMs: number, when: () => boolean): Promise<void> {
     return new Promise<void>((resolve) => {
       const t = setTimeout(resolve, timeoutMs);
       this.turnWaiters.push(() => {
+        if (!when()) return false;
         clearTimeout(t);
         resolve();
+        return true;
       });
     });
   }
@@ -249,10 +258,7 @@ export class Call implements CallHandler, CallControl {
       const pb = this.playout.playback();
       this.transcript.agentTurnEnded(this.now(), Math.max(0, pb.queuedMs - this.d.settings.turnTailMs), false);
     }
-    // A completed turn after the idle nudge counts as the agent speaking; a caller reply resets it too.
-    const w = this.turnWaiters;
-    this.turnWaiters = [];
-    for (const f of w) f();
+    this.turnWaiters = this.turnWaiters.filter((done) => !done());
   }
 
   /** Barge-in: drop queued audio and tell the media server to drop its own, in this event-loop turn. */
