@@ -20,6 +20,7 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     prewarm: config.prewarm,
     prewarmWaitMs: config.prewarmWaitMs,
     prewarmIdleMs: config.prewarmIdleMs,
+    pacerPhases: config.pacerPhases,
     modelLabel: endpoint.label,
     log,
   });

@@ -6,6 +6,7 @@
 import { Playout } from "../audio/playout.ts";
 import type { Pacer } from "../audio/pacer.ts";
 import { Uplink } from "../audio/uplink.ts";
+import { UplinkBatcher } from "../audio/uplink-batch.ts";
 import type { Logger } from "../log.ts";
 import type { CallHandler, CallSocket } from "../telephony/types.ts";
 import type { Agent, CallControl } from "./agent.ts";
@@ -31,6 +32,8 @@ export interface CallSettings {
   callSampleRate: number;
   playbackRate: 8000 | 16000 | 24000;
   playoutLeadMs: number;
+  playoutFrameMs: number;
+  uplinkBatchMs: number;
   turnTailMs: number;
   sendKillAudio: boolean;
 }
@@ -61,6 +64,7 @@ export class Call implements CallHandler, CallControl {
   readonly info: CallInfo;
   private readonly playout: Playout;
   private readonly uplink: Uplink;
+  private readonly batcher: UplinkBatcher | null;
   private readonly leg: ModelLeg;
   private readonly socket: CallSocket;
   private readonly log: Logger;
@@ -96,7 +100,9 @@ export class Call implements CallHandler, CallControl {
     this.log = d.log;
     this.hub = d.events;
     this.uplink = new Uplink(s.callSampleRate, d.leg.inputRate);
-    this.playout = new Playout({ outRate: s.playbackRate, leadMs: s.playoutLeadMs, tailMs: s.turnTailMs });
+    const batchBytes = (d.leg.inputRate / 1000) * s.uplinkBatchMs * 2;
+    this.batcher = batchBytes > 0 ? new UplinkBatcher(batchBytes, (chunk) => d.leg.sendAudio(chunk)) : null;
+    this.playout = new Playout({ outRate: s.playbackRate, leadMs: s.playoutLeadMs, tailMs: s.turnTailMs, frameMs: s.playoutFrameMs });
     this.playout.attach({ send: (f) => d.socket.sendAudio(f), cork: (fn) => d.socket.cork(fn) });
     this.playout.listen({ turnAudible: (turn, ms) => this.turnAudible(turn, ms) });
     d.pacer.add(this.playout);
@@ -154,7 +160,9 @@ export class Call implements CallHandler, CallControl {
 
   onAudio(pcm: Uint8Array): void {
     this.framesIn++;
-    if (!this.ended) this.leg.sendAudio(this.uplink.process(pcm));
+    if (this.ended) return;
+    if (this.batcher === null) this.leg.sendAudio(this.uplink.process(pcm));
+    else this.batcher.push(this.uplink.process(pcm));
   }
 
   onText(): void {}

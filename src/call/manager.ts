@@ -38,13 +38,15 @@ export interface CallManagerOptions {
   prewarm: boolean;
   prewarmWaitMs: number;
   prewarmIdleMs: number;
+  /** Pacer sub-ticks per period (PACER_PHASES). */
+  pacerPhases?: number;
   /** "offline" when the model is the local echo stand-in: every call says so in its log. */
   modelLabel: string;
   log: Logger;
 }
 
 export class CallManager {
-  readonly pacer = new Pacer();
+  readonly pacer: Pacer;
   readonly events: CallEventHub;
   router: AgentRouter;
   private readonly expected = new Map<string, Expected>();
@@ -54,6 +56,7 @@ export class CallManager {
   constructor(private readonly o: CallManagerOptions) {
     this.router = o.router;
     this.events = new CallEventHub(o.log);
+    this.pacer = new Pacer({ phases: o.pacerPhases ?? 1 });
   }
 
   get activeCalls(): number {
