@@ -14,6 +14,10 @@ export interface Answer {
   ms: number;
   hz: number;
   interruptAt: number | null;
+  /** Bytes received while this answer was the current one (tail included), and where its last non-zero byte
+   *  ended: the delivered audio without the relay's trailing silence and frame padding. */
+  bytes: number;
+  audibleBytes: number;
   // received stream (arrival side)
   firstLoudAt: number | null;
   samples: number;
@@ -33,7 +37,7 @@ export interface Answer {
 
 export function newAnswer(at: number, ms: number, hz: number): Answer {
   return {
-    at, firstChunkAt: at, ms, hz, interruptAt: null,
+    at, firstChunkAt: at, ms, hz, interruptAt: null, bytes: 0, audibleBytes: 0,
     firstLoudAt: null, samples: 0, firstLoud: -1, lastLoud: -1, crossings: 0, firstCross: 0, lastCross: 0, prev: 0,
     playing: false, pendingUnderMs: 0, underrunMs: 0, heardAfterInterruptMs: 0, killAt: null,
   };
@@ -182,7 +186,16 @@ export class Call {
     const bytes = new Uint8Array(data);
     this.model.audio(t, bytes);
     const a = this.answerAt(t);
-    if (a) this.analyse(a, bytes, t);
+    if (a) {
+      for (let i = bytes.length - 1; i >= 0; i--) {
+        if (bytes[i] !== 0) {
+          a.audibleBytes = a.bytes + i + 1;
+          break;
+        }
+      }
+      a.bytes += bytes.length;
+      this.analyse(a, bytes, t);
+    }
   }
 
   /** Arrival-side figures: first loud sample, tone span and zero crossings (frequency). */

@@ -10,6 +10,8 @@ export interface RelaySpec {
   cmd: string[];
   /** The baseline speaks the deprecated mediaChunks: the stand-in must accept it. */
   lenient: boolean;
+  /** How its downlink maps to the model's audio (see StepPlan.delivery). */
+  delivery: { bytesPerMs: number };
   env: (port: number, liveUrl: string) => Record<string, string>;
 }
 
@@ -24,6 +26,7 @@ export function relaySpecs(opts: { binary: boolean }): RelaySpec[] {
       label: opts.binary ? "Sauti Relay (dist/sauti-relay)" : "Sauti Relay (bun src/main.ts)",
       cmd: opts.binary ? [join(ROOT, "dist/sauti-relay")] : [process.execPath, join(ROOT, "src/main.ts")],
       lenient: false,
+      delivery: { bytesPerMs: 32 }, // 24 kHz resampled to 16 kHz
       env: (port, liveUrl) => ({
         PORT: String(port),
         HOST: "127.0.0.1",
@@ -44,6 +47,7 @@ export function relaySpecs(opts: { binary: boolean }): RelaySpec[] {
       label: "Floor (bench/floor.ts, Bun)",
       cmd: [process.execPath, join(ROOT, "bench/floor.ts")],
       lenient: false,
+      delivery: { bytesPerMs: 48 }, // forwards the model's 24 kHz PCM as is
       env: (port, liveUrl) => ({ PORT: String(port), HOST: "127.0.0.1", GEMINI_LIVE_URL: liveUrl, GEMINI_API_KEY: API_KEY }),
     },
     {
@@ -51,6 +55,7 @@ export function relaySpecs(opts: { binary: boolean }): RelaySpec[] {
       label: "Tutorial baseline (Node + ws + express)",
       cmd: ["node", join(ROOT, "bench/baseline/relay.mjs")],
       lenient: true,
+      delivery: { bytesPerMs: 48 }, // forwards the model's 24 kHz PCM as is
       env: (port, liveUrl) => ({ PORT: String(port), HOST: "127.0.0.1", GEMINI_LIVE_URL: liveUrl, GEMINI_API_KEY: API_KEY }),
     },
   ];
@@ -85,13 +90,15 @@ export async function freePort(): Promise<number> {
   return p;
 }
 
-export async function startRelay(spec: RelaySpec, liveUrl: string, logDir: string): Promise<RelayProc> {
+/** `pinCpu`: run the relay on that one core only (`taskset -c`), for the capacity sweep. */
+export async function startRelay(spec: RelaySpec, liveUrl: string, logDir: string, pinCpu?: number): Promise<RelayProc> {
   const entry = spec.cmd[spec.cmd.length - 1]!;
   if (!existsSync(entry)) throw new Error(`${spec.label}: ${entry} does not exist${entry.endsWith("sauti-relay") ? " (run `bun run build` first)" : ""}`);
   const port = await freePort();
   const logPath = join(logDir, `${spec.name}.log`);
   const fd = openSync(logPath, "w");
-  const proc = Bun.spawn(spec.cmd, {
+  const cmd = pinCpu === undefined ? spec.cmd : ["taskset", "-c", String(pinCpu), ...spec.cmd];
+  const proc = Bun.spawn(cmd, {
     cwd: ROOT,
     env: { ...process.env, ...spec.env(port, liveUrl) },
     stdin: "ignore",

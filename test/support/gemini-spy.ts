@@ -50,6 +50,10 @@ export interface StandinOptions {
   onCallerAudio: ((session: StandinSession, pcm: Uint8Array, receivedAtMs: number) => void) | undefined;
   onSession: ((session: StandinSession) => void) | undefined;
   log: Logger | undefined;
+  /** Load-generator mode for the bench: audio messages in the exact form the relays send are taken without
+   *  JSON.parse, the speech detector is off (the bench decides when to answer), and audio frames are counted,
+   *  not listed, so thousands of calls cost the bench little. */
+  lean: boolean;
 }
 
 export const DEFAULT_STANDIN_OPTIONS: StandinOptions = {
@@ -79,7 +83,12 @@ export const DEFAULT_STANDIN_OPTIONS: StandinOptions = {
   onCallerAudio: undefined,
   onSession: undefined,
   log: undefined,
+  lean: false,
 };
+
+/** The exact audio message Sauti Relay and the floor send (JSON built by concatenation), for the lean path. */
+const LEAN_AUDIO_HEAD = `{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=16000","data":"`;
+const LEAN_AUDIO_TAIL = `"}}}`;
 
 export const MEDIA_CHUNKS_REASON = "realtime_input.media_chunks is deprecated. Use audio, video, or text instead.";
 export const INVALID_ARGUMENT = "Request contains an invalid argument.";
@@ -225,6 +234,9 @@ export class StandinSession {
   onFrame(raw: string | Buffer): void {
     if (this.closed !== undefined) return;
     if (typeof raw !== "string") this.binaryFrames++;
+    if (this.server.opts.lean && this.ready && typeof raw === "string" && raw.startsWith(LEAN_AUDIO_HEAD) && raw.endsWith(LEAN_AUDIO_TAIL)) {
+      return this.onLeanAudio(raw.slice(LEAN_AUDIO_HEAD.length, raw.length - LEAN_AUDIO_TAIL.length));
+    }
     let msg: unknown;
     try {
       msg = JSON.parse(typeof raw === "string" ? raw : raw.toString("utf8"));
@@ -334,7 +346,7 @@ export class StandinSession {
   }
 
   private onAudio(blob: Json | undefined): void {
-    this.received.push("audio");
+    if (!this.server.opts.lean) this.received.push("audio");
     const data = blob?.data;
     const mime = blob?.mimeType;
     if (typeof data !== "string" || (typeof mime === "string" && !mime.startsWith("audio/pcm"))) {
@@ -346,7 +358,16 @@ export class StandinSession {
     this.audioBytes += pcm.byteLength;
     const hook = this.server.opts.onCallerAudio;
     if (hook !== undefined) hook(this, pcm, performance.now());
-    this.vad.push(pcm);
+    if (!this.server.opts.lean) this.vad.push(pcm);
+  }
+
+  private onLeanAudio(b64: string): void {
+    const pcm = Buffer.from(b64, "base64");
+    if ((pcm.byteLength & 1) === 1) return this.close(1007, BAD_AUDIO_REASON);
+    this.audioFrames++;
+    this.audioBytes += pcm.byteLength;
+    const hook = this.server.opts.onCallerAudio;
+    if (hook !== undefined) hook(this, pcm, performance.now());
   }
 
   private onSpeechStart(): void {
