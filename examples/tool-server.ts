@@ -1,8 +1,8 @@
 // The lookup_order service for examples/agents.yaml. Run: DUKA_TOKEN=dev-token bun examples/tool-server.ts
 import { createHmac, timingSafeEqual } from "node:crypto";
 
-const ORDERS: Record<string, { status: string; eta?: string }> = {
-  "1042": { status: "out for delivery", eta: "today before 5 pm" }, "1043": { status: "being packed", eta: "tomorrow" }, "1044": { status: "delivered" },
+const ORDERS: Record<string, { delivery: string; eta?: string }> = {
+  "1042": { delivery: "out for delivery", eta: "today before 5 pm" }, "1043": { delivery: "being packed", eta: "tomorrow" }, "1044": { delivery: "delivered" },
 };
 const token = process.env.DUKA_TOKEN; // sent by the relay as "Authorization: Bearer ${DUKA_TOKEN}"
 const secret = process.env.TOOL_SIGNING_SECRET; // the relay's TOOL_SIGNING_SECRET, if you set one

@@ -64,6 +64,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal, activeCalls: calls.activeCalls }, "shutting down");
+    // Hang calls up through Sautikit (reason "shutdown") rather than drop their sockets: callers would sit on dead air.
+    await calls.hangupAll("shutdown");
     await relay.stop();
     await stopModel();
     process.exit(0);

@@ -109,6 +109,16 @@ describe("loading", () => {
     expect(loadAgentsFile(p, opts())[0]!.agent.prompt).toBe("Prices look like ${amount}.");
   });
 
+  test("the README's complete example is the one in examples/, and it loads", async () => {
+    const readme = await Bun.file(new URL("../../README.md", import.meta.url).pathname).text();
+    const block = /### A complete example[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const example = await Bun.file(new URL("../../examples/agents.yaml", import.meta.url).pathname).text();
+    expect(Bun.YAML.parse(block!)).toEqual(Bun.YAML.parse(example));
+    const [orders] = loadAgentsFile(file("readme.yaml", block!), opts({ DUKA_TOKEN: "dev-token" }));
+    expect(orders!.agent.name).toBe("orders");
+  });
+
   test("the example in examples/ loads", () => {
     const p = new URL("../../examples/agents.yaml", import.meta.url).pathname;
     const [orders] = loadAgentsFile(p, opts({ DUKA_TOKEN: "dev-token" }));
