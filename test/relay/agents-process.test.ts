@@ -1,12 +1,12 @@
 // The agents file as the real process sees it: an invalid file exits 2 naming the file and the place in it;
-// SIGHUP reloads, a broken reload is refused and the old agents keep answering. Also the example tool server
-// from examples/ answers the example agent's tool, signature checked.
+// SIGHUP reloads, a broken reload is refused and the old agents keep answering; SIGTERM hangs calls in progress
+// up with reason "shutdown". Also the example tool server from examples/ answers the example agent's tool.
 import { afterEach, describe, expect, test } from "bun:test";
 import pino from "pino";
 import { loadAgentsFile } from "../../src/agents/load.ts";
 import type { ToolContext } from "../../src/call/agent.ts";
-import { agentsFile, cleanupAgentFiles } from "./fixtures.ts";
-import { until } from "./harness.ts";
+import { agentsFile, cleanupAgentFiles, fakeSautikit } from "./fixtures.ts";
+import { Caller, until } from "./harness.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const procs: Array<ReturnType<typeof Bun.spawn>> = [];
@@ -115,6 +115,41 @@ describe("SIGHUP", () => {
     await until(() => out.text().includes("agents file reloaded"), "reload logged", 10000);
     expect(await dialTo("+254722000000")).toMatchObject({ agent: "second" });
     expect((await dialTo("+254711000000")).xml).toContain("<Hangup/>");
+  }, 30000);
+});
+
+describe("SIGTERM", () => {
+  test("calls in progress are hung up through Sautikit with reason shutdown", async () => {
+    const rest = fakeSautikit();
+    const port = freePort();
+    const p = Bun.spawn(["bun", "src/main.ts"], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? "", PORT: String(port), HOST: "127.0.0.1", PREWARM: "false", SAUTIKIT_API_KEY: "tsk_test", SAUTIKIT_API_URL: rest.url },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    procs.push(p);
+    try {
+      const out = collect(p.stdout);
+      await waitHealthy(port);
+      const res = await fetch(`http://127.0.0.1:${port}/voice`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "sessionId=HD_term&callerNumber=%2B254700000001&destinationNumber=%2B254711000000",
+      });
+      const url = /url="([^"]+)"/.exec(await res.text())![1]!.replaceAll("&amp;", "&");
+      const c = await new Caller(url).open();
+      await until(() => out.text().includes('"audio socket open"'), "call started", 10000);
+      p.kill("SIGTERM");
+      expect(await p.exited).toBe(0);
+      expect(rest.hangups.map((x) => x.callId)).toEqual(["HD_term"]);
+      await until(() => c.closed !== undefined, "caller socket closed", 5000);
+      await until(() => out.text().includes('"call ended"'), "call ended logged", 5000);
+      const endedLine = out.text().split("\n").find((l) => l.includes('"call ended"'));
+      expect(JSON.parse(endedLine!)).toMatchObject({ callId: "HD_term", reason: "shutdown" });
+    } finally {
+      rest.stop();
+    }
   }, 30000);
 });
 
