@@ -1,7 +1,7 @@
 // Wires one relay from its settings: the model provider's leg factory, the agents, the call manager and the
 // server. main.ts and the tests assemble the relay the same way.
-import { defaultAgent } from "./agents/default-agent.ts";
-import { CallManager, singleAgent, type AgentRouter } from "./call/manager.ts";
+import { agentRouter } from "./agents/index.ts";
+import { CallManager, type AgentRouter } from "./call/manager.ts";
 import type { Config } from "./config.ts";
 import { geminiLegFactory, type GeminiEndpoint } from "./gemini/index.ts";
 import type { Logger } from "./log.ts";
@@ -12,11 +12,12 @@ export interface Assembled {
   relay: Relay;
 }
 
+/** Without a router, the agents come from the settings (AGENTS_FILE or the default agent); may throw AgentsFileError. */
 export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, router?: AgentRouter): Assembled {
   const calls = new CallManager({
     settings: config,
     legs: geminiLegFactory(config.gemini, endpoint),
-    router: router ?? singleAgent(defaultAgent(config)),
+    router: router ?? agentRouter(config),
     prewarm: config.prewarm,
     prewarmWaitMs: config.prewarmWaitMs,
     prewarmIdleMs: config.prewarmIdleMs,

@@ -57,6 +57,12 @@ export interface Config {
   gemini: GeminiSettings;
   agentPrompt: string;
   agentGreeting: string;
+  /** Agents file (YAML or JSON); unset = one default agent from the settings above. */
+  agentsFile: string | undefined;
+  /** Default cap on a call's length, seconds (0 = none); an agent's `maxCallSeconds` overrides it. */
+  maxCallSeconds: number;
+  /** Signs HTTP tool requests (`X-Sauti-Signature`) when set. */
+  toolSigningSecret: string | undefined;
 
   prewarm: boolean;
   prewarmWaitMs: number;
@@ -191,6 +197,9 @@ export function loadConfig(env: Env = process.env): Config {
     agentPrompt,
     // An explicitly empty AGENT_GREETING disables the greeting, so read it raw.
     agentGreeting: env.AGENT_GREETING ?? DEFAULT_GREETING,
+    agentsFile: opt(env, "AGENTS_FILE"),
+    maxCallSeconds: int(env, "MAX_CALL_SECONDS", 900, 0, 86400),
+    toolSigningSecret: opt(env, "TOOL_SIGNING_SECRET"),
     prewarm: bool(env, "PREWARM", true),
     prewarmWaitMs: int(env, "PREWARM_WAIT_MS", 3000, 0, 9000),
     prewarmIdleMs: int(env, "PREWARM_IDLE_MS", 15000, 1000, 600000),

@@ -1,5 +1,7 @@
 // Entry point: settings, logger, model provider (Gemini, or the offline echo model), one Bun.serve.
+import { agentRouter, AgentsFileError, describeRouter, reloadAgents } from "./agents/index.ts";
 import { assemble } from "./assemble.ts";
+import type { AgentRouter } from "./call/manager.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { startOfflineModel, type GeminiEndpoint } from "./gemini/index.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -10,6 +12,19 @@ function readConfig(): Config {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`sauti-relay: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** The agents, read before anything starts: an invalid agents file exits 2 naming the file and the places in it. */
+function readAgents(config: Config): AgentRouter {
+  try {
+    return agentRouter(config);
+  } catch (err) {
+    if (err instanceof AgentsFileError) {
+      process.stderr.write(`sauti-relay: invalid agents file ${err.file}\n${err.problems.map((p) => `  ${p}\n`).join("")}`);
       process.exit(2);
     }
     throw err;
@@ -29,6 +44,7 @@ async function modelEndpoint(config: Config, log: Logger): Promise<{ endpoint: G
 
 async function main(): Promise<void> {
   const config = readConfig();
+  const router = readAgents(config);
   const log = createLogger(config.logLevel);
   if (config.streamTokenSecretGenerated) {
     log.warn("STREAM_TOKEN_SECRET is not set: using a random per-process secret; several instances need one shared value");
@@ -37,14 +53,19 @@ async function main(): Promise<void> {
   if (!config.sautikitApiKey) log.warn("SAUTIKIT_API_KEY is not set: calls the relay ends cannot be hung up, callers stay on dead air until they hang up");
 
   const { endpoint, stop: stopModel } = await modelEndpoint(config, log);
-  const { calls, relay } = assemble(config, endpoint, log);
+  const { calls, relay } = assemble(config, endpoint, log, router);
   log.info({ port: relay.port, host: config.host, publicUrl: config.publicUrl, model: endpoint.label }, "sauti-relay listening");
+  log.info({ file: config.agentsFile ?? null, ...describeRouter(router) }, "agents loaded");
+  // SIGHUP re-reads the agents file; a broken file is refused and the agents in use stay.
+  process.on("SIGHUP", () => void reloadAgents(config, calls, log));
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal, activeCalls: calls.activeCalls }, "shutting down");
+    // Hang calls up through Sautikit (reason "shutdown") rather than drop their sockets: callers would sit on dead air.
+    await calls.hangupAll("shutdown");
     await relay.stop();
     await stopModel();
     process.exit(0);

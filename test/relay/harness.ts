@@ -22,8 +22,8 @@ export interface Harness {
   base: string;
   logs: string[];
   post(path: string, body: string, opts?: { type?: string; sig?: string | null }): Promise<Response>;
-  /** Posts the voice webhook and returns the stream URL from the XML (unescaped). */
-  streamUrlFor(callId: string): Promise<string>;
+  /** Posts the voice webhook (dialed number `to`) and returns the stream URL from the XML (unescaped). */
+  streamUrlFor(callId: string, to?: string): Promise<string>;
   stop(): Promise<void>;
   /** `await using h = await startHarness()`: relay and spy stop when the test scope ends. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -65,8 +65,8 @@ export async function startHarness(
       if (sig !== null) headers["x-sautikit-signature"] = sig;
       return fetch(base + path, { method: "POST", headers, body });
     },
-    async streamUrlFor(callId) {
-      const res = await h.post("/voice", `sessionId=${encodeURIComponent(callId)}&callerNumber=%2B254700000001&destinationNumber=%2B254700000002`);
+    async streamUrlFor(callId, to = "+254700000002") {
+      const res = await h.post("/voice", `sessionId=${encodeURIComponent(callId)}&callerNumber=%2B254700000001&destinationNumber=${encodeURIComponent(to)}`);
       return streamUrlFrom(await res.text());
     },
     async stop() {

@@ -1,0 +1,43 @@
+// Helpers for tests that run agents: agents files in a temp directory, and a fake Sautikit REST API on loopback
+// that records every hang-up with the time it arrived (performance.now(), comparable with Caller.frameAt).
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const dirs: string[] = [];
+
+/** Writes `text` to a fresh temp file named `name`; removed by cleanupAgentFiles(). */
+export function agentsFile(text: string, name = "agents.yaml"): string {
+  const dir = mkdtempSync(join(tmpdir(), "sauti-agents-"));
+  dirs.push(dir);
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+export function cleanupAgentFiles(): void {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+export interface FakeSautikit {
+  url: string;
+  hangups: Array<{ callId: string; at: number }>;
+  stop(): void;
+}
+
+export function fakeSautikit(): FakeSautikit {
+  const hangups: FakeSautikit["hangups"] = [];
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch(req) {
+      const at = performance.now();
+      const m = /^\/v1\/calls\/([^/]+)\/hangup$/.exec(new URL(req.url).pathname);
+      if (m === null || req.method !== "POST") return new Response("not found", { status: 404 });
+      const callId = decodeURIComponent(m[1]!);
+      hangups.push({ callId, at });
+      return Response.json({ call_id: callId, status: "hung_up" });
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}`, hangups, stop: () => void server.stop(true) };
+}
