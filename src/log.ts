@@ -23,6 +23,8 @@ export function createLogger(level: string): Logger {
         "*.sautikitApiKey",
         "*.webhookSecret",
         "*.streamTokenSecret",
+        "metricsToken",
+        "*.metricsToken",
         "headers.authorization",
         'headers["x-goog-api-key"]',
         "token",
