@@ -37,9 +37,12 @@ export function callMetricsObserver(m: RelayMetrics, agents: BoundedNames, tools
   const live = new Map<string, Live>();
   return (e: CallEvent) => {
     switch (e.type) {
-      case "started":
-        live.set(e.callId, { agent: agents.label(e.agent), tools: new Set(e.tools) });
+      case "started": {
+        const agent = agents.label(e.agent);
+        m.noteAgent(agent);
+        live.set(e.callId, { agent, tools: new Set(e.tools) });
         return;
+      }
       case "turn":
         m.firstAudio.observe(e.firstAudioMs / 1000);
         if (e.responseMs !== undefined) m.response.observe(e.responseMs / 1000);

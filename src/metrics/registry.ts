@@ -1,7 +1,8 @@
 // Every metric the relay exposes on GET /metrics, in one prom-client Registry per relay (tests run several relays
 // in one process). Names are `sauti_*` in base units (seconds, bytes); the process_* and nodejs_* series are
-// prom-client's defaults (CPU, RSS, open fds, heap). Label values are bounded sets: agent and tool names from
-// the configuration, fixed enums; never a call id or a phone number (call-metrics.ts enforces it).
+// prom-client's defaults (CPU, RSS, open fds, heap; docs/operations.md#prom-client-under-bun). Label values are
+// bounded sets: agent and tool names from the configuration, fixed enums; never a call id or a phone number
+// (call-metrics.ts enforces it; docs/operations.md#exposition-format).
 //
 // Push-style metrics are fed from call events (call-metrics.ts), the model-leg wrapper (legs.ts) and the HTTP
 // counters; pull-style ones read numbers the audio path already keeps (pacer ticks, slab pool) at scrape time.
@@ -82,10 +83,7 @@ export class RelayMetrics {
         g.reset();
         const counts = new Map<string, number>();
         for (const a of this.agentsSeen) counts.set(a, 0);
-        for (const a of s.activeAgents()) {
-          counts.set(a, (counts.get(a) ?? 0) + 1);
-          this.agentsSeen.add(a);
-        }
+        for (const a of s.activeAgents()) counts.set(a, (counts.get(a) ?? 0) + 1);
         for (const [agent, n] of counts) g.set({ agent }, n);
       },
     });
@@ -193,6 +191,11 @@ export class RelayMetrics {
       labelNames: ["outcome"],
       registers: r,
     });
+  }
+
+  /** An agent took a call: from now on its active-calls gauge shows, at 0 when it has none. */
+  noteAgent(agent: string): void {
+    this.agentsSeen.add(agent);
   }
 
   /** Where the scrape-time metrics read from. */

@@ -3,7 +3,8 @@
 // exits 0 when no call is left, or at the drain timeout after asking each remaining call to end politely (the model
 // says a brief goodbye, then the call is hung up with reason "shutdown"). A second signal ends at once: every call is
 // hung up through the telephony provider's REST API first. Before exit, the registered flushers run in order
-// (call events, records, end-of-call deliveries), then the server and the model provider stop.
+// (call events, records, end-of-call deliveries), then the server and the model provider stop. Service managers
+// SIGKILL after their own stop timeout, which must exceed the drain's (docs/operations.md#systemd).
 import { HARD_STOP_MS, NUDGE_GOODBYE } from "../call/call.ts";
 import type { EndReason } from "../call/events.ts";
 import type { Logger } from "../log.ts";
@@ -192,7 +193,8 @@ export class Drain {
   }
 }
 
-/** SIGTERM (service managers, docker stop) and SIGINT (Ctrl-C) both drain; a second one of either forces. */
+/** SIGTERM (service managers, docker stop) and SIGINT (Ctrl-C) both drain; a second one of either forces.
+ *  With a listener installed Bun does not exit on the signal itself (docs/operations.md#signals). */
 export function handleSignals(drain: Drain): void {
   process.on("SIGTERM", () => drain.signal("SIGTERM"));
   process.on("SIGINT", () => drain.signal("SIGINT"));

@@ -226,6 +226,27 @@ describe("/metrics", () => {
   }, 60000);
 });
 
+test("model rotations (goAway) and reconnects (an unexpected close) are counted when the call ends", async () => {
+  h = await startHarness({}, { goAwayMs: 0 });
+  const c = await new Caller(await h.streamUrlFor("HD_m_rot")).open();
+  await until(() => h!.standin.live().some((s) => s.ready), "live ready");
+  h.standin.live()[0]!.goAway(2000);
+  await until(() => h!.standin.sessions.length === 2 && h!.standin.sessions[1]!.ready, "rotated", 10000);
+  h.standin.sessions[1]!.close(1011, "Internal error encountered.");
+  await until(() => h!.standin.sessions.length === 3 && h!.standin.sessions[2]!.ready, "reconnected", 10000);
+  c.ws.close();
+  let f = await scrape(h);
+  for (let i = 0; i < 200 && valueOf(f, "sauti_calls_total", { end_reason: "caller_hangup" }) !== 1; i++) {
+    await Bun.sleep(25);
+    f = await scrape(h);
+  }
+  expect(valueOf(f, "sauti_calls_total", { agent: "default", end_reason: "caller_hangup" })).toBe(1);
+  expect(valueOf(f, "sauti_model_rotations_total")).toBe(1);
+  expect(valueOf(f, "sauti_model_reconnects_total")).toBe(1);
+  // Sessions count calls' model sessions, not the sockets a session goes through.
+  expect(valueOf(f, "sauti_model_sessions_total", { outcome: "ok" })).toBe(1);
+});
+
 test("an expired stream token counts as expired_token", async () => {
   h = await startHarness();
   const token = mintStreamToken(h.config.streamTokenSecret, "HD_old", 10, Math.floor(Date.now() / 1000) - 3600);
