@@ -59,6 +59,7 @@ export class Drain {
   private readonly stepMs: number;
   private readonly pollMs: number;
   private t0 = 0;
+  private forced = false;
   /** Bumped by every phase change; a loop of an older phase stops when it sees a newer one. */
   private phase = 0;
 
@@ -85,7 +86,7 @@ export class Drain {
   /** A termination signal arrived. */
   signal(name: string): void {
     if (this._state === "serving") void this.drain(name);
-    else if (this._state === "draining") void this.force(name);
+    else if (!this.forced && this._state !== "exiting") void this.force(name);
     else this.o.log.warn({ signal: name, state: this._state }, "drain: already stopping; signal ignored");
   }
 
@@ -122,6 +123,7 @@ export class Drain {
 
   /** Second signal: hang every call up now (REST hang-up first), flush, exit. */
   private async force(signal: string): Promise<void> {
+    this.forced = true;
     this._state = "ending";
     ++this.phase;
     this.o.log.warn({ signal, ...this.counts(), afterMs: this.elapsed() }, "drain: second signal; hanging up every call now");

@@ -81,4 +81,25 @@ describe("Drain", () => {
     await until(() => exited !== undefined, "exit", 5000);
     expect(exited).toBe(0);
   });
+
+  test("a second signal during the goodbyes (after the drain timeout) hangs up at once instead of waiting", async () => {
+    h = await startHarness({}, { greetingMs: 10000 }); // a goodbye that would take 10 s
+    const hh = h;
+    const { log, lines } = captureLog();
+    let exited: number | undefined;
+    const drain = new Drain({ calls: hh.calls, timeoutMs: 0, log, stop: async () => {}, exit: (c) => (exited = c), pollMs: 20 });
+    const c = await dial(hh, "HD_drain_force");
+    drain.signal("SIGTERM");
+    await until(() => hh.standin.live()[0]?.texts.length === 1, "goodbye asked for");
+    expect(drain.state).toBe("ending");
+    await until(() => c.frames.length > 5, "goodbye playing", 5000);
+    drain.signal("SIGTERM");
+    await until(() => exited !== undefined, "exit", 5000);
+    expect(exited).toBe(0);
+    await until(() => c.closed !== undefined, "caller socket closed");
+    expect(c.frames.length).toBeLessThan(250); // cut well before the 10 s goodbye ended
+    expect(lines.join("")).toContain("drain: second signal");
+    drain.signal("SIGTERM"); // a third one changes nothing
+    expect(lines.join("")).toContain("already stopping");
+  });
 });
