@@ -74,6 +74,11 @@ export interface Config {
 
   seenCallsMax: number;
   seenCallsTtlS: number;
+
+  /** After SIGTERM: how long calls in progress may continue before they are asked to end (ops/drain.ts). */
+  drainTimeoutS: number;
+  /** Bearer token for GET /metrics; unset = open (bind HOST or firewall the port accordingly). */
+  metricsToken: string | undefined;
 }
 
 export const DEFAULT_GEMINI_LIVE_URL =
@@ -208,5 +213,7 @@ export function loadConfig(env: Env = process.env): Config {
     sautikitApiUrl: url(env, "SAUTIKIT_API_URL", "https://api.sautikit.com", ["http", "https"]),
     seenCallsMax: int(env, "SEEN_CALLS_MAX", 100000, 100, 10000000),
     seenCallsTtlS: int(env, "SEEN_CALLS_TTL_S", 3600, 60, 7 * 86400),
+    drainTimeoutS: int(env, "DRAIN_TIMEOUT_S", 600, 0, 86400),
+    metricsToken: opt(env, "METRICS_TOKEN"),
   };
 }

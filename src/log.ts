@@ -25,6 +25,8 @@ export function createLogger(level: string): Logger {
         "*.webhookSecret",
         "*.streamTokenSecret",
         "*.toolSigningSecret",
+        "metricsToken",
+        "*.metricsToken",
         "headers.authorization",
         'headers["x-goog-api-key"]',
         "token",

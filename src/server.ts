@@ -5,7 +5,9 @@ import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import type { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
 import { createApp } from "./http/app.ts";
+import { noCounters, type HttpCounters } from "./http/counters.ts";
 import type { Logger } from "./log.ts";
+import type { Readiness } from "./ops/readiness.ts";
 import { audioSocketHandlers, socketData, SUBPROTOCOL, type SocketData as MediaSocketData } from "./telephony/audio-socket.ts";
 import { SeenCalls } from "./telephony/seen-calls.ts";
 import { checkStreamToken } from "./telephony/stream-token.ts";
@@ -13,6 +15,13 @@ import { checkStreamToken } from "./telephony/stream-token.ts";
 /** Union of every socket kind's data; add a kind here and a handler in `handlers`. */
 export type SocketData = MediaSocketData;
 type Kind = SocketData["kind"];
+
+/** Operations hooks (assemble.ts wires them): request counters, readiness, the metrics route. All optional. */
+export interface RelayOps {
+  counters?: HttpCounters;
+  readiness?: Readiness;
+  metrics?: (req: Request) => Promise<Response>;
+}
 
 export interface Relay {
   server: Server<SocketData>;
@@ -45,16 +54,19 @@ function dispatcher(handlers: { [K in Kind]: WebSocketHandler<Extract<SocketData
   };
 }
 
-export function startRelay(config: Config, log: Logger, calls: CallManager, modelLabel: string): Relay {
+export function startRelay(config: Config, log: Logger, calls: CallManager, modelLabel: string, ops: RelayOps = {}): Relay {
   const seen = new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000);
-  const app = createApp({ config, log, seen, calls, modelLabel });
+  const counters = ops.counters ?? noCounters;
+  const app = createApp({ config, log, seen, calls, modelLabel, counters, readiness: ops.readiness, metrics: ops.metrics });
   const rest = config.sautikitApiKey ? { apiUrl: config.sautikitApiUrl, apiKey: config.sautikitApiKey } : undefined;
 
   const mediaUpgrade = (req: Request, url: URL, srv: Server<SocketData>): Response | undefined => {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      counters.upgrade("not_websocket");
       return new Response("websocket upgrade required\n", { status: 426 });
     }
     if (!offersProtocol(req)) {
+      counters.upgrade("no_subprotocol");
       log.warn({ offered: req.headers.get("sec-websocket-protocol") }, "stream upgrade rejected: subprotocol");
       return new Response(`subprotocol ${SUBPROTOCOL} required\n`, { status: 400 });
     }
@@ -62,6 +74,7 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     const token = url.searchParams.get("token") ?? "";
     const check = callId ? checkStreamToken(config.streamTokenSecret, callId, token) : ({ ok: false, reason: "malformed" } as const);
     if (!check.ok) {
+      counters.upgrade(check.reason === "expired" ? "expired_token" : "bad_token");
       log.warn({ callId, reason: check.reason }, "stream upgrade rejected: token");
       return new Response("unauthorized\n", { status: 401 });
     }
@@ -70,6 +83,7 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
       headers: { "Sec-WebSocket-Protocol": SUBPROTOCOL },
       data: socketData(callId, log.child({ callId })),
     });
+    counters.upgrade(ok ? "ok" : "failed");
     return ok ? undefined : new Response("upgrade failed\n", { status: 400 });
   };
 

@@ -2,9 +2,11 @@
 //   caller frame → CallHandler.onAudio → Uplink (call rate → leg.inputRate) → ModelLeg.sendAudio → model
 //   model audio → ModelLegEvents.audio → Playout (resample, queue) → Pacer tick → CallSocket.sendAudio → caller
 // Everything else a call does happens at turn and call boundaries: tools, transcripts, endings, and the events
-// observers get (events.ts). Nothing here runs per frame beyond the two lines above and a counter.
+// observers get (events.ts). Nothing here runs per frame beyond the two lines above, a counter, and the caller's
+// speech-end detector (one sum of squares, for the response-time metric).
 import { Playout } from "../audio/playout.ts";
 import type { Pacer } from "../audio/pacer.ts";
+import { SpeechEndDetector } from "../audio/speech-end.ts";
 import { Uplink } from "../audio/uplink.ts";
 import type { Logger } from "../log.ts";
 import type { CallHandler, CallSocket } from "../telephony/types.ts";
@@ -61,6 +63,7 @@ export class Call implements CallHandler, CallControl {
   readonly info: CallInfo;
   private readonly playout: Playout;
   private readonly uplink: Uplink;
+  private readonly speech: SpeechEndDetector;
   private readonly leg: ModelLeg;
   private readonly socket: CallSocket;
   private readonly log: Logger;
@@ -97,6 +100,7 @@ export class Call implements CallHandler, CallControl {
     this.log = d.log;
     this.hub = d.events;
     this.uplink = new Uplink(s.callSampleRate, d.leg.inputRate);
+    this.speech = new SpeechEndDetector(s.callSampleRate);
     this.playout = new Playout({ outRate: s.playbackRate, leadMs: s.playoutLeadMs, tailMs: s.turnTailMs });
     this.playout.attach({ send: (f) => d.socket.sendAudio(f), cork: (fn) => d.socket.cork(fn) });
     this.playout.listen({ turnAudible: (turn, ms) => this.turnAudible(turn, ms) });
@@ -118,6 +122,7 @@ export class Call implements CallHandler, CallControl {
       caller: d.info.caller,
       callee: d.info.callee,
       agent: a.name,
+      tools: a.tools.map((t) => t.declaration.name),
       source: d.info.source,
     });
     if (a.maxCallSeconds > 0) {
@@ -158,7 +163,9 @@ export class Call implements CallHandler, CallControl {
 
   onAudio(pcm: Uint8Array): void {
     this.framesIn++;
-    if (!this.ended) this.leg.sendAudio(this.uplink.process(pcm));
+    if (this.ended) return;
+    this.speech.process(pcm);
+    this.leg.sendAudio(this.uplink.process(pcm));
   }
 
   onText(): void {}
@@ -313,7 +320,9 @@ export class Call implements CallHandler, CallControl {
 
   private turnAudible(turn: number, ms: number): void {
     this.firstAudio.push(ms);
-    this.emit({ type: "turn", callId: this.callId, index: turn, firstAudioMs: ms, atMs: this.now() });
+    const speechEnd = this.speech.takeSpeechEnd();
+    const responseMs = speechEnd < 0 ? undefined : performance.now() - speechEnd;
+    this.emit({ type: "turn", callId: this.callId, index: turn, firstAudioMs: ms, responseMs, atMs: this.now() });
   }
 
   private addUsage(u: ModelUsage): void {

@@ -1,10 +1,13 @@
-// HTTP side (Hono): the voice webhook that answers with <Stream>, the stream-status callback, the health check.
-import { Hono } from "hono";
+// HTTP side (Hono): the voice webhook that answers with <Stream>, the stream-status callback, liveness (/healthz),
+// readiness (/readyz) and, when given, the metrics route.
+import { Hono, type MiddlewareHandler } from "hono";
 import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config.ts";
 import { maskNumber, type Logger } from "../log.ts";
+import type { Readiness } from "../ops/readiness.ts";
 import type { SeenCalls } from "../telephony/seen-calls.ts";
 import { mintStreamToken } from "../telephony/stream-token.ts";
+import { noCounters, type HttpCounters } from "./counters.ts";
 import { verifySignature } from "./signature.ts";
 import { BodyError, callFields, parseBody, pick, type Fields } from "./webhook-body.ts";
 import { EMPTY_RESPONSE, sayHangupXml, streamXml } from "./xml.ts";
@@ -15,6 +18,12 @@ export interface AppDeps {
   seen: SeenCalls;
   calls: CallManager;
   modelLabel: string;
+  /** Webhook answers are counted here (metrics); none by default. */
+  counters?: HttpCounters;
+  /** Backs GET /readyz; without it the instance is always ready. */
+  readiness?: Readiness;
+  /** GET /metrics, when metrics are wired (it checks its own token). */
+  metrics?: (req: Request) => Promise<Response>;
 }
 
 const XML = { "content-type": "application/xml; charset=utf-8" };
@@ -53,6 +62,14 @@ function streamUrl(c: Config, callId: string): string {
 export function createApp(d: AppDeps): Hono {
   const app = new Hono();
   const started = Date.now();
+  const counters = d.counters ?? noCounters;
+  /** Counts each answer of a webhook route by its pattern and status, including 4xx/5xx. */
+  const counted =
+    (route: string): MiddlewareHandler =>
+    async (c, next) => {
+      await next();
+      counters.webhook(route, c.res.status);
+    };
 
   const voice = async (req: Request): Promise<Response> => {
     const v = await readVerified(req, d, d.log);
@@ -92,10 +109,10 @@ export function createApp(d: AppDeps): Hono {
     return new Response(xml, { headers: XML });
   };
 
-  app.post("/voice", (c) => voice(c.req.raw));
-  app.post("/", (c) => voice(c.req.raw));
+  app.post("/voice", counted("/voice"), (c) => voice(c.req.raw));
+  app.post("/", counted("/"), (c) => voice(c.req.raw));
 
-  app.post("/stream-status", async (c) => {
+  app.post("/stream-status", counted("/stream-status"), async (c) => {
     const v = await readVerified(c.req.raw, d, d.log);
     if (!v.ok) return v.res;
     const f = v.fields;
@@ -119,6 +136,17 @@ export function createApp(d: AppDeps): Hono {
       uptimeS: Math.round((Date.now() - started) / 1000),
     }),
   );
+
+  // Readiness: 503 naming the reasons (draining, modelFailing, ...) while new calls should go elsewhere.
+  app.get("/readyz", (c) => {
+    const reasons = d.readiness?.reasons() ?? [];
+    c.header("cache-control", "no-store");
+    if (reasons.length > 0) return c.json({ status: "not ready", reasons, activeCalls: d.calls.activeCalls }, 503);
+    return c.json({ status: "ready", activeCalls: d.calls.activeCalls });
+  });
+
+  const metrics = d.metrics;
+  if (metrics !== undefined) app.get("/metrics", (c) => metrics(c.req.raw));
 
   app.notFound((c) => c.text("not found\n", 404));
   app.onError((err, c) => {

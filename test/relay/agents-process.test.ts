@@ -119,7 +119,7 @@ describe("SIGHUP", () => {
 });
 
 describe("SIGTERM", () => {
-  test("calls in progress are hung up through Sautikit with reason shutdown", async () => {
+  test("the first signal drains; a second one hangs calls in progress up through Sautikit with reason shutdown", async () => {
     const rest = fakeSautikit();
     const port = freePort();
     const p = Bun.spawn(["bun", "src/main.ts"], {
@@ -140,6 +140,9 @@ describe("SIGTERM", () => {
       const url = /url="([^"]+)"/.exec(await res.text())![1]!.replaceAll("&amp;", "&");
       const c = await new Caller(url).open();
       await until(() => out.text().includes('"audio socket open"'), "call started", 10000);
+      p.kill("SIGTERM");
+      await until(() => out.text().includes("drain"), "drain started", 5000);
+      expect(rest.hangups.length).toBe(0); // the first signal leaves calls alone
       p.kill("SIGTERM");
       expect(await p.exited).toBe(0);
       expect(rest.hangups.map((x) => x.callId)).toEqual(["HD_term"]);

@@ -5,6 +5,8 @@ import { loadConfig, type Config } from "../../src/config.ts";
 import { StandinServer, type StandinOptions } from "../support/gemini-spy.ts";
 import { signBody } from "../../src/http/signature.ts";
 import { captureLog } from "../support/log.ts";
+import type { RelayMetrics } from "../../src/metrics/registry.ts";
+import type { Readiness } from "../../src/ops/readiness.ts";
 import type { Relay } from "../../src/server.ts";
 import { streamUrlFrom } from "../support/caller.ts";
 import { until } from "../support/wait.ts";
@@ -18,6 +20,8 @@ export interface Harness {
   config: Config;
   relay: Relay;
   calls: CallManager;
+  metrics: RelayMetrics;
+  readiness: Readiness;
   standin: StandinServer;
   base: string;
   logs: string[];
@@ -48,7 +52,7 @@ export async function startHarness(
     PREWARM_WAIT_MS: "3000",
     ...env,
   });
-  const { calls, relay } = assemble(config, { url: config.gemini.liveUrl, apiKey: "test-key", label: config.gemini.model }, log, opts.router);
+  const { calls, relay, metrics, readiness } = assemble(config, { url: config.gemini.liveUrl, apiKey: "test-key", label: config.gemini.model }, log, opts.router);
   // The stream URL must name the real port, known only after listening; the app reads publicUrl per request.
   if (!env.PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${relay.port}`;
   const base = `http://127.0.0.1:${relay.port}`;
@@ -56,6 +60,8 @@ export async function startHarness(
     config,
     relay,
     calls,
+    metrics,
+    readiness,
     standin,
     base,
     logs,

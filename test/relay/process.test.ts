@@ -48,7 +48,8 @@ describe("process", () => {
       expect(await p.exited).toBe(0);
       const out = await new Response(p.stdout).text();
       expect(out).toContain("OFFLINE MODE");
-      expect(out).toContain('"shutting down"');
+      expect(out).toContain("drain: not ready for new calls");
+      expect(out).toContain('"msg":"exiting"');
       for (const line of out.trim().split("\n")) expect(() => JSON.parse(line)).not.toThrow();
     } finally {
       p.kill();
