@@ -5,11 +5,13 @@ import { CallManager, singleAgent, type AgentRouter } from "./call/manager.ts";
 import type { Config } from "./config.ts";
 import { geminiLegFactory, type GeminiEndpoint } from "./gemini/index.ts";
 import type { Logger } from "./log.ts";
+import { Records } from "./records/index.ts";
 import { startRelay, type Relay } from "./server.ts";
 
 export interface Assembled {
   calls: CallManager;
   relay: Relay;
+  records: Records;
 }
 
 export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, router?: AgentRouter): Assembled {
@@ -23,6 +25,7 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     modelLabel: endpoint.label,
     log,
   });
-  const relay = startRelay(config, log, calls, endpoint.label);
-  return { calls, relay };
+  const records = new Records(config, calls, log);
+  const relay = startRelay(config, log, calls, endpoint.label, records);
+  return { calls, relay, records };
 }

@@ -6,8 +6,8 @@ import type { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import type { Logger } from "./log.ts";
+import type { Records } from "./records/index.ts";
 import { audioSocketHandlers, socketData, SUBPROTOCOL, type SocketData as MediaSocketData } from "./telephony/audio-socket.ts";
-import { SeenCalls } from "./telephony/seen-calls.ts";
 import { checkStreamToken } from "./telephony/stream-token.ts";
 
 /** Union of every socket kind's data; add a kind here and a handler in `handlers`. */
@@ -45,9 +45,8 @@ function dispatcher(handlers: { [K in Kind]: WebSocketHandler<Extract<SocketData
   };
 }
 
-export function startRelay(config: Config, log: Logger, calls: CallManager, modelLabel: string): Relay {
-  const seen = new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000);
-  const app = createApp({ config, log, seen, calls, modelLabel });
+export function startRelay(config: Config, log: Logger, calls: CallManager, modelLabel: string, records: Records): Relay {
+  const app = createApp({ config, log, records, calls, modelLabel });
   const rest = config.sautikitApiKey ? { apiUrl: config.sautikitApiUrl, apiKey: config.sautikitApiKey } : undefined;
 
   const mediaUpgrade = (req: Request, url: URL, srv: Server<SocketData>): Response | undefined => {
@@ -94,6 +93,7 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     async stop() {
       await calls.stop();
       await server.stop(true);
+      await records.stop();
     },
   };
 }

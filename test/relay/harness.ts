@@ -1,11 +1,14 @@
 // Starts the real relay in-process on a loopback port, against the Gemini stand-in on another port.
 import pino from "pino";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { assemble } from "../../src/assemble.ts";
 import type { AgentRouter, CallManager } from "../../src/call/manager.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { StandinServer, type StandinOptions } from "../support/gemini-spy.ts";
 import { signBody } from "../../src/http/signature.ts";
 import type { Logger } from "../../src/log.ts";
+import type { Records } from "../../src/records/index.ts";
 import type { Relay } from "../../src/server.ts";
 import { until } from "../gemini/helpers.ts";
 
@@ -18,6 +21,7 @@ export interface Harness {
   config: Config;
   relay: Relay;
   calls: CallManager;
+  records: Records;
   standin: StandinServer;
   base: string;
   logs: string[];
@@ -36,7 +40,10 @@ export async function startHarness(
   const log: Logger = pino({ level: "debug" }, { write: (s: string) => void logs.push(s) });
   const standin = new StandinServer({ mode: "tone", speechRms: 30000, ...standinOpts });
   const standinUrl = await standin.start();
+  // Each relay gets its own throwaway SQLite file unless the test names a database.
+  const scratchDb = env.DATABASE_URL === undefined ? `${tmpdir()}/sauti-test-${process.pid}-${crypto.randomUUID()}.db` : undefined;
   const config = loadConfig({
+    ...(scratchDb !== undefined ? { DATABASE_URL: `sqlite://${scratchDb}` } : {}),
     PORT: "0",
     HOST: "127.0.0.1",
     SAUTIKIT_WEBHOOK_SECRET: SECRET,
@@ -47,7 +54,7 @@ export async function startHarness(
     PREWARM_WAIT_MS: "3000",
     ...env,
   });
-  const { calls, relay } = assemble(config, { url: config.gemini.liveUrl, apiKey: "test-key", label: config.gemini.model }, log, opts.router);
+  const { calls, relay, records } = assemble(config, { url: config.gemini.liveUrl, apiKey: "test-key", label: config.gemini.model }, log, opts.router);
   // The stream URL must name the real port, known only after listening; the app reads publicUrl per request.
   if (!env.PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${relay.port}`;
   const base = `http://127.0.0.1:${relay.port}`;
@@ -55,6 +62,7 @@ export async function startHarness(
     config,
     relay,
     calls,
+    records,
     standin,
     base,
     logs,
@@ -74,6 +82,7 @@ export async function startHarness(
     async stop() {
       await relay.stop();
       await standin.stop();
+      if (scratchDb !== undefined) for (const f of ["", "-wal", "-shm"]) rmSync(scratchDb + f, { force: true });
     },
   };
   return h;

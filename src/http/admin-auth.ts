@@ -1,0 +1,62 @@
+// Guard for the admin surfaces (/api, the console). With ADMIN_TOKEN set, every request needs
+// `Authorization: Bearer <ADMIN_TOKEN>` (compared in constant time). Without it, only a request whose TCP peer
+// is loopback and that carries no forwarding headers gets in: a user on their own machine can look, and nothing
+// is open through a reverse proxy on the same host (which connects from loopback but adds those headers).
+import type { Server } from "bun";
+import type { MiddlewareHandler } from "hono";
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Logger } from "../log.ts";
+
+/** Headers a proxy or CDN adds when it passes a request on. */
+export const FORWARDING_HEADERS = [
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-real-ip",
+  "via",
+  "true-client-ip",
+  "cf-connecting-ip",
+  "x-client-ip",
+  "x-cluster-client-ip",
+  "fastly-client-ip",
+];
+
+export function isLoopback(address: string): boolean {
+  const a = address.toLowerCase();
+  if (a === "::1") return true;
+  const v4 = a.startsWith("::ffff:") ? a.slice(7) : a;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/** Constant time, whatever the lengths (both sides hashed first). */
+export function bearerMatches(expected: string, authorization: string | null): boolean {
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? "");
+  return timingSafeEqual(digest(m?.[1] ?? ""), digest(expected)) && m !== null;
+}
+
+/** The TCP peer of a request; in Hono on Bun the server arrives as `env` (server.ts passes it to app.fetch). */
+export function peerAddress(req: Request, env: unknown): string | undefined {
+  const srv = env as Partial<Pick<Server<unknown>, "requestIP">> | undefined;
+  return srv?.requestIP?.(req)?.address ?? undefined;
+}
+
+export function adminAuth(token: string | undefined, log: Logger): MiddlewareHandler {
+  return async (c, next) => {
+    const req = c.req.raw;
+    let why: string;
+    if (token !== undefined) {
+      if (bearerMatches(token, req.headers.get("authorization"))) return next();
+      why = req.headers.has("authorization") ? "wrong token" : "no token";
+    } else {
+      const peer = peerAddress(req, c.env);
+      const forwarded = FORWARDING_HEADERS.some((h) => req.headers.has(h));
+      if (peer !== undefined && isLoopback(peer) && !forwarded) return next();
+      why = forwarded ? "ADMIN_TOKEN unset and the request was forwarded" : "ADMIN_TOKEN unset and the peer is not loopback";
+    }
+    log.warn({ path: c.req.path, reason: why }, "admin request refused");
+    return c.json({ error: "unauthorized", reason: why }, 401, { "www-authenticate": 'Bearer realm="sauti-relay"' });
+  };
+}
