@@ -123,6 +123,8 @@ export function createApp(d: AppDeps): Hono {
       model: d.modelLabel,
       activeCalls: d.calls.activeCalls,
       uptimeS: Math.round((Date.now() - started) / 1000),
+      // The relay works without its database; this says whether records are being kept.
+      records: { ready: d.records.store.isReady, queued: d.records.recorder.pending, dropped: d.records.recorder.dropped },
     }),
   );
 

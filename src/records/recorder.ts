@@ -13,6 +13,8 @@ const BATCH_MAX = 500;
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5000;
 
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+
 interface CallState {
   utterances: number;
   tools: number;
@@ -105,7 +107,8 @@ export class Recorder {
           detail: e.detail,
           agentTurns: e.agentTurns,
           bargeIns: e.bargeIns,
-          firstAudioMs: e.firstAudioMs,
+          // µs digits of a latency are noise in a record.
+          firstAudioMs: e.firstAudioMs && { p50: round2(e.firstAudioMs.p50), max: round2(e.firstAudioMs.max) },
           audio: e.audio,
           model: e.model,
           usage: e.usage,
