@@ -182,15 +182,17 @@ function callWebhook(env: Env): CallWebhookSettings | undefined {
   const secret = opt(env, "CALL_WEBHOOK_SECRET");
   if (secret === undefined) throw new ConfigError("CALL_WEBHOOK_SECRET", "a whsec_… secret (required when CALL_WEBHOOK_URL is set)", "");
   const key = secret.startsWith("whsec_") ? secret.slice(6) : "";
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key) || Buffer.from(key, "base64").length < 16) {
-    throw new ConfigError("CALL_WEBHOOK_SECRET", "whsec_ followed by at least 16 bytes in base64", "[redacted]");
+  // Standard Webhooks: a random key of 24 to 64 bytes, base64 behind whsec_ (docs/standard-webhooks.md#secret).
+  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(key) ? Buffer.from(key, "base64").length : 0;
+  if (bytes < 24 || bytes > 64) {
+    throw new ConfigError("CALL_WEBHOOK_SECRET", "whsec_ followed by 24 to 64 random bytes in base64", "[redacted]");
   }
   return {
     url: u,
     secret,
     retries: int(env, "CALL_WEBHOOK_RETRIES", 6, 0, 8),
     backoffMs: int(env, "CALL_WEBHOOK_BACKOFF_MS", 5000, 10, 5000),
-    timeoutMs: int(env, "CALL_WEBHOOK_TIMEOUT_MS", 10000, 100, 60000),
+    timeoutMs: int(env, "CALL_WEBHOOK_TIMEOUT_MS", 15000, 100, 60000),
   };
 }
 

@@ -17,6 +17,10 @@ export function retryDelayMs(backoffMs: number, attempt: number): number {
   return Math.min(backoffMs * 3 ** (attempt - 1), MAX_DELAY_MS);
 }
 
+/** Random jitter, downward only so the schedule's total stays what retryDelayMs promises
+ *  (docs/standard-webhooks.md#retries). */
+const jitter = (ms: number): number => Math.round(ms * (0.8 + Math.random() * 0.2));
+
 export interface SignedRequest {
   headers: Record<string, string>;
   body: string;
@@ -121,25 +125,25 @@ export class Deliveries {
     }
     const attempt = row.attempts + 1;
     const log = this.log.child({ callId: row.callId, webhookId: row.id, attempt });
-    const error = await this.post(row.id, body);
+    const { error, gone } = await this.post(row.id, body);
     if (error === undefined) {
       await this.store.deliveryDone(row.id, attempt, Date.now());
       log.info("call webhook: delivered");
       return;
     }
-    if (attempt > this.o.retries) {
+    if (gone || attempt > this.o.retries) {
       await this.store.deliveryFailed(row.id, attempt, error);
-      log.error({ error }, "call webhook: giving up after the last retry");
+      log.error({ error }, gone ? "call webhook: the receiver answered 410 Gone; not retrying" : "call webhook: giving up after the last retry");
       return;
     }
-    const wait = retryDelayMs(this.o.backoffMs, attempt);
+    const wait = jitter(retryDelayMs(this.o.backoffMs, attempt));
     await this.store.deliveryRetry(row.id, attempt, Date.now() + wait, error);
     log.warn({ error, retryInMs: wait }, "call webhook: attempt failed; will retry");
     this.kick(wait);
   }
 
-  /** One POST; undefined on 2xx, else what went wrong. */
-  private async post(id: string, body: string): Promise<string | undefined> {
+  /** One POST: no error on 2xx. Redirects are not followed (a failure); 410 means "stop sending". */
+  private async post(id: string, body: string): Promise<{ error: string | undefined; gone: boolean }> {
     const req = signReport(this.wh, id, body);
     try {
       const res = await fetch(this.o.url, {
@@ -150,10 +154,10 @@ export class Deliveries {
         signal: AbortSignal.timeout(this.o.timeoutMs),
       });
       await res.arrayBuffer().catch(() => undefined);
-      return res.status >= 200 && res.status < 300 ? undefined : `HTTP ${res.status}`;
+      return { error: res.status >= 200 && res.status < 300 ? undefined : `HTTP ${res.status}`, gone: res.status === 410 };
     } catch (err) {
       const e = err as { name?: string };
-      return e.name === "TimeoutError" ? `timeout after ${this.o.timeoutMs} ms` : errText(err);
+      return { error: e.name === "TimeoutError" ? `timeout after ${this.o.timeoutMs} ms` : errText(err), gone: false };
     }
   }
 

@@ -134,7 +134,8 @@ describe("settings", () => {
     expect(err({ CALL_WEBHOOK_URL: "ftp://example.com" }).variable).toBe("CALL_WEBHOOK_URL");
     const ok = { CALL_WEBHOOK_URL: "https://example.com/hook", CALL_WEBHOOK_SECRET: `whsec_${Buffer.alloc(24, 7).toString("base64")}` };
     expect(err({ ...ok, CALL_WEBHOOK_RETRIES: "9" }).variable).toBe("CALL_WEBHOOK_RETRIES");
-    expect(loadConfig(ok).records.webhook).toMatchObject({ retries: 6, backoffMs: 5000, timeoutMs: 10000 });
+    expect(loadConfig(ok).records.webhook).toMatchObject({ retries: 6, backoffMs: 5000, timeoutMs: 15000 });
+    expect(err({ ...ok, CALL_WEBHOOK_SECRET: `whsec_${Buffer.alloc(16, 7).toString("base64")}` }).variable).toBe("CALL_WEBHOOK_SECRET");
     const short = err({ ADMIN_TOKEN: "short" });
     expect(short.variable).toBe("ADMIN_TOKEN");
     expect(short.message).not.toContain('"short"');

@@ -115,6 +115,38 @@ describe("end-of-call webhook", () => {
     expect(report.data.endReason).toBe("caller_hangup");
   }, 40000);
 
+  test("a receiver that does not answer within CALL_WEBHOOK_TIMEOUT_MS is retried; 410 Gone stops the retries", async () => {
+    const got: string[] = [];
+    let mode: "hang" | "gone" = "hang";
+    const slow = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(req): Promise<Response> {
+        got.push(req.headers.get("webhook-id") ?? "");
+        if (mode === "hang" && got.length === 1) await Bun.sleep(3000);
+        return new Response(null, { status: mode === "gone" ? 410 : 204 });
+      },
+    });
+    cleanups.push(() => void slow.stop(true));
+    h = await startHarness(
+      { DATABASE_URL: scratchSqlite(), CALL_WEBHOOK_URL: `http://127.0.0.1:${slow.port}/`, CALL_WEBHOOK_SECRET: SECRET, CALL_WEBHOOK_BACKOFF_MS: "100", CALL_WEBHOOK_TIMEOUT_MS: "300" },
+      {},
+      { router: singleAgent(agent) },
+    );
+    await h.records.store.ready;
+    (await openCall(h, "HD_slow")).caller.ws.close();
+    await until(() => h!.logs.some((l) => l.includes("call webhook: delivered")), "delivered on the retry", 15000);
+    expect(got).toHaveLength(2);
+    expect(got[1]).toBe(got[0]!);
+    expect(h.logs.some((l) => l.includes("timeout after 300 ms"))).toBe(true);
+
+    mode = "gone";
+    (await openCall(h, "HD_gone")).caller.ws.close();
+    await until(() => h!.logs.some((l) => l.includes("410 Gone; not retrying")), "410 ends the retries", 15000);
+    await Bun.sleep(500);
+    expect(got).toHaveLength(3);
+  }, 30000);
+
   test("the retry schedule triples from the backoff, is capped at 15 min, and 8 retries from 5 s end within an hour", () => {
     expect([1, 2, 3, 4].map((n) => retryDelayMs(5000, n))).toEqual([5000, 15000, 45000, 135000]);
     expect(retryDelayMs(5000, 7)).toBe(15 * 60 * 1000);
