@@ -59,7 +59,8 @@ export class Deliveries {
   }
 
   start(): void {
-    void this.store.ready.then(() => this.kick(0));
+    // A store closed before it was ever ready rejects `ready`; there is nothing to deliver then.
+    this.store.ready.then(() => this.kick(0), () => undefined);
     this.poll = setInterval(() => this.kick(0), POLL_MS);
     this.poll.unref?.();
   }

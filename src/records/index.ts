@@ -12,8 +12,9 @@ import { Recorder } from "./recorder.ts";
 import { Retention } from "./retention.ts";
 import { describeDatabase, SqlStore, type RecordStore } from "./store.ts";
 
-/** How long shutdown waits for queued records to reach the database. */
+/** How long shutdown waits for queued records to reach the database (less if it was never reached). */
 export const STOP_DRAIN_MS = 5000;
+const STOP_DRAIN_UNREACHED_MS = 1000;
 
 export class Records {
   readonly store: RecordStore;
@@ -57,7 +58,7 @@ export class Records {
     // The last calls' ended events are queued for the next macrotask; deliver them to the recorder now.
     await new Promise((r) => setImmediate(r));
     this.calls.events.flush();
-    const lost = await this.recorder.drain(STOP_DRAIN_MS);
+    const lost = await this.recorder.drain(this.store.isReady ? STOP_DRAIN_MS : STOP_DRAIN_UNREACHED_MS);
     if (lost > 0) this.log.error({ lost }, "records: database unreachable at shutdown; queued record data lost");
     this.recorder.stop();
     this.unsubscribe();

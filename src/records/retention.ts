@@ -16,7 +16,7 @@ export class Retention {
 
   start(): void {
     if (this.days === 0) return;
-    void this.store.ready.then(() => this.runOnce());
+    this.store.ready.then(() => this.runOnce(), () => undefined);
     this.timer = setInterval(() => void this.runOnce(), DAY_MS);
     this.timer.unref?.();
   }

@@ -10,7 +10,7 @@ let h: Harness | undefined;
 afterEach(async () => {
   await h?.stop();
   h = undefined;
-});
+}, 20000);
 
 const TOKEN = "admin-token-0123456789abcdef";
 

@@ -16,7 +16,7 @@ afterEach(async () => {
   await h?.stop();
   h = undefined;
   for (const c of cleanups.splice(0)) await c();
-});
+}, 20000);
 
 async function relayOn(databaseUrl: string): Promise<Harness> {
   const hh = await startHarness({ DATABASE_URL: databaseUrl }, {}, { router: singleAgent(agent) });

@@ -1,11 +1,18 @@
 // The database stopped mid-call (the real PostgreSQL cluster, pg_ctl stop): the call goes on and ends normally,
 // webhooks are decided from process memory, and once the database is back the whole record lands.
-import { afterEach, describe, expect } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { singleAgent } from "../../src/call/manager.ts";
 import { KILL_AUDIO } from "../../src/call/call.ts";
 import { startHarness, until, type Harness } from "../relay/harness.ts";
 import { freshDatabase, pgCtl, pgTest } from "../support/postgres.ts";
-import { agent, LONG_ANSWER, openCall, recordWhen } from "./helpers.ts";
+import { agent, expectTalkRecord, LONG_ANSWER, openCall, recordWhen, talkAndHangUp } from "./helpers.ts";
+
+function closedPort(): number {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const p = s.port;
+  s.stop(true);
+  return p;
+}
 
 let h: Harness | undefined;
 let stopped = false;
@@ -16,7 +23,7 @@ afterEach(async () => {
   await h?.stop();
   h = undefined;
   for (const c of cleanups.splice(0)) await c();
-});
+}, 20000);
 
 describe("database outage", () => {
   pgTest("PostgreSQL stopped mid-call: the call continues, and its record lands after the database returns", async () => {
@@ -76,5 +83,37 @@ describe("database outage", () => {
     expect(rec.bargeIns).toBe(1);
     await until(() => h!.records.recorder.pending === 0, "queue drained");
     expect(h.logs.some((l) => l.includes("records: database writes resumed"))).toBe(true);
+  }, 60000);
+
+  test("no database at start: calls are answered and played, webhooks decided from memory, /healthz says records are not ready", async () => {
+    h = await startHarness({ DATABASE_URL: `postgres://relay@127.0.0.1:${closedPort()}/nowhere` }, {}, { router: singleAgent(agent) });
+    await until(() => h!.logs.some((l) => l.includes("cannot prepare the database")), "database failure logged");
+    const { caller, live } = await openCall(h, "HD_nodb");
+    expect(await (await h.post("/voice", "sessionId=HD_nodb")).text()).toContain("<Response/>");
+    expect(h.logs.some((l) => l.includes("HD_nodb") && l.includes("deciding from this process's memory"))).toBe(true);
+    live.speak({ ms: 400, transcript: "Hello." });
+    await until(() => caller.loudSamples() > 16000 * 0.3, "agent heard");
+    const health = (await (await fetch(`${h.base}/healthz`)).json()) as { status: string; records: { ready: boolean } };
+    expect(health).toMatchObject({ status: "ok", records: { ready: false } });
+    expect((await fetch(`${h.base}/api/calls`)).status).toBe(503);
+    caller.ws.close();
+    await until(() => h!.calls.activeCalls === 0, "call ended");
+  }, 30000);
+
+  pgTest("PostgreSQL down at start, up later: the schema is migrated then, and the call made meanwhile is recorded", async () => {
+    const db = await freshDatabase();
+    cleanups.push(() => db.drop());
+    await pgCtl("stop");
+    stopped = true;
+    h = await startHarness({ DATABASE_URL: db.url }, {}, { router: singleAgent(agent) });
+    await until(() => h!.logs.some((l) => l.includes("cannot prepare the database")), "database failure logged");
+    await talkAndHangUp(h, "HD_late_db");
+    await until(() => h!.calls.activeCalls === 0, "call ended");
+    expect(h.records.store.isReady).toBe(false);
+    await pgCtl("start");
+    stopped = false;
+    await h.records.store.ready;
+    const rec = await recordWhen(h, "HD_late_db", (r) => r.endedAt !== null && r.transcript.length === 3, "record after the database came up", 30000);
+    expectTalkRecord(rec, "HD_late_db");
   }, 60000);
 });

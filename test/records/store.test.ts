@@ -15,7 +15,7 @@ import { freshDatabase, pgTest } from "../support/postgres.ts";
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
-});
+}, 20000);
 
 function sqliteUrl(): string {
   const file = `${tmpdir()}/sauti-store-${process.pid}-${crypto.randomUUID()}.db`;

@@ -41,7 +41,7 @@ afterEach(async () => {
   await h?.stop();
   h = undefined;
   for (const c of cleanups.splice(0)) await c();
-});
+}, 20000);
 
 function scratchSqlite(): string {
   const file = `${tmpdir()}/sauti-webhook-${process.pid}-${crypto.randomUUID()}.db`;
