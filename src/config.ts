@@ -163,7 +163,8 @@ function database(env: Env): { databaseUrl: string; engine: "sqlite" | "postgres
   if (/^(sqlite|file):/i.test(raw) && raw.replace(/^(sqlite|file):(\/\/)?/i, "").replace(/\?.*$/, "") !== "") {
     return { databaseUrl: raw, engine: "sqlite" };
   }
-  if (/^postgres(ql)?:\/\/[^/]/i.test(raw)) {
+  // An empty host is allowed: `postgres:///db?host=/run/postgresql` reaches a local unix socket.
+  if (/^postgres(ql)?:\/\//i.test(raw)) {
     try {
       new URL(raw);
       return { databaseUrl: raw, engine: "postgres" };
