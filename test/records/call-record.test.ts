@@ -6,7 +6,7 @@ import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { singleAgent } from "../../src/call/manager.ts";
 import type { CallRecord } from "../../src/records/record.ts";
-import { startHarness, until, type Harness } from "../relay/harness.ts";
+import { Caller, startHarness, until, type Harness } from "../relay/harness.ts";
 import { freshDatabase, pgTest } from "../support/postgres.ts";
 import { agent, expectTalkRecord, getJson, recordWhen, talkAndHangUp } from "./helpers.ts";
 
@@ -65,7 +65,6 @@ describe("a call's record", () => {
     h = await startHarness({ DATABASE_URL: `sqlite://${file}`, STREAM_TOKEN_SECRET: "stream-secret" }, {}, { router: singleAgent({ ...agent, name: "fallback-agent" }) });
     await h.records.store.ready;
     const url = (await a.streamUrlFor("HD_split")).replace(`:${a.relay.port}/`, `:${h.relay.port}/`);
-    const { Caller } = await import("../relay/harness.ts");
     const c = await new Caller(url).open();
     await until(() => h!.standin.sessions.some((s) => s.ready), "live ready on the second relay");
     c.ws.close();
