@@ -12,6 +12,7 @@ import { LoopLagSampler } from "./metrics/loop-lag.ts";
 import { RelayMetrics } from "./metrics/registry.ts";
 import { ModelHealth } from "./ops/model-health.ts";
 import { Readiness } from "./ops/readiness.ts";
+import { Records } from "./records/index.ts";
 import { startRelay, type Relay } from "./server.ts";
 
 export interface Assembled {
@@ -20,6 +21,7 @@ export interface Assembled {
   metrics: RelayMetrics;
   /** Reasons not to take new calls; starts with "modelFailing". main.ts adds "draining". */
   readiness: Readiness;
+  records: Records;
 }
 
 /** Without a router, the agents come from the settings (AGENTS_FILE or the default agent); may throw AgentsFileError. */
@@ -45,7 +47,8 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
   const readiness = new Readiness().add("modelFailing", () => modelHealth.failing);
   const lag = new LoopLagSampler((s) => metrics.eventLoopLag.observe(s));
   lag.start();
-  const relay = startRelay(config, log, calls, endpoint.label, {
+  const records = new Records(config, calls, log);
+  const relay = startRelay(config, log, calls, endpoint.label, records, {
     counters: httpCounters(metrics),
     readiness,
     metrics: metricsHandler(metrics, config.metricsToken),
@@ -55,5 +58,5 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     lag.stop();
     await stopServer();
   };
-  return { calls, relay, metrics, readiness };
+  return { calls, relay, metrics, readiness, records };
 }

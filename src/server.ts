@@ -8,8 +8,8 @@ import { createApp } from "./http/app.ts";
 import { noCounters, type HttpCounters } from "./http/counters.ts";
 import type { Logger } from "./log.ts";
 import type { Readiness } from "./ops/readiness.ts";
+import type { Records } from "./records/index.ts";
 import { audioSocketHandlers, socketData, SUBPROTOCOL, type SocketData as MediaSocketData } from "./telephony/audio-socket.ts";
-import { SeenCalls } from "./telephony/seen-calls.ts";
 import { checkStreamToken } from "./telephony/stream-token.ts";
 
 /** Union of every socket kind's data; add a kind here and a handler in `handlers`. */
@@ -54,10 +54,9 @@ function dispatcher(handlers: { [K in Kind]: WebSocketHandler<Extract<SocketData
   };
 }
 
-export function startRelay(config: Config, log: Logger, calls: CallManager, modelLabel: string, ops: RelayOps = {}): Relay {
-  const seen = new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000);
+export function startRelay(config: Config, log: Logger, calls: CallManager, modelLabel: string, records: Records, ops: RelayOps = {}): Relay {
   const counters = ops.counters ?? noCounters;
-  const app = createApp({ config, log, seen, calls, modelLabel, counters, readiness: ops.readiness, metrics: ops.metrics });
+  const app = createApp({ config, log, records, calls, modelLabel, counters, readiness: ops.readiness, metrics: ops.metrics });
   const rest = config.sautikitApiKey ? { apiUrl: config.sautikitApiUrl, apiKey: config.sautikitApiKey } : undefined;
 
   const mediaUpgrade = (req: Request, url: URL, srv: Server<SocketData>): Response | undefined => {
@@ -108,6 +107,7 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     async stop() {
       await calls.stop();
       await server.stop(true);
+      await records.stop();
     },
   };
 }

@@ -5,8 +5,10 @@ import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config.ts";
 import { maskNumber, type Logger } from "../log.ts";
 import type { Readiness } from "../ops/readiness.ts";
-import type { SeenCalls } from "../telephony/seen-calls.ts";
+import { recordsApi } from "../records/api.ts";
+import type { Records } from "../records/index.ts";
 import { mintStreamToken } from "../telephony/stream-token.ts";
+import { adminAuth } from "./admin-auth.ts";
 import { noCounters, type HttpCounters } from "./counters.ts";
 import { verifySignature } from "./signature.ts";
 import { BodyError, callFields, parseBody, pick, type Fields } from "./webhook-body.ts";
@@ -15,7 +17,8 @@ import { EMPTY_RESPONSE, sayHangupXml, streamXml } from "./xml.ts";
 export interface AppDeps {
   config: Config;
   log: Logger;
-  seen: SeenCalls;
+  /** Call records: the "first POST for this call id" claim, the records API. */
+  records: Records;
   calls: CallManager;
   modelLabel: string;
   /** Webhook answers are counted here (metrics); none by default. */
@@ -80,22 +83,25 @@ export function createApp(d: AppDeps): Hono {
       return new Response("bad request: no sessionId/CallSid/call_id in body\n", { status: 400 });
     }
     const log = d.log.child({ callId: f.callId });
-    // Decide by call id, never by callSessionState: the first POST can already say Completed.
-    if (!d.seen.markIfNew(f.callId)) {
-      log.info({ state: f.state }, "voice webhook repeat: empty response");
-      return new Response(EMPTY_RESPONSE, { headers: XML });
-    }
     const caller = f.caller ?? "";
     const callee = f.callee ?? "";
     const agent = d.calls.router.route(callee);
+    // Decide by call id, never by callSessionState: the first POST can already say Completed. The claim row
+    // holds who called whom and which agent answers, whichever instance the audio socket then reaches.
+    if (!(await d.records.claims.claim({ id: f.callId, agent: agent?.name ?? "", caller, callee, at: Date.now() }, log))) {
+      log.info({ state: f.state }, "voice webhook repeat: empty response");
+      return new Response(EMPTY_RESPONSE, { headers: XML });
+    }
     if (agent === undefined) {
       log.warn({ callee: maskNumber(callee) }, "no agent answers this number: answering with the fallback message and a hang-up");
+      d.records.unanswered(f.callId, null, "no agent answers this number");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
     log.info({ state: f.state, caller: maskNumber(caller), callee: maskNumber(callee), agent: agent.name }, "new call: answering with <Stream>");
     const warm = await d.calls.prepare(f.callId, { caller, callee, agent }, log);
     if (warm === "failed") {
       log.error("no model session for this call: answering with the fallback message and a hang-up");
+      d.records.unanswered(f.callId, "model_failed", "no model session at webhook time");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
     const c = d.config;
@@ -134,6 +140,8 @@ export function createApp(d: AppDeps): Hono {
       model: d.modelLabel,
       activeCalls: d.calls.activeCalls,
       uptimeS: Math.round((Date.now() - started) / 1000),
+      // The relay works without its database; this says whether records are being kept.
+      records: { ready: d.records.store.isReady, queued: d.records.recorder.pending, dropped: d.records.recorder.dropped },
     }),
   );
 
@@ -147,6 +155,8 @@ export function createApp(d: AppDeps): Hono {
 
   const metrics = d.metrics;
   if (metrics !== undefined) app.get("/metrics", (c) => metrics(c.req.raw));
+
+  app.route("/api", recordsApi(d.records.store, adminAuth(d.config.records.adminToken, d.log), d.log));
 
   app.notFound((c) => c.text("not found\n", 404));
   app.onError((err, c) => {

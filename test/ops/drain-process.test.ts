@@ -2,6 +2,7 @@
 // started here on loopback: SIGTERM drains (readiness 503 at once, audio keeps flowing, exit 0 after the last
 // call), the drain timeout ends calls with a goodbye and a REST hang-up, and a second signal ends at once.
 import { afterEach, describe, expect, test } from "bun:test";
+import { scratchDatabaseUrl } from "../support/scratch-db.ts";
 import type { Subprocess } from "bun";
 import { NUDGE_GOODBYE } from "../../src/call/call.ts";
 import { StandinServer } from "../support/gemini-spy.ts";
@@ -61,6 +62,7 @@ async function spawnRelay(env: Record<string, string>): Promise<Proc> {
   const proc = Bun.spawn([process.execPath, "src/main.ts"], {
     cwd: root,
     env: {
+      DATABASE_URL: scratchDatabaseUrl(),
       PATH: process.env.PATH ?? "",
       PORT: String(port),
       HOST: "127.0.0.1",

@@ -2,6 +2,7 @@
 // SIGHUP reloads, a broken reload is refused and the old agents keep answering; SIGTERM hangs calls in progress
 // up with reason "shutdown". Also the example tool server from examples/ answers the example agent's tool.
 import { afterEach, describe, expect, test } from "bun:test";
+import { scratchDatabaseUrl } from "../support/scratch-db.ts";
 import pino from "pino";
 import { loadAgentsFile } from "../../src/agents/load.ts";
 import type { ToolContext } from "../../src/call/agent.ts";
@@ -69,7 +70,7 @@ describe("SIGHUP", () => {
     const port = freePort();
     const p = Bun.spawn(["bun", "src/main.ts"], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? "", AGENTS_FILE: file, PORT: String(port), HOST: "127.0.0.1", PREWARM: "false" },
+      env: { PATH: process.env.PATH ?? "", AGENTS_FILE: file, PORT: String(port), HOST: "127.0.0.1", PREWARM: "false", DATABASE_URL: scratchDatabaseUrl() },
       stdout: "pipe",
       stderr: "pipe",
     });
@@ -124,7 +125,7 @@ describe("SIGTERM", () => {
     const port = freePort();
     const p = Bun.spawn(["bun", "src/main.ts"], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? "", PORT: String(port), HOST: "127.0.0.1", PREWARM: "false", SAUTIKIT_API_KEY: "tsk_test", SAUTIKIT_API_URL: rest.url },
+      env: { PATH: process.env.PATH ?? "", PORT: String(port), HOST: "127.0.0.1", PREWARM: "false", SAUTIKIT_API_KEY: "tsk_test", SAUTIKIT_API_URL: rest.url, DATABASE_URL: scratchDatabaseUrl() },
       stdout: "pipe",
       stderr: "pipe",
     });

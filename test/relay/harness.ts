@@ -1,4 +1,6 @@
 // Starts the real relay in-process on a loopback port, against the Gemini stand-in on another port.
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { assemble } from "../../src/assemble.ts";
 import type { AgentRouter, CallManager } from "../../src/call/manager.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
@@ -7,6 +9,7 @@ import { signBody } from "../../src/http/signature.ts";
 import { captureLog } from "../support/log.ts";
 import type { RelayMetrics } from "../../src/metrics/registry.ts";
 import type { Readiness } from "../../src/ops/readiness.ts";
+import type { Records } from "../../src/records/index.ts";
 import type { Relay } from "../../src/server.ts";
 import { streamUrlFrom } from "../support/caller.ts";
 import { until } from "../support/wait.ts";
@@ -22,6 +25,7 @@ export interface Harness {
   calls: CallManager;
   metrics: RelayMetrics;
   readiness: Readiness;
+  records: Records;
   standin: StandinServer;
   base: string;
   logs: string[];
@@ -41,7 +45,10 @@ export async function startHarness(
   const { log, lines: logs } = captureLog("debug");
   const standin = new StandinServer({ mode: "tone", speechRms: 30000, ...standinOpts });
   const standinUrl = await standin.start();
+  // Each relay gets its own throwaway SQLite file unless the test names a database.
+  const scratchDb = env.DATABASE_URL === undefined ? `${tmpdir()}/sauti-test-${process.pid}-${crypto.randomUUID()}.db` : undefined;
   const config = loadConfig({
+    ...(scratchDb !== undefined ? { DATABASE_URL: `sqlite://${scratchDb}` } : {}),
     PORT: "0",
     HOST: "127.0.0.1",
     SAUTIKIT_WEBHOOK_SECRET: SECRET,
@@ -52,7 +59,7 @@ export async function startHarness(
     PREWARM_WAIT_MS: "3000",
     ...env,
   });
-  const { calls, relay, metrics, readiness } = assemble(config, { url: config.gemini.liveUrl, apiKey: "test-key", label: config.gemini.model }, log, opts.router);
+  const { calls, relay, metrics, readiness, records } = assemble(config, { url: config.gemini.liveUrl, apiKey: "test-key", label: config.gemini.model }, log, opts.router);
   // The stream URL must name the real port, known only after listening; the app reads publicUrl per request.
   if (!env.PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${relay.port}`;
   const base = `http://127.0.0.1:${relay.port}`;
@@ -62,6 +69,7 @@ export async function startHarness(
     calls,
     metrics,
     readiness,
+    records,
     standin,
     base,
     logs,
@@ -78,6 +86,7 @@ export async function startHarness(
     async stop() {
       await relay.stop();
       await standin.stop();
+      if (scratchDb !== undefined) for (const f of ["", "-wal", "-shm"]) rmSync(scratchDb + f, { force: true });
     },
     [Symbol.asyncDispose]() {
       return h.stop();
