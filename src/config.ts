@@ -68,6 +68,9 @@ export interface Config {
 
   seenCallsMax: number;
   seenCallsTtlS: number;
+
+  /** Bearer token for the records API and the console; unset = loopback peers only (src/http/admin-auth.ts). */
+  adminToken: string | undefined;
 }
 
 export const DEFAULT_GEMINI_LIVE_URL =
@@ -199,5 +202,6 @@ export function loadConfig(env: Env = process.env): Config {
     sautikitApiUrl: url(env, "SAUTIKIT_API_URL", "https://api.sautikit.com", ["http", "https"]),
     seenCallsMax: int(env, "SEEN_CALLS_MAX", 100000, 100, 10000000),
     seenCallsTtlS: int(env, "SEEN_CALLS_TTL_S", 3600, 60, 7 * 86400),
+    adminToken: opt(env, "ADMIN_TOKEN"),
   };
 }

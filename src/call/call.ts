@@ -3,6 +3,7 @@
 //   model audio → ModelLegEvents.audio → Playout (resample, queue) → Pacer tick → CallSocket.sendAudio → caller
 // Everything else a call does happens at turn and call boundaries: tools, transcripts, endings, and the events
 // observers get (events.ts). Nothing here runs per frame beyond the two lines above and a counter.
+import { PeakMeter } from "../audio/level.ts";
 import { Playout } from "../audio/playout.ts";
 import type { Pacer } from "../audio/pacer.ts";
 import { Uplink } from "../audio/uplink.ts";
@@ -59,6 +60,8 @@ type Timer = ReturnType<typeof setTimeout>;
 export class Call implements CallHandler, CallControl {
   readonly callId: string;
   readonly info: CallInfo;
+  /** Caller and agent audio levels for the console; sampled by readers a few times a second (audio/level.ts). */
+  readonly levels = { caller: new PeakMeter(), agent: new PeakMeter() };
   private readonly playout: Playout;
   private readonly uplink: Uplink;
   private readonly leg: ModelLeg;
@@ -96,7 +99,14 @@ export class Call implements CallHandler, CallControl {
     this.hub = d.events;
     this.uplink = new Uplink(s.callSampleRate, d.leg.inputRate);
     this.playout = new Playout({ outRate: s.playbackRate, leadMs: s.playoutLeadMs, tailMs: s.turnTailMs });
-    this.playout.attach({ send: (f) => d.socket.sendAudio(f), cork: (fn) => d.socket.cork(fn) });
+    const agentLevel = this.levels.agent;
+    this.playout.attach({
+      send: (f) => {
+        agentLevel.see(f);
+        return d.socket.sendAudio(f);
+      },
+      cork: (fn) => d.socket.cork(fn),
+    });
     this.playout.listen({ turnAudible: (turn, ms) => this.turnAudible(turn, ms) });
     d.pacer.add(this.playout);
     this.transcript = new TranscriptAggregator(this.callId, (e) => this.emit(e));
@@ -153,6 +163,7 @@ export class Call implements CallHandler, CallControl {
 
   onAudio(pcm: Uint8Array): void {
     this.framesIn++;
+    this.levels.caller.see(pcm);
     if (!this.ended) this.leg.sendAudio(this.uplink.process(pcm));
   }
 
@@ -260,7 +271,8 @@ export class Call implements CallHandler, CallControl {
     const heard = this.playout.playback().heardMs;
     const cut = this.playout.speaking || !this.playout.drained;
     this.playout.onInterrupted();
-    if (this.d.settings.sendKillAudio) {
+    // The browser softphone always honours killAudio, whatever the media server setting says.
+    if (this.d.settings.sendKillAudio || this.info.source === "browser") {
       this.socket.sendText(KILL_AUDIO);
       this.killsSent++;
     }
