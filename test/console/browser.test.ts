@@ -1,59 +1,23 @@
 // The console in real Chromium: the softphone calls the relay in offline mode with a speech-like WAV as its
 // microphone and hears the echo model answer; the calls page shows the call live, then in history with how it
 // ended; barge-in empties the page's playback buffer. Screenshots of each page go to test-artifacts/.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Page } from "playwright-core";
+import { describe, expect, test } from "bun:test";
 import { assemble } from "../../src/assemble.ts";
-import type { CallManager } from "../../src/call/manager.ts";
 import { loadConfig } from "../../src/config.ts";
-import { startOfflineModel, type OfflineModel } from "../../src/gemini/offline/server.ts";
-import type { Relay } from "../../src/server.ts";
+import { startOfflineModel } from "../../src/gemini/offline/server.ts";
 import { startHarness } from "../relay/harness.ts";
-import { artifactPath, browserAvailable, launch, silence, speechLike, wav } from "../support/browser.ts";
+import { artifactPath, browserAvailable, launch, sauti, silence, speechLike, startCall, untilPage, wav } from "../support/browser.ts";
 import { captureLog } from "../support/log.ts";
 import { until } from "../support/wait.ts";
 
 const run = browserAvailable();
 
-interface Sauti {
-  state: string;
-  callId: string | undefined;
-  rxBytes: number;
-  rxPeak: number;
-  txBytes: number;
-  playbackBufferedMs: number;
-  playedMs: number;
-  kills: number;
-  flushes: number;
-  lastFlush: { droppedMs: number; bufferedMs: number } | undefined;
-}
-
-const sauti = (p: Page) => p.evaluate(() => (globalThis as unknown as { __sauti: Sauti }).__sauti);
-
-/** Polls the page (each poll is a round trip to the browser, so poll gently). */
-async function untilPage(p: Page, pred: (s: Sauti) => boolean, label: string, timeoutMs = 15000): Promise<Sauti> {
-  const t0 = Date.now();
-  for (;;) {
-    const s = await sauti(p);
-    if (pred(s)) return s;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for: ${label} (page state ${JSON.stringify(s)})`);
-    await Bun.sleep(50);
-  }
-}
-
-async function startCall(p: Page, base: string): Promise<string> {
-  await p.goto(`${base}/console`);
-  await p.waitForSelector("#agent option[value='default']", { state: "attached" });
-  await p.click("#call");
-  const s = await untilPage(p, (s) => s.state === "in-call" || s.state === "failed", "softphone in a call");
-  expect(s.state).toBe("in-call");
-  return s.callId!;
-}
-
 describe.skipIf(!run)("console in Chromium", () => {
   test("offline: the softphone hears the echo, the calls page shows it live and then in history", async () => {
     const wavPath = artifactPath("speech-48k.wav");
-    await Bun.write(wavPath, wav(speechLike(48000), 48000));
+    // Quiet while the greeting plays, then pauses long enough for each echo to play out before the next "sentence"
+    // (Chromium loops the file, lead included).
+    await Bun.write(wavPath, wav(speechLike(48000, { leadMs: 1500, talkMs: 1400, pauseMs: 2400 }), 48000));
     const { log } = captureLog("info");
     const offline = await startOfflineModel();
     const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", STREAM_TOKEN_SECRET: "s" });
@@ -76,7 +40,7 @@ describe.skipIf(!run)("console in Chromium", () => {
 
       // The greeting, then our own words echoed back through the relay: audio bytes and a level come back.
       await board.waitForSelector("#detail .line.caller:not(.partial)", { timeout: 20000 });
-      await board.waitForSelector("#detail .line.agent:has-text('(echo)')", { timeout: 20000 });
+      await board.waitForSelector("#detail .line.agent:not(.partial):has-text('(echo)')", { timeout: 20000 });
       const s = await untilPage(phone, (s) => s.rxBytes > 48000 && s.playedMs > 1000, "echo audio received and played", 20000);
       expect(s.rxPeak).toBeGreaterThan(0.05);
       expect(s.txBytes).toBeGreaterThan(32000);

@@ -3,7 +3,8 @@
 // A missing browser fails the test unless SKIP_BROWSER_TESTS=1 says to skip, loudly.
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { expect } from "bun:test";
+import { chromium, type Browser, type Page } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const ARTIFACTS = join(new URL("../..", import.meta.url).pathname, "test-artifacts");
@@ -65,21 +66,22 @@ export function wav(samples: Int16Array, rate: number): Uint8Array {
 }
 
 /**
- * Speech-like sound: voiced "syllables" (a gliding fundamental near 140 Hz with ten falling harmonics, under a
- * ~4 Hz syllable envelope) for `talkMs`, then `pauseMs` of near-silence, repeated. Loud enough for an energy
- * voice detector, with pauses long enough to end a turn.
+ * Speech-like sound: after `leadMs` of silence, voiced "syllables" (a gliding fundamental near 140 Hz with ten
+ * falling harmonics, under a ~4 Hz syllable envelope) for `talkMs`, then `pauseMs` of near-silence, repeated.
+ * Loud enough for an energy voice detector, with pauses long enough to end a turn.
  */
-export function speechLike(rate: number, opts: { talkMs?: number; pauseMs?: number; repeats?: number; amplitude?: number } = {}): Int16Array {
+export function speechLike(rate: number, opts: { leadMs?: number; talkMs?: number; pauseMs?: number; repeats?: number; amplitude?: number } = {}): Int16Array {
+  const lead = Math.round((rate * (opts.leadMs ?? 0)) / 1000);
   const talk = Math.round((rate * (opts.talkMs ?? 1400)) / 1000);
   const pause = Math.round((rate * (opts.pauseMs ?? 1600)) / 1000);
   const repeats = opts.repeats ?? 2;
   const amp = (opts.amplitude ?? 0.45) * 32767;
-  const out = new Int16Array((talk + pause) * repeats);
+  const out = new Int16Array(lead + (talk + pause) * repeats);
   let phase = 0;
   let seed = 7;
   const noise = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * 2;
   for (let r = 0; r < repeats; r++) {
-    const base = r * (talk + pause);
+    const base = lead + r * (talk + pause);
     for (let i = 0; i < talk; i++) {
       const t = i / rate;
       const f0 = 140 + 25 * Math.sin(2 * Math.PI * 1.3 * t) + 10 * r;
@@ -98,3 +100,42 @@ export function speechLike(rate: number, opts: { talkMs?: number; pauseMs?: numb
 export function silence(rate: number, ms: number): Int16Array {
   return new Int16Array(Math.round((rate * ms) / 1000));
 }
+
+// ---------- the softphone page ----------
+
+/** The page's counters (window.__sauti). */
+export interface Sauti {
+  state: string;
+  callId: string | undefined;
+  rxBytes: number;
+  rxPeak: number;
+  txBytes: number;
+  playbackBufferedMs: number;
+  playedMs: number;
+  kills: number;
+  flushes: number;
+  lastFlush: { droppedMs: number; bufferedMs: number } | undefined;
+}
+
+export const sauti = (p: Page) => p.evaluate(() => (globalThis as unknown as { __sauti: Sauti }).__sauti);
+
+/** Polls the page (each poll is a round trip to the browser, so poll gently). */
+export async function untilPage(p: Page, pred: (s: Sauti) => boolean, label: string, timeoutMs = 15000): Promise<Sauti> {
+  const t0 = Date.now();
+  for (;;) {
+    const s = await sauti(p);
+    if (pred(s)) return s;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for: ${label} (page state ${JSON.stringify(s)})`);
+    await Bun.sleep(50);
+  }
+}
+
+export async function startCall(p: Page, base: string): Promise<string> {
+  await p.goto(`${base}/console`);
+  await p.waitForSelector("#agent option[value='default']", { state: "attached" });
+  await p.click("#call");
+  const s = await untilPage(p, (s) => s.state === "in-call" || s.state === "failed", "softphone in a call");
+  expect(s.state).toBe("in-call");
+  return s.callId!;
+}
+

@@ -99,9 +99,8 @@ function addLive(c: Summary & { durationMs?: number }): void {
     h("td", {}, c.caller || "–"),
     h("td", { class: "wide" }, c.source),
     dur,
-    h("td", {}, i.el, " ", o.el),
+    h("td", { class: "levels" }, h("span", { class: "muted" }, "caller "), i.el, h("span", { class: "muted" }, " agent "), o.el),
   );
-  row.title = "caller level · agent level";
   row.addEventListener("click", () => open(c.id));
   liveBody.append(row);
   live.set(c.id, { row, dur, inBar: i.bar, outBar: o.bar });
@@ -194,7 +193,7 @@ function renderDetail(): void {
   const how = d.live
     ? h("p", { class: "ended-how muted" }, "In progress.")
     : h("p", { class: "ended-how" }, "Ended: ", h("strong", {}, reasonText(d.endReason)), d.endDetail ? h("span", { class: "muted" }, ` (${d.endDetail})`) : null);
-  const close = h("button", { type: "button" }, "Close");
+  const close = h("button", { type: "button", class: "secondary" }, "Close");
   close.addEventListener("click", () => {
     history.replaceState(null, "", location.pathname);
     select(undefined);
@@ -204,7 +203,8 @@ function renderDetail(): void {
     h(
       "p",
       { class: "muted" },
-      `${d.caller || "–"} → ${d.callee || "–"} · ${d.source} · started ${when(d.startedAt)} · `,
+      d.source === "browser" ? "From the console's softphone" : `${d.caller || "unknown caller"} → ${d.callee || "–"}`,
+      ` · started ${when(d.startedAt)} · `,
       h("span", { id: "detail-duration" }, duration(d.durationMs)),
     ),
     h("div", { class: "transcript" }, ...items.map((i) => i.el), items.length === 0 ? h("p", { class: "muted" }, "Nothing said yet.") : null),
