@@ -49,6 +49,11 @@ export function consoleApi(d: ConsoleApiDeps): Hono<Env> {
   );
 
   app.post("/api/softphone", guard, async (c) => {
+    // JSON only: a cross-site page can send a form or text/plain POST without asking, but not a JSON one, and
+    // each softphone call opens a model session.
+    if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
+      return c.json({ error: "expected content-type: application/json" }, 415);
+    }
     let body: unknown;
     try {
       body = await c.req.json();

@@ -93,6 +93,10 @@ describe("softphone", () => {
   test("minting: bad body 400, unknown agent 404, else 201 with a one-use URL for a pre-warmed session of that agent", async () => {
     await using h = await startHarness({}, {}, { router: twoAgents });
     expect((await mint(h, "{not json")).status).toBe(400);
+    // A cross-site "simple" POST (no preflight) is not accepted.
+    const plain = await fetch(`${h.base}/api/softphone`, { method: "POST", headers: { "content-type": "text/plain" }, body: '{"agent":"sales"}' });
+    expect(plain.status).toBe(415);
+    expect(h.standin.sessions).toHaveLength(0);
     expect((await mint(h, { agent: 7 })).status).toBe(400);
     const missing = await mint(h, { agent: "nobody" });
     expect(missing.status).toBe(404);

@@ -72,6 +72,39 @@ describe.skipIf(!run)("console in Chromium", () => {
     }
   }, 60000);
 
+  test("with ADMIN_TOKEN the pages ask for it once, keep it for the tab and send it only as a header", async () => {
+    const wavPath = artifactPath("silence-48k.wav");
+    await Bun.write(wavPath, wav(silence(48000, 2000), 48000));
+    await using h = await startHarness({ ADMIN_TOKEN: "tok-in-the-browser" });
+    await using browser = await launch(wavPath);
+    const page = await browser.newPage();
+    const urls: string[] = [];
+    const authorized: string[] = [];
+    page.on("request", (r) => {
+      urls.push(r.url());
+      if (r.headers().authorization === "Bearer tok-in-the-browser") authorized.push(new URL(r.url()).pathname);
+    });
+    await page.goto(`${h.base}/console`);
+    await page.waitForSelector("#token-dialog[open]");
+    await page.fill("#token-dialog input", "wrong");
+    await page.click("#token-dialog button");
+    await page.waitForSelector("#token-dialog[open] .why:has-text('refused')");
+    await page.fill("#token-dialog input", "tok-in-the-browser");
+    await page.click("#token-dialog button");
+    await page.waitForSelector("#agent option[value='default']", { state: "attached" });
+    await page.screenshot({ path: artifactPath("console-softphone-idle.png") });
+    await page.click("#call");
+    await untilPage(page, (s) => s.state === "in-call", "in a call with the token");
+
+    // The calls page in the same tab uses the stored token without asking again.
+    await page.goto(`${h.base}/console/calls`);
+    await page.waitForSelector("#recent tr[data-call-id]");
+    expect(await page.$("#token-dialog[open]")).toBeNull();
+    expect(await page.evaluate(() => sessionStorage.getItem("sauti-admin-token"))).toBe("tok-in-the-browser");
+    expect(authorized).toEqual(expect.arrayContaining(["/api/softphone/agents", "/api/softphone", "/api/console/calls"]));
+    expect(urls.filter((u) => u.includes("tok-in-the-browser"))).toEqual([]);
+  }, 60000);
+
   test("barge-in: killAudio empties the page's playback buffer at once", async () => {
     const wavPath = artifactPath("silence-48k.wav");
     await Bun.write(wavPath, wav(silence(48000, 2000), 48000));

@@ -43,16 +43,15 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
 export type SseHandler = (event: string, data: unknown) => void;
 
 /**
- * Reads an event stream until `signal` aborts, reconnecting after a pause when the stream drops.
- * `onOpen` runs on every (re)connect, before that connection's first event.
+ * Reads an event stream until `signal` aborts, reconnecting after a pause when the stream drops (each new
+ * connection starts with a fresh snapshot). A 401 ends it with Unauthorized.
  */
-export async function subscribe(path: string, on: SseHandler, signal: AbortSignal, onState?: (state: "open" | "retrying") => void): Promise<void> {
+export async function subscribe(path: string, on: SseHandler, signal: AbortSignal): Promise<void> {
   while (!signal.aborted) {
     try {
       const res = await fetch(path, { headers: headers({ accept: "text/event-stream" }), signal });
       if (res.status === 401) throw new Unauthorized(((await res.json().catch(() => ({}))) as { reason?: string }).reason ?? "unauthorized");
       if (!res.ok || res.body === null) throw new Error(`event stream: HTTP ${res.status}`);
-      onState?.("open");
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buf = "";
       for (;;) {
@@ -76,7 +75,6 @@ export async function subscribe(path: string, on: SseHandler, signal: AbortSigna
       if (signal.aborted) return;
       if (err instanceof Unauthorized) throw err;
     }
-    onState?.("retrying");
     await new Promise((r) => setTimeout(r, 2000));
   }
 }

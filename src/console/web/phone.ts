@@ -3,6 +3,7 @@
 // metadata text frame, then binary S16LE mono PCM both ways; {"type":"killAudio"} empties our playback buffer.
 import { api } from "./api.ts";
 import { peakS16 } from "./dsp.ts";
+import { reasonText } from "./ui.ts";
 import { CAPTURE, PLAYBACK, workletSource, type CaptureFrame, type PlaybackReport } from "./worklet.ts";
 
 export const SUBPROTOCOL = "audio.drachtio.org";
@@ -87,48 +88,66 @@ export class Softphone {
   private ws: WebSocket | undefined;
   private nodes: AudioNode[] = [];
   private hangingUp = false;
+  /** Bumped by every call() and hangup(): a call still starting when it changes gives up what it holds. */
+  private attempt = 0;
 
   constructor(private readonly changed: () => void) {}
 
   /** Starts a call; must run from a user gesture (the click), or the browser keeps the audio context suspended. */
   async call(agent: string): Promise<void> {
     if (this.stats.state === "starting" || this.stats.state === "in-call") return;
+    const mine = ++this.attempt;
+    const stale = () => mine !== this.attempt;
     // Keep one stats object per page so window.__sauti stays the same reference.
     Object.assign(this.stats, freshStats(), { state: "starting", agent });
     this.hangingUp = false;
     this.changed();
+    let ctx: AudioContext | undefined;
+    let mic: MediaStream | undefined;
+    const release = () => {
+      for (const t of mic?.getTracks() ?? []) t.stop();
+      void ctx?.close().catch(() => {});
+    };
     try {
       if (!window.isSecureContext || navigator.mediaDevices === undefined || typeof AudioWorkletNode === "undefined") {
         throw new Error("the microphone needs a secure page: open the console over https, or on this machine as http://127.0.0.1");
       }
-      const ctx = (this.ctx = new AudioContext({ latencyHint: "interactive" }));
+      ctx = new AudioContext({ latencyHint: "interactive" });
       this.stats.contextRate = ctx.sampleRate;
-      const mic = (this.mic = await navigator.mediaDevices.getUserMedia({
+      mic = await navigator.mediaDevices.getUserMedia({
         audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-      }));
+      });
+      if (stale()) return release();
       const src = URL.createObjectURL(new Blob([workletSource()], { type: "text/javascript" }));
       try {
         await ctx.audioWorklet.addModule(src);
       } finally {
         URL.revokeObjectURL(src);
       }
+      if (stale()) return release();
       // The microphone is ours before the ticket is minted: the socket URL is good for 60 s only.
       const minted = await api<Minted>("/api/softphone", { method: "POST", body: { agent } });
+      if (stale()) return release();
       if (minted.status !== 201) throw new Error(minted.body.error ?? `the relay refused the call (HTTP ${minted.status})`);
       const m = minted.body;
       Object.assign(this.stats, { callId: m.callId, agent: m.agent, inputRate: m.inputRate, outputRate: m.outputRate });
       await ctx.resume();
+      if (stale()) return release();
+      this.ctx = ctx;
+      this.mic = mic;
       this.connect(ctx, mic, m);
     } catch (err) {
-      this.fail(err instanceof Error ? err.message : String(err));
+      release();
+      if (!stale()) this.teardown("failed", err instanceof Error ? err.message : String(err));
       throw err;
     }
   }
 
   hangup(): void {
+    this.attempt++;
     this.hangingUp = true;
     if (this.ws !== undefined && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000, "caller hung up");
-    else this.teardown("ended", "hung up");
+    else this.teardown("ended", "you hung up");
   }
 
   private connect(ctx: AudioContext, mic: MediaStream, m: Minted): void {
@@ -200,7 +219,8 @@ export class Softphone {
     ws.onclose = (e) => {
       Object.assign(this.stats, { closeCode: e.code, closeReason: e.reason });
       if (this.hangingUp) return this.teardown("ended", "you hung up");
-      if (e.code === 1000) return this.teardown("ended", `the call ended (${e.reason || "closed by the relay"})`);
+      // The relay closes a browser call with the end reason (end_call, time limit, silence...).
+      if (e.code === 1000) return this.teardown("ended", e.reason ? reasonText(e.reason) : "closed by the relay");
       this.teardown(this.stats.state === "in-call" ? "ended" : "failed", `the connection closed (${e.code}${e.reason ? " " + e.reason : ""})`);
     };
   }
@@ -218,10 +238,6 @@ export class Softphone {
     s.underruns = r.underruns;
   }
 
-  private fail(detail: string): void {
-    this.teardown("failed", detail);
-  }
-
   private teardown(state: PhoneState, detail: string): void {
     for (const n of this.nodes) n.disconnect();
     this.nodes = [];
@@ -229,8 +245,12 @@ export class Softphone {
     this.mic = undefined;
     void this.ctx?.close().catch(() => {});
     this.ctx = undefined;
-    if (this.ws !== undefined && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000, "caller hung up");
+    const ws = this.ws;
     this.ws = undefined;
+    if (ws !== undefined) {
+      ws.onclose = ws.onmessage = null;
+      if (ws.readyState <= WebSocket.OPEN) ws.close(1000, "caller hung up");
+    }
     Object.assign(this.stats, { state, detail, txLevel: 0, rxLevel: 0, playbackBufferedMs: 0 });
     this.changed();
   }

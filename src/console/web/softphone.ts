@@ -1,5 +1,5 @@
 // The softphone page: pick an agent, Call, talk, Hang up. Counters are on window.__sauti for tests.
-import { api, withAuth } from "./api.ts";
+import { api, askForToken, Unauthorized, withAuth } from "./api.ts";
 import { Softphone, type PhoneStats } from "./phone.ts";
 import { byId, duration, h, setLevel, showMode } from "./ui.ts";
 
@@ -71,12 +71,20 @@ function tick(): void {
   requestAnimationFrame(tick);
 }
 
+function call(): void {
+  phone.call(select.value).catch(async (err: unknown) => {
+    // Other failures are in the status line. A refused token: ask for it, then call again (submitting the
+    // token form is a user gesture too, so the audio context may start).
+    if (!(err instanceof Unauthorized)) return;
+    await askForToken(err.reason);
+    call();
+  });
+}
+
 button.addEventListener("click", () => {
   const s = phone.stats;
   if (s.state === "starting" || s.state === "in-call") return phone.hangup();
-  void phone.call(select.value).catch(() => {
-    // the failure is shown in the status line
-  });
+  call();
 });
 
 async function loadAgents(): Promise<void> {

@@ -48,9 +48,9 @@ export function meter(small = false): { el: HTMLElement; bar: HTMLElement } {
 const REASONS: Record<string, string> = {
   caller_hangup: "caller hung up",
   agent_end_call: "agent ended the call",
-  max_duration: "time limit",
-  idle: "silence",
-  model_failed: "model failed",
+  max_duration: "time limit reached",
+  idle: "nobody spoke for a while",
+  model_failed: "the agent's model failed",
   media_lost: "audio lost",
   shutdown: "relay stopped",
 };
