@@ -5,7 +5,7 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import type { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
-import { createConsole, SOFTPHONE_PATH } from "./console/index.ts";
+import { createConsole, SOFTPHONE_PATH, type Console } from "./console/index.ts";
 import { createApp } from "./http/app.ts";
 import type { Logger } from "./log.ts";
 import {
@@ -26,6 +26,8 @@ type Kind = SocketData["kind"];
 export interface Relay {
   server: Server<SocketData>;
   port: number;
+  /** The web console (its hub is what tests and observers may inspect). */
+  console: Console;
   stop(): Promise<void>;
 }
 
@@ -127,7 +129,7 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     websocket: dispatcher({
       media: audioSocketHandlers<MediaSocketData>((socket, callLog) => calls.startCall(socket, callLog), rest),
       softphone: audioSocketHandlers<SoftphoneSocketData>(
-        (socket, callLog) => calls.startCall(socket, callLog, consoleUi.tickets.take(socket.callId)),
+        (socket, callLog) => calls.startCall(socket, callLog, consoleUi.opened(socket.callId)),
         undefined,
       ),
     }),
@@ -136,6 +138,7 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
   return {
     server,
     port: server.port ?? config.port,
+    console: consoleUi,
     async stop() {
       consoleUi.stop();
       await calls.stop();

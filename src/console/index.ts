@@ -1,6 +1,6 @@
 // The web console: pages bundled from src/console/web by Bun's HTML imports (docs/bun.md#html-imports), so the
 // same `bun build --compile` puts them in the binary; the API they use; the softphone's socket upgrade.
-import type { CallManager } from "../call/manager.ts";
+import type { CallManager, CallParties } from "../call/manager.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { consoleApi, SOFTPHONE_PATH } from "./api.ts";
@@ -18,7 +18,8 @@ export interface Console {
   hub: ConsoleHub;
   /** Checks a softphone socket's ticket (single use). */
   claim(callId: string, token: string): Claim;
-  tickets: SoftphoneTickets;
+  /** The parties of a softphone call whose socket just opened (see CallManager.startCall's `known`). */
+  opened(callId: string): CallParties | undefined;
   stop(): void;
 }
 
@@ -30,7 +31,7 @@ export function createConsole(d: { config: Config; log: Logger; calls: CallManag
     api: consoleApi({ config: d.config, log: d.log, calls: d.calls, hub, tickets }),
     hub,
     claim: (callId, token) => tickets.claim(callId, token),
-    tickets,
+    opened: (callId) => tickets.take(callId),
     stop: () => hub.stop(),
   };
 }

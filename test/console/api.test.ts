@@ -220,7 +220,10 @@ describe("calls in memory and live events", () => {
       c.ws.close();
       await until(() => all.events.some((e) => e.event === "ended"), "ended event");
       expect(all.events.find((e) => e.event === "ended")!.data).toMatchObject({ id: "HD_console", endReason: "caller_hangup", durationMs: expect.any(Number) });
+      expect(h.relay.console.hub.viewerCount).toBe(3);
       for (const s of [watched, all, late]) s.stop();
+      // Viewers that go away are forgotten (and the levels timer stops with the last one).
+      await until(() => h.relay.console.hub.viewerCount === 0, "viewers gone after their streams closed");
 
       const list = (await (await fetch(`${h.base}/api/console/calls`, { headers: auth })).json()) as { calls: Array<Record<string, unknown>>; next: string | null };
       expect(list.next).toBeNull();
