@@ -113,6 +113,8 @@ export class Softphone {
         throw new Error("the microphone needs a secure page: open the console over https, or on this machine as http://127.0.0.1");
       }
       ctx = new AudioContext({ latencyHint: "interactive" });
+      // Still inside the click: some mobile browsers start a context only from the gesture itself.
+      void ctx.resume();
       this.stats.contextRate = ctx.sampleRate;
       mic = await navigator.mediaDevices.getUserMedia({
         audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
