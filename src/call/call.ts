@@ -2,8 +2,9 @@
 //   caller frame → CallHandler.onAudio → Uplink (call rate → leg.inputRate) → ModelLeg.sendAudio → model
 //   model audio → ModelLegEvents.audio → Playout (resample, queue) → Pacer tick → CallSocket.sendAudio → caller
 // Everything else a call does happens at turn and call boundaries: tools, transcripts, endings, and the events
-// observers get (events.ts). Nothing here runs per frame beyond the two lines above, a counter, and the caller's
-// speech-end detector (one sum of squares, for the response-time metric).
+// observers get (events.ts). Nothing here runs per frame beyond the two lines above, counters, the caller's
+// speech-end detector (one sum of squares, for the response-time metric) and the console's peak meters.
+import { PeakMeter } from "../audio/level.ts";
 import { Playout } from "../audio/playout.ts";
 import type { Pacer } from "../audio/pacer.ts";
 import { SpeechEndDetector } from "../audio/speech-end.ts";
@@ -61,6 +62,8 @@ type Timer = ReturnType<typeof setTimeout>;
 export class Call implements CallHandler, CallControl {
   readonly callId: string;
   readonly info: CallInfo;
+  /** Caller and agent audio levels for the console; sampled by readers a few times a second (audio/level.ts). */
+  readonly levels = { caller: new PeakMeter(), agent: new PeakMeter() };
   private readonly playout: Playout;
   private readonly uplink: Uplink;
   private readonly speech: SpeechEndDetector;
@@ -102,7 +105,14 @@ export class Call implements CallHandler, CallControl {
     this.uplink = new Uplink(s.callSampleRate, d.leg.inputRate);
     this.speech = new SpeechEndDetector(s.callSampleRate);
     this.playout = new Playout({ outRate: s.playbackRate, leadMs: s.playoutLeadMs, tailMs: s.turnTailMs });
-    this.playout.attach({ send: (f) => d.socket.sendAudio(f), cork: (fn) => d.socket.cork(fn) });
+    const agentLevel = this.levels.agent;
+    this.playout.attach({
+      send: (f) => {
+        agentLevel.see(f);
+        return d.socket.sendAudio(f);
+      },
+      cork: (fn) => d.socket.cork(fn),
+    });
     this.playout.listen({ turnAudible: (turn, ms) => this.turnAudible(turn, ms) });
     d.pacer.add(this.playout);
     this.transcript = new TranscriptAggregator(this.callId, (e) => this.emit(e));
@@ -163,6 +173,7 @@ export class Call implements CallHandler, CallControl {
 
   onAudio(pcm: Uint8Array): void {
     this.framesIn++;
+    this.levels.caller.see(pcm);
     if (this.ended) return;
     this.speech.process(pcm);
     this.leg.sendAudio(this.uplink.process(pcm));
@@ -299,7 +310,8 @@ export class Call implements CallHandler, CallControl {
     const heard = this.playout.playback().heardMs;
     const cut = this.playout.speaking || !this.playout.drained;
     this.playout.onInterrupted();
-    if (this.d.settings.sendKillAudio) {
+    // The browser softphone always honours killAudio, whatever the media server setting says.
+    if (this.d.settings.sendKillAudio || this.info.source === "browser") {
       this.socket.sendText(KILL_AUDIO);
       this.killsSent++;
     }

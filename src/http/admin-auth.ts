@@ -29,7 +29,19 @@ export function isLoopback(address: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
 }
 
+/** `localhost`, `127.x.y.z` or `[::1]`, with or without a port. */
+export function loopbackHost(host: string | null): boolean {
+  if (host === null) return false;
+  const h = host.toLowerCase().replace(/:\d+$/, "");
+  return h === "localhost" || h === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/** Equal-length digests, so neither the length nor the content of a secret leaks through timing. */
+export function sameSecret(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
 
 /** Constant time, whatever the lengths (both sides hashed first). */
 export function bearerMatches(expected: string, authorization: string | null): boolean {
@@ -52,6 +64,8 @@ export function checkAdmin(headers: Headers, peer: string | undefined, token: st
     return { ok: false, reason: headers.has("authorization") ? "wrong token" : "no token" };
   }
   const forwarded = FORWARDING_HEADERS.some((h) => headers.has(h));
+  // A loopback Host too: otherwise a web page could rebind its own name to 127.0.0.1 and read the API (DNS rebinding).
+  if (!loopbackHost(headers.get("host"))) return { ok: false, reason: "ADMIN_TOKEN unset and the Host is not a loopback name" };
   if (peer !== undefined && isLoopback(peer) && !forwarded) return { ok: true, by: "loopback" };
   return { ok: false, reason: forwarded ? "ADMIN_TOKEN unset and the request was forwarded" : "ADMIN_TOKEN unset and the peer is not loopback" };
 }

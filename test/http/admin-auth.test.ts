@@ -36,8 +36,16 @@ describe("admin guard", () => {
     expect(await ok.json()).toEqual({ by: "token" });
   });
 
+  test("no ADMIN_TOKEN: a request naming another host is refused even from loopback (DNS rebinding)", async () => {
+    using s = serve(undefined);
+    const r = await fetch(`${s.base}/api/x`, { headers: { host: "evil.example:80" } });
+    expect(r.status).toBe(401);
+    expect(checkAdmin(new Headers({ host: "localhost:8080" }), "127.0.0.1", undefined)).toEqual({ ok: true, by: "loopback" });
+    expect(checkAdmin(new Headers({ host: "[::1]:8080" }), "::1", undefined)).toEqual({ ok: true, by: "loopback" });
+  });
+
   test("a non-loopback peer without a token is refused; with the token it is let in", () => {
-    const none = new Headers();
+    const none = new Headers({ host: "127.0.0.1:8080" });
     expect(checkAdmin(none, "192.0.2.10", undefined)).toEqual({ ok: false, reason: "ADMIN_TOKEN unset and the peer is not loopback" });
     expect(checkAdmin(none, undefined, undefined)).toEqual({ ok: false, reason: "ADMIN_TOKEN unset and the peer is not loopback" });
     expect(checkAdmin(none, "::ffff:127.0.0.1", undefined)).toEqual({ ok: true, by: "loopback" });
