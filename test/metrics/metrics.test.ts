@@ -1,6 +1,7 @@
 // GET /metrics over a real relay (caller socket ⇄ relay ⇄ Live spy on loopback): strict Prometheus text, the
 // counters move as a call runs, the token guard, and label values stay bounded over 200 calls with distinct ids.
 import { afterEach, describe, expect, test } from "bun:test";
+import { rawUpgrade } from "../support/caller.ts";
 import type { Agent, CallTool } from "../../src/call/agent.ts";
 import { KILL_AUDIO } from "../../src/call/call.ts";
 import { singleAgent } from "../../src/call/manager.ts";
@@ -26,17 +27,6 @@ async function scrape(hh: Harness, token?: string): Promise<Map<string, Family>>
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toStartWith("text/plain");
   return parsePrometheusText(await res.text());
-}
-
-function rawUpgrade(url: string, protocol: string | null): Promise<Response> {
-  const headers: Record<string, string> = {
-    upgrade: "websocket",
-    connection: "Upgrade",
-    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-    "sec-websocket-version": "13",
-  };
-  if (protocol !== null) headers["sec-websocket-protocol"] = protocol;
-  return fetch(url.replace(/^ws/, "http"), { headers });
 }
 
 /** 20 ms frames at 16 kHz: a 300 Hz tone well above the speech threshold. */

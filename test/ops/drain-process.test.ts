@@ -2,6 +2,7 @@
 // started here on loopback: SIGTERM drains (readiness 503 at once, audio keeps flowing, exit 0 after the last
 // call), the drain timeout ends calls with a goodbye and a REST hang-up, and a second signal ends at once.
 import { afterEach, describe, expect, test } from "bun:test";
+import { fakeSautikitRest } from "../support/sautikit-rest.ts";
 import { scratchDatabaseUrl } from "../support/scratch-db.ts";
 import type { Subprocess } from "bun";
 import { NUDGE_GOODBYE } from "../../src/call/call.ts";
@@ -27,25 +28,6 @@ async function freePort(): Promise<number> {
   const port = s.port!;
   await s.stop(true);
   return port;
-}
-
-/** Sautikit's REST API as far as hang-ups go: records each call id it is asked to hang up. */
-function fakeRest(): { url: string; hungUp: string[] } {
-  const hungUp: string[] = [];
-  const srv = Bun.serve({
-    port: 0,
-    hostname: "127.0.0.1",
-    fetch(req) {
-      const m = /^\/v1\/calls\/([^/]+)\/hangup$/.exec(new URL(req.url).pathname);
-      if (req.method !== "POST" || m === null || req.headers.get("authorization") !== "Bearer tsk_test_drain") {
-        return new Response("no", { status: 404 });
-      }
-      hungUp.push(decodeURIComponent(m[1]!));
-      return Response.json({ status: "hung_up" });
-    },
-  });
-  cleanup.push(() => srv.stop(true));
-  return { url: `http://127.0.0.1:${srv.port}`, hungUp };
 }
 
 async function startSpy(): Promise<{ spy: StandinServer; url: string }> {
@@ -127,7 +109,7 @@ function logLines(r: Proc): Array<Record<string, unknown>> {
 describe("drain (real process)", () => {
   test("SIGTERM with calls in flight: /readyz 503 within 100 ms, audio keeps flowing, webhooks served, exit 0 after the calls end", async () => {
     const { spy, url } = await startSpy();
-    const rest = fakeRest();
+    using rest = fakeSautikitRest();
     const r = await spawnRelay({ GEMINI_LIVE_URL: url, SAUTIKIT_API_KEY: "tsk_test_drain", SAUTIKIT_API_URL: rest.url });
     const a = await dial(r, "HD_p_a");
     const b = await dial(r, "HD_p_b");
@@ -163,7 +145,7 @@ describe("drain (real process)", () => {
     expect(r.exited()).toBeNull(); // one call still up
     c.ws.close();
     expect(await r.proc.exited).toBe(0);
-    expect(rest.hungUp).toEqual([]); // nobody was cut off
+    expect(rest.hangups).toEqual([]); // nobody was cut off
     const logs = logLines(r);
     const start = logs.find((l) => String(l.msg).startsWith("drain: not ready"));
     expect(start).toMatchObject({ signal: "SIGTERM", activeCalls: 2 });
@@ -174,15 +156,16 @@ describe("drain (real process)", () => {
 
   test("at a short drain timeout each remaining call gets a goodbye, then a REST hang-up; exit 0", async () => {
     const { spy, url } = await startSpy();
-    const rest = fakeRest();
+    using rest = fakeSautikitRest();
     const r = await spawnRelay({ GEMINI_LIVE_URL: url, SAUTIKIT_API_KEY: "tsk_test_drain", SAUTIKIT_API_URL: rest.url, DRAIN_TIMEOUT_S: "1" });
     const a = await dial(r, "HD_t_a");
     const b = await dial(r, "HD_t_b");
     await until(() => spy.live().filter((s) => s.ready).length === 2, "two Live sessions");
     const sessions = spy.live();
     r.proc.kill("SIGTERM");
-    await until(() => rest.hungUp.length === 2, "both calls hung up", 15000);
-    expect(rest.hungUp.sort()).toEqual(["HD_t_a", "HD_t_b"]);
+    await until(() => rest.hangups.length === 2, "both calls hung up", 15000);
+    expect(rest.hangups.map((x) => x.callId).sort()).toEqual(["HD_t_a", "HD_t_b"]);
+    expect(rest.hangups.every((x) => x.auth === "Bearer tsk_test_drain")).toBe(true);
     // Each model was asked for the goodbye, and each caller heard it (400 ms of tone) before the hang-up.
     for (const s of sessions) expect(s.texts).toEqual([NUDGE_GOODBYE]);
     for (const c of [a, b]) expect(c.loudSamples()).toBeGreaterThan(16000 * 0.3);
@@ -196,7 +179,7 @@ describe("drain (real process)", () => {
 
   test("a second signal hangs every call up through the REST API at once and exits 0", async () => {
     const { spy, url } = await startSpy();
-    const rest = fakeRest();
+    using rest = fakeSautikitRest();
     const r = await spawnRelay({ GEMINI_LIVE_URL: url, SAUTIKIT_API_KEY: "tsk_test_drain", SAUTIKIT_API_URL: rest.url });
     const a = await dial(r, "HD_f_a");
     const b = await dial(r, "HD_f_b");
@@ -209,7 +192,7 @@ describe("drain (real process)", () => {
     // The default drain timeout is 10 minutes: exiting now is the second signal's doing.
     await until(() => r.exited() !== null, "exit", 15000);
     expect(r.exited()).toBe(0);
-    expect(rest.hungUp.sort()).toEqual(["HD_f_a", "HD_f_b"]);
+    expect(rest.hangups.map((x) => x.callId).sort()).toEqual(["HD_f_a", "HD_f_b"]);
     await until(() => a.closed !== undefined && b.closed !== undefined, "caller sockets closed");
     const logs = logLines(r);
     expect(logs.find((l) => String(l.msg).startsWith("drain: second signal"))).toMatchObject({ signal: "SIGINT", activeCalls: 2 });

@@ -6,7 +6,8 @@ import { scratchDatabaseUrl } from "../support/scratch-db.ts";
 import pino from "pino";
 import { loadAgentsFile } from "../../src/agents/load.ts";
 import type { ToolContext } from "../../src/call/agent.ts";
-import { agentsFile, cleanupAgentFiles, fakeSautikit } from "./fixtures.ts";
+import { agentsFile, cleanupAgentFiles } from "./fixtures.ts";
+import { fakeSautikitRest } from "../support/sautikit-rest.ts";
 import { Caller, until } from "./harness.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -121,7 +122,7 @@ describe("SIGHUP", () => {
 
 describe("SIGTERM", () => {
   test("the first signal drains; a second one hangs calls in progress up through Sautikit with reason shutdown", async () => {
-    const rest = fakeSautikit();
+    const rest = fakeSautikitRest();
     const port = freePort();
     const p = Bun.spawn(["bun", "src/main.ts"], {
       cwd: root,

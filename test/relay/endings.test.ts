@@ -5,11 +5,12 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { NUDGE_GOODBYE, NUDGE_IDLE } from "../../src/call/call.ts";
 import type { CallEndedEvent, CallEvent } from "../../src/call/events.ts";
 import type { StandinOptions, StandinSession } from "../support/gemini-spy.ts";
-import { agentsFile, cleanupAgentFiles, fakeSautikit, type FakeSautikit } from "./fixtures.ts";
+import { agentsFile, cleanupAgentFiles } from "./fixtures.ts";
+import { fakeSautikitRest, type FakeSautikitRest } from "../support/sautikit-rest.ts";
 import { Caller, startHarness, until, type Harness } from "./harness.ts";
 
 let h: Harness | undefined;
-let rest: FakeSautikit | undefined;
+let rest: FakeSautikitRest | undefined;
 let caller: Caller | undefined;
 afterEach(async () => {
   caller?.ws.close();
@@ -23,7 +24,7 @@ afterEach(async () => {
 
 /** One agent (the default) with `extra` YAML lines, a call placed to it, and its Live session. */
 async function call(extra: string, callId: string, spy: Partial<StandinOptions> = {}): Promise<{ c: Caller; s: StandinSession; events: CallEvent[] }> {
-  rest = fakeSautikit();
+  rest = fakeSautikitRest();
   const yaml = `agents:\n  - name: shop\n    prompt: "Shop."\n    greeting: ""\n${extra}`;
   h = await startHarness({ AGENTS_FILE: agentsFile(yaml), SAUTIKIT_API_KEY: "tsk_test", SAUTIKIT_API_URL: rest.url }, spy);
   const events: CallEvent[] = [];
@@ -85,7 +86,7 @@ describe("max duration", () => {
   }, 30000);
 
   test("the default agent gets MAX_CALL_SECONDS", async () => {
-    rest = fakeSautikit();
+    rest = fakeSautikitRest();
     h = await startHarness({ MAX_CALL_SECONDS: "1", SAUTIKIT_API_KEY: "tsk_test", SAUTIKIT_API_URL: rest.url });
     const events: CallEvent[] = [];
     h.calls.events.subscribe((e) => void events.push(e));

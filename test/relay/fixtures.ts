@@ -19,25 +19,3 @@ export function cleanupAgentFiles(): void {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
-export interface FakeSautikit {
-  url: string;
-  hangups: Array<{ callId: string; at: number }>;
-  stop(): void;
-}
-
-export function fakeSautikit(): FakeSautikit {
-  const hangups: FakeSautikit["hangups"] = [];
-  const server = Bun.serve({
-    port: 0,
-    hostname: "127.0.0.1",
-    fetch(req) {
-      const at = performance.now();
-      const m = /^\/v1\/calls\/([^/]+)\/hangup$/.exec(new URL(req.url).pathname);
-      if (m === null || req.method !== "POST") return new Response("not found", { status: 404 });
-      const callId = decodeURIComponent(m[1]!);
-      hangups.push({ callId, at });
-      return Response.json({ call_id: callId, status: "hung_up" });
-    },
-  });
-  return { url: `http://127.0.0.1:${server.port}`, hangups, stop: () => void server.stop(true) };
-}
