@@ -1,5 +1,6 @@
 // The three relays measured side by side, each started as its own process on loopback.
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export type RelayName = "sauti" | "floor" | "baseline";
@@ -35,6 +36,8 @@ export function relaySpecs(opts: { binary: boolean }): RelaySpec[] {
         GEMINI_API_KEY: API_KEY,
         SAUTIKIT_WEBHOOK_SECRET: SECRET,
         STREAM_TOKEN_SECRET: "bench-stream-token-secret-0123456789",
+        // Records are part of the measured path; one throwaway file per relay start, outside the repo.
+        DATABASE_URL: `sqlite://${tmpdir()}/sauti-bench-${process.pid}-${port}.db`,
         LOG_LEVEL: "warn",
         // Pre-warm opens the Live session during the webhook; the sweep dials hundreds of calls at once.
         PREWARM: "false",

@@ -1,22 +1,42 @@
-// Wires one relay from its settings: the model provider's leg factory, the agents, the call manager and the
-// server. main.ts and the tests assemble the relay the same way.
-import { defaultAgent } from "./agents/default-agent.ts";
-import { CallManager, singleAgent, type AgentRouter } from "./call/manager.ts";
+// Wires one relay from its settings: the model provider's leg factory, the agents, the call manager, metrics,
+// readiness and the server. main.ts and the tests assemble the relay the same way; main.ts adds the drain.
+import { agentRouter } from "./agents/index.ts";
+import { CallManager, type AgentRouter } from "./call/manager.ts";
 import type { Config } from "./config.ts";
 import { geminiLegFactory, type GeminiEndpoint } from "./gemini/index.ts";
 import type { Logger } from "./log.ts";
+import { watchCalls } from "./metrics/call-metrics.ts";
+import { httpCounters, metricsHandler } from "./metrics/http.ts";
+import { measureLegStarts } from "./metrics/legs.ts";
+import { LoopLagSampler } from "./metrics/loop-lag.ts";
+import { RelayMetrics } from "./metrics/registry.ts";
+import { ModelHealth } from "./ops/model-health.ts";
+import { Readiness } from "./ops/readiness.ts";
+import { Records } from "./records/index.ts";
 import { startRelay, type Relay } from "./server.ts";
 
 export interface Assembled {
   calls: CallManager;
   relay: Relay;
+  metrics: RelayMetrics;
+  /** Reasons not to take new calls; starts with "modelFailing". main.ts adds "draining". */
+  readiness: Readiness;
+  records: Records;
 }
 
+/** Without a router, the agents come from the settings (AGENTS_FILE or the default agent); may throw AgentsFileError. */
 export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, router?: AgentRouter): Assembled {
+  const metrics = new RelayMetrics();
+  const modelHealth = new ModelHealth();
+  const legs = measureLegStarts(geminiLegFactory(config.gemini, endpoint), (outcome, seconds) => {
+    metrics.modelSessions.inc({ outcome });
+    if (outcome === "ok") metrics.modelSetup.observe(seconds);
+    if (outcome !== "abandoned") modelHealth.record(outcome === "ok");
+  });
   const calls = new CallManager({
     settings: config,
-    legs: geminiLegFactory(config.gemini, endpoint),
-    router: router ?? singleAgent(defaultAgent(config)),
+    legs,
+    router: router ?? agentRouter(config),
     prewarm: config.prewarm,
     prewarmWaitMs: config.prewarmWaitMs,
     prewarmIdleMs: config.prewarmIdleMs,
@@ -24,6 +44,20 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     modelLabel: endpoint.label,
     log,
   });
-  const relay = startRelay(config, log, calls, endpoint.label);
-  return { calls, relay };
+  watchCalls(metrics, calls);
+  const readiness = new Readiness().add("modelFailing", () => modelHealth.failing);
+  const lag = new LoopLagSampler((s) => metrics.eventLoopLag.observe(s));
+  lag.start();
+  const records = new Records(config, calls, log);
+  const relay = startRelay(config, log, calls, endpoint.label, records, {
+    counters: httpCounters(metrics),
+    readiness,
+    metrics: metricsHandler(metrics, config.metricsToken),
+  });
+  const stopServer = relay.stop;
+  relay.stop = async () => {
+    lag.stop();
+    await stopServer();
+  };
+  return { calls, relay, metrics, readiness, records };
 }

@@ -63,6 +63,12 @@ export interface Config {
   gemini: GeminiSettings;
   agentPrompt: string;
   agentGreeting: string;
+  /** Agents file (YAML or JSON); unset = one default agent from the settings above. */
+  agentsFile: string | undefined;
+  /** Default cap on a call's length, seconds (0 = none); an agent's `maxCallSeconds` overrides it. */
+  maxCallSeconds: number;
+  /** Signs HTTP tool requests (`X-Sauti-Signature`) when set. */
+  toolSigningSecret: string | undefined;
 
   prewarm: boolean;
   prewarmWaitMs: number;
@@ -74,6 +80,36 @@ export interface Config {
 
   seenCallsMax: number;
   seenCallsTtlS: number;
+
+  /** After SIGTERM: how long calls in progress may continue before they are asked to end (ops/drain.ts). */
+  drainTimeoutS: number;
+  /** Bearer token for GET /metrics; unset = open (bind HOST or firewall the port accordingly). */
+  metricsToken: string | undefined;
+  records: RecordsSettings;
+}
+
+/** Call records, their API and the end-of-call webhook (src/records). */
+export interface RecordsSettings {
+  /** `sqlite://…`/`file:…` (one host) or `postgres://…` (several instances). May carry a password: never log it. */
+  databaseUrl: string;
+  engine: "sqlite" | "postgres";
+  /** 0 keeps records forever. */
+  retentionDays: number;
+  /** Writes waiting for the database beyond this many are dropped (counted and logged). */
+  queueMax: number;
+  /** Bearer token for /api; unset → loopback peers without forwarding headers only. */
+  adminToken: string | undefined;
+  webhook: CallWebhookSettings | undefined;
+}
+
+export interface CallWebhookSettings {
+  url: string;
+  /** Standard Webhooks secret, `whsec_` + base64. */
+  secret: string;
+  retries: number;
+  /** First retry delay; each later one is 3× the previous, capped at 15 min (8 retries from 5 s: 55 min in all). */
+  backoffMs: number;
+  timeoutMs: number;
 }
 
 export const DEFAULT_GEMINI_LIVE_URL =
@@ -81,6 +117,7 @@ export const DEFAULT_GEMINI_LIVE_URL =
 export const DEFAULT_PROMPT =
   "You are a friendly, concise phone assistant. Speak naturally, keep answers short, and ask one question at a time.";
 export const DEFAULT_GREETING = "Greet the caller briefly and ask how you can help.";
+export const DEFAULT_DATABASE_URL = "sqlite://./data/sauti-relay.db";
 export const DEFAULT_FALLBACK =
   "Sorry, our assistant is not available right now. Please try again later. Goodbye.";
 
@@ -134,6 +171,52 @@ function url(env: Env, name: string, def: string, schemes: readonly string[]): s
     throw new ConfigError(name, `an absolute ${schemes.join("/")} URL`, raw);
   }
   return raw.replace(/\/+$/, "");
+}
+
+/** The engine a DATABASE_URL names; Bun's SQL reads the same schemes (docs/bun.md#sql). */
+function database(env: Env): { databaseUrl: string; engine: "sqlite" | "postgres" } {
+  const raw = str(env, "DATABASE_URL", DEFAULT_DATABASE_URL).trim();
+  if (/^(sqlite|file):/i.test(raw) && raw.replace(/^(sqlite|file):(\/\/)?/i, "").replace(/\?.*$/, "") !== "") {
+    return { databaseUrl: raw, engine: "sqlite" };
+  }
+  // An empty host is allowed: `postgres:///db?host=/run/postgresql` reaches a local unix socket.
+  if (/^postgres(ql)?:\/\//i.test(raw)) {
+    try {
+      new URL(raw);
+      return { databaseUrl: raw, engine: "postgres" };
+    } catch {
+      // falls through to the error below
+    }
+  }
+  // Not echoed: a database URL may carry a password.
+  throw new ConfigError("DATABASE_URL", "sqlite://path/to/file.db or postgres://user:pass@host:port/db", raw.replace(/\/\/[^@/]*@/, "//…@"));
+}
+
+function callWebhook(env: Env): CallWebhookSettings | undefined {
+  const target = opt(env, "CALL_WEBHOOK_URL");
+  if (target === undefined) return undefined;
+  const u = url(env, "CALL_WEBHOOK_URL", "", ["http", "https"]);
+  const secret = opt(env, "CALL_WEBHOOK_SECRET");
+  if (secret === undefined) throw new ConfigError("CALL_WEBHOOK_SECRET", "a whsec_… secret (required when CALL_WEBHOOK_URL is set)", "");
+  const key = secret.startsWith("whsec_") ? secret.slice(6) : "";
+  // Standard Webhooks: a random key of 24 to 64 bytes, base64 behind whsec_ (docs/standard-webhooks.md#secret).
+  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(key) ? Buffer.from(key, "base64").length : 0;
+  if (bytes < 24 || bytes > 64) {
+    throw new ConfigError("CALL_WEBHOOK_SECRET", "whsec_ followed by 24 to 64 random bytes in base64", "[redacted]");
+  }
+  return {
+    url: u,
+    secret,
+    retries: int(env, "CALL_WEBHOOK_RETRIES", 6, 0, 8),
+    backoffMs: int(env, "CALL_WEBHOOK_BACKOFF_MS", 5000, 10, 5000),
+    timeoutMs: int(env, "CALL_WEBHOOK_TIMEOUT_MS", 15000, 100, 60000),
+  };
+}
+
+function adminToken(env: Env): string | undefined {
+  const t = opt(env, "ADMIN_TOKEN");
+  if (t !== undefined && t.length < 16) throw new ConfigError("ADMIN_TOKEN", "at least 16 characters", "[redacted]");
+  return t;
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -200,6 +283,9 @@ export function loadConfig(env: Env = process.env): Config {
     agentPrompt,
     // An explicitly empty AGENT_GREETING disables the greeting, so read it raw.
     agentGreeting: env.AGENT_GREETING ?? DEFAULT_GREETING,
+    agentsFile: opt(env, "AGENTS_FILE"),
+    maxCallSeconds: int(env, "MAX_CALL_SECONDS", 900, 0, 86400),
+    toolSigningSecret: opt(env, "TOOL_SIGNING_SECRET"),
     prewarm: bool(env, "PREWARM", true),
     prewarmWaitMs: int(env, "PREWARM_WAIT_MS", 3000, 0, 9000),
     prewarmIdleMs: int(env, "PREWARM_IDLE_MS", 15000, 1000, 600000),
@@ -208,5 +294,14 @@ export function loadConfig(env: Env = process.env): Config {
     sautikitApiUrl: url(env, "SAUTIKIT_API_URL", "https://api.sautikit.com", ["http", "https"]),
     seenCallsMax: int(env, "SEEN_CALLS_MAX", 100000, 100, 10000000),
     seenCallsTtlS: int(env, "SEEN_CALLS_TTL_S", 3600, 60, 7 * 86400),
+    drainTimeoutS: int(env, "DRAIN_TIMEOUT_S", 600, 0, 86400),
+    metricsToken: opt(env, "METRICS_TOKEN"),
+    records: {
+      ...database(env),
+      retentionDays: int(env, "RECORDS_RETENTION_DAYS", 30, 0, 36500),
+      queueMax: int(env, "RECORDS_QUEUE_MAX", 10000, 100, 1000000),
+      adminToken: adminToken(env),
+      webhook: callWebhook(env),
+    },
   };
 }

@@ -1,8 +1,12 @@
-// Entry point: settings, logger, model provider (Gemini, or the offline echo model), one Bun.serve.
+// Entry point: settings, logger, agents, model provider (Gemini, or the offline echo model), one Bun.serve, and
+// the drain that SIGTERM/SIGINT start (ops/drain.ts).
+import { agentRouter, AgentsFileError, describeRouter, reloadAgents } from "./agents/index.ts";
 import { assemble } from "./assemble.ts";
+import type { AgentRouter } from "./call/manager.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { startOfflineModel, type GeminiEndpoint } from "./gemini/index.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { Drain, handleSignals } from "./ops/drain.ts";
 
 function readConfig(): Config {
   try {
@@ -10,6 +14,19 @@ function readConfig(): Config {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`sauti-relay: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** The agents, read before anything starts: an invalid agents file exits 2 naming the file and the places in it. */
+function readAgents(config: Config): AgentRouter {
+  try {
+    return agentRouter(config);
+  } catch (err) {
+    if (err instanceof AgentsFileError) {
+      process.stderr.write(`sauti-relay: invalid agents file ${err.file}\n${err.problems.map((p) => `  ${p}\n`).join("")}`);
       process.exit(2);
     }
     throw err;
@@ -29,6 +46,7 @@ async function modelEndpoint(config: Config, log: Logger): Promise<{ endpoint: G
 
 async function main(): Promise<void> {
   const config = readConfig();
+  const router = readAgents(config);
   const log = createLogger(config.logLevel);
   if (config.streamTokenSecretGenerated) {
     log.warn("STREAM_TOKEN_SECRET is not set: using a random per-process secret; several instances need one shared value");
@@ -37,20 +55,27 @@ async function main(): Promise<void> {
   if (!config.sautikitApiKey) log.warn("SAUTIKIT_API_KEY is not set: calls the relay ends cannot be hung up, callers stay on dead air until they hang up");
 
   const { endpoint, stop: stopModel } = await modelEndpoint(config, log);
-  const { calls, relay } = assemble(config, endpoint, log);
+  const { calls, relay, readiness } = assemble(config, endpoint, log, router);
   log.info({ port: relay.port, host: config.host, publicUrl: config.publicUrl, model: endpoint.label }, "sauti-relay listening");
+  log.info({ file: config.agentsFile ?? null, ...describeRouter(router) }, "agents loaded");
+  // SIGHUP re-reads the agents file; a broken file is refused and the agents in use stay.
+  process.on("SIGHUP", () => void reloadAgents(config, calls, log));
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal, activeCalls: calls.activeCalls }, "shutting down");
-    await relay.stop();
-    await stopModel();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  const drain = new Drain({
+    calls,
+    timeoutMs: config.drainTimeoutS * 1000,
+    log: log.child({ component: "drain" }),
+    stop: async () => {
+      await relay.stop();
+      await stopModel();
+    },
+    exit: (code) => process.exit(code),
+  });
+  readiness.add("draining", () => drain.draining);
+  // Flushers run in this order once no call is left. Records and end-of-call deliveries register theirs after
+  // this one, so they see every call's last events.
+  drain.onBeforeExit("call events", () => calls.events.flush());
+  handleSignals(drain);
 }
 
 // No top-level await: `bun build --bytecode` compiles to CommonJS, which has none (docs/bun.md#bytecode-and-top-level-await).

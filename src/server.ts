@@ -1,22 +1,42 @@
 // One Bun.serve, one port. WebSocket upgrades are checked and accepted in fetch, before Hono (hono/bun cannot
 // choose the subprotocol: docs/bun.md#subprotocols); everything else goes to the Hono app. Every socket carries a
 // `kind` in ws.data and the single `websocket` slot dispatches on it, so new socket kinds need no second server.
+// The console's pages are `routes` (Bun's HTML imports, bundled into the binary); routes win over fetch.
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import type { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
+import { createConsole, SOFTPHONE_PATH, type Console } from "./console/index.ts";
 import { createApp } from "./http/app.ts";
+import { noCounters, type HttpCounters } from "./http/counters.ts";
 import type { Logger } from "./log.ts";
-import { audioSocketHandlers, socketData, SUBPROTOCOL, type SocketData as MediaSocketData } from "./telephony/audio-socket.ts";
-import { SeenCalls } from "./telephony/seen-calls.ts";
+import type { Readiness } from "./ops/readiness.ts";
+import type { Records } from "./records/index.ts";
+import {
+  audioSocketHandlers,
+  socketData,
+  softphoneSocketData,
+  SUBPROTOCOL,
+  type SocketData as MediaSocketData,
+  type SoftphoneSocketData,
+} from "./telephony/audio-socket.ts";
 import { checkStreamToken } from "./telephony/stream-token.ts";
 
 /** Union of every socket kind's data; add a kind here and a handler in `handlers`. */
-export type SocketData = MediaSocketData;
+export type SocketData = MediaSocketData | SoftphoneSocketData;
 type Kind = SocketData["kind"];
+
+/** Operations hooks (assemble.ts wires them): request counters, readiness, the metrics route. All optional. */
+export interface RelayOps {
+  counters?: HttpCounters;
+  readiness?: Readiness;
+  metrics?: (req: Request) => Promise<Response>;
+}
 
 export interface Relay {
   server: Server<SocketData>;
   port: number;
+  /** The web console (its hub is what tests and observers may inspect). */
+  console: Console;
   stop(): Promise<void>;
 }
 
@@ -28,6 +48,7 @@ function offersProtocol(req: Request): boolean {
 /** One handler object per kind; the dispatcher below routes each event to the socket's own. */
 function dispatcher(handlers: { [K in Kind]: WebSocketHandler<Extract<SocketData, { kind: K }>> }): WebSocketHandler<SocketData> {
   const of = (ws: ServerWebSocket<SocketData>) => handlers[ws.data.kind] as WebSocketHandler<SocketData>;
+  // Both audio kinds share the media limits (the softphone sends the same 20 ms PCM frames).
   const media = handlers.media;
   return {
     data: {} as SocketData,
@@ -45,23 +66,36 @@ function dispatcher(handlers: { [K in Kind]: WebSocketHandler<Extract<SocketData
   };
 }
 
-export function startRelay(config: Config, log: Logger, calls: CallManager, modelLabel: string): Relay {
-  const seen = new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000);
-  const app = createApp({ config, log, seen, calls, modelLabel });
+export function startRelay(config: Config, log: Logger, calls: CallManager, modelLabel: string, records: Records, ops: RelayOps = {}): Relay {
+  const counters = ops.counters ?? noCounters;
+  const app = createApp({ config, log, records, calls, modelLabel, counters, readiness: ops.readiness, metrics: ops.metrics });
   const rest = config.sautikitApiKey ? { apiUrl: config.sautikitApiUrl, apiKey: config.sautikitApiKey } : undefined;
 
-  const mediaUpgrade = (req: Request, url: URL, srv: Server<SocketData>): Response | undefined => {
+  const consoleUi = createConsole({ config, log, calls });
+  app.route("/", consoleUi.api);
+
+  /** The checks both audio socket kinds share; undefined when the upgrade may go ahead. */
+  const refuse = (req: Request, what: string): Response | undefined => {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      counters.upgrade("not_websocket");
       return new Response("websocket upgrade required\n", { status: 426 });
     }
     if (!offersProtocol(req)) {
-      log.warn({ offered: req.headers.get("sec-websocket-protocol") }, "stream upgrade rejected: subprotocol");
+      counters.upgrade("no_subprotocol");
+      log.warn({ offered: req.headers.get("sec-websocket-protocol") }, `${what} upgrade rejected: subprotocol`);
       return new Response(`subprotocol ${SUBPROTOCOL} required\n`, { status: 400 });
     }
+    return undefined;
+  };
+
+  const mediaUpgrade = (req: Request, url: URL, srv: Server<SocketData>): Response | undefined => {
+    const no = refuse(req, "stream");
+    if (no) return no;
     const callId = url.searchParams.get("call") ?? "";
     const token = url.searchParams.get("token") ?? "";
     const check = callId ? checkStreamToken(config.streamTokenSecret, callId, token) : ({ ok: false, reason: "malformed" } as const);
     if (!check.ok) {
+      counters.upgrade(check.reason === "expired" ? "expired_token" : "bad_token");
       log.warn({ callId, reason: check.reason }, "stream upgrade rejected: token");
       return new Response("unauthorized\n", { status: 401 });
     }
@@ -69,6 +103,24 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
       // Always name the protocol: left alone, Bun echoes the client's first offer (docs/bun.md#subprotocols).
       headers: { "Sec-WebSocket-Protocol": SUBPROTOCOL },
       data: socketData(callId, log.child({ callId })),
+    });
+    counters.upgrade(ok ? "ok" : "failed");
+    return ok ? undefined : new Response("upgrade failed\n", { status: 400 });
+  };
+
+  /** The console's softphone: same protocol, but a one-use ticket from POST /api/softphone instead of a signed token. */
+  const softphoneUpgrade = (req: Request, url: URL, srv: Server<SocketData>): Response | undefined => {
+    const no = refuse(req, "softphone");
+    if (no) return no;
+    const callId = url.searchParams.get("call") ?? "";
+    const claim = consoleUi.claim(callId, url.searchParams.get("token") ?? "");
+    if (!claim.ok) {
+      log.warn({ callId, reason: claim.reason }, "softphone upgrade rejected: ticket");
+      return new Response("unauthorized\n", { status: 401 });
+    }
+    const ok = srv.upgrade(req, {
+      headers: { "Sec-WebSocket-Protocol": SUBPROTOCOL },
+      data: softphoneSocketData(callId, log.child({ callId })),
     });
     return ok ? undefined : new Response("upgrade failed\n", { status: 400 });
   };
@@ -78,22 +130,33 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     hostname: config.host,
     // Several instances on one host share the port (docs/bun.md#reuseport); the token, not memory, binds socket to call.
     reusePort: true,
+    // Serve the console's bundles as built (cached, minified), never Bun's dev server with hot reload.
+    development: false,
+    routes: consoleUi.routes,
     fetch(req, srv) {
       const url = new URL(req.url);
       if (url.pathname === "/stream") return mediaUpgrade(req, url, srv);
+      if (url.pathname === SOFTPHONE_PATH) return softphoneUpgrade(req, url, srv);
       return app.fetch(req, srv);
     },
     websocket: dispatcher({
-      media: audioSocketHandlers((socket, callLog) => calls.startCall(socket, callLog), rest),
+      media: audioSocketHandlers<MediaSocketData>((socket, callLog) => calls.startCall(socket, callLog), rest),
+      softphone: audioSocketHandlers<SoftphoneSocketData>(
+        (socket, callLog) => calls.startCall(socket, callLog, consoleUi.opened(socket.callId)),
+        undefined,
+      ),
     }),
   });
 
   return {
     server,
     port: server.port ?? config.port,
+    console: consoleUi,
     async stop() {
+      consoleUi.stop();
       await calls.stop();
       await server.stop(true);
+      await records.stop();
     },
   };
 }

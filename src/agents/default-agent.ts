@@ -1,5 +1,5 @@
-// The agent built from the process settings (AGENT_PROMPT, AGENT_GREETING, GEMINI_MODEL, GEMINI_VOICE): what
-// every call gets when no agents file is configured.
+// The agent built from the process settings (AGENT_PROMPT, AGENT_GREETING, GEMINI_MODEL, GEMINI_VOICE,
+// MAX_CALL_SECONDS): what every call gets when no agents file is configured.
 import type { Agent } from "../call/agent.ts";
 import type { Config } from "../config.ts";
 
@@ -11,7 +11,7 @@ export function defaultAgent(config: Config): Agent {
     prompt: config.agentPrompt,
     greeting: config.agentGreeting,
     tools: [],
-    maxCallSeconds: 0,
+    maxCallSeconds: config.maxCallSeconds,
     idleSeconds: 0,
   };
 }

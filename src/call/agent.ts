@@ -1,5 +1,5 @@
 // What a call needs to know about the agent that answers it: how it sounds, what it is told, what it may do.
-// Where agents come from (settings today, an agents file later) is not the call layer's business.
+// Where agents come from (the settings or the agents file, src/agents/) is not the call layer's business.
 import type { Logger } from "../log.ts";
 
 /** A function the model may call, declared in the provider-neutral JSON-schema form. */

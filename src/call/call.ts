@@ -2,9 +2,12 @@
 //   caller frame → CallHandler.onAudio → Uplink (call rate → leg.inputRate) → ModelLeg.sendAudio → model
 //   model audio → ModelLegEvents.audio → Playout (resample, queue) → Pacer tick → CallSocket.sendAudio → caller
 // Everything else a call does happens at turn and call boundaries: tools, transcripts, endings, and the events
-// observers get (events.ts). Nothing here runs per frame beyond the two lines above and a counter.
+// observers get (events.ts). Nothing here runs per frame beyond the two lines above, counters, the caller's
+// speech-end detector (one sum of squares, for the response-time metric) and the console's peak meters.
+import { PeakMeter } from "../audio/level.ts";
 import { Playout } from "../audio/playout.ts";
 import type { Pacer } from "../audio/pacer.ts";
+import { SpeechEndDetector } from "../audio/speech-end.ts";
 import { Uplink } from "../audio/uplink.ts";
 import { UplinkBatcher } from "../audio/uplink-batch.ts";
 import type { Logger } from "../log.ts";
@@ -62,9 +65,12 @@ type Timer = ReturnType<typeof setTimeout>;
 export class Call implements CallHandler, CallControl {
   readonly callId: string;
   readonly info: CallInfo;
+  /** Caller and agent audio levels for the console; sampled by readers a few times a second (audio/level.ts). */
+  readonly levels = { caller: new PeakMeter(), agent: new PeakMeter() };
   private readonly playout: Playout;
   private readonly uplink: Uplink;
   private readonly batcher: UplinkBatcher | null;
+  private readonly speech: SpeechEndDetector;
   private readonly leg: ModelLeg;
   private readonly socket: CallSocket;
   private readonly log: Logger;
@@ -88,8 +94,9 @@ export class Call implements CallHandler, CallControl {
   private hardStop: Timer | undefined;
   private idleNudged = false;
   private lastActivity = performance.now();
-  /** Resolved at a turnComplete when their condition holds; kept otherwise. */
-  private turnWaiters: Array<() => boolean> = [];
+  /** The model sent audio since its last turnComplete (a turn is in progress on its side). */
+  private modelTurnOpen = false;
+  private turnWaiters: Array<() => void> = [];
 
   constructor(private readonly d: CallDeps) {
     const s = d.settings;
@@ -102,8 +109,16 @@ export class Call implements CallHandler, CallControl {
     this.uplink = new Uplink(s.callSampleRate, d.leg.inputRate);
     const batchBytes = (d.leg.inputRate / 1000) * s.uplinkBatchMs * 2;
     this.batcher = batchBytes > 0 ? new UplinkBatcher(batchBytes, (chunk) => d.leg.sendAudio(chunk)) : null;
+    this.speech = new SpeechEndDetector(s.callSampleRate);
     this.playout = new Playout({ outRate: s.playbackRate, leadMs: s.playoutLeadMs, tailMs: s.turnTailMs, frameMs: s.playoutFrameMs });
-    this.playout.attach({ send: (f) => d.socket.sendAudio(f), cork: (fn) => d.socket.cork(fn) });
+    const agentLevel = this.levels.agent;
+    this.playout.attach({
+      send: (f) => {
+        agentLevel.see(f);
+        return d.socket.sendAudio(f);
+      },
+      cork: (fn) => d.socket.cork(fn),
+    });
     this.playout.listen({ turnAudible: (turn, ms) => this.turnAudible(turn, ms) });
     d.pacer.add(this.playout);
     this.transcript = new TranscriptAggregator(this.callId, (e) => this.emit(e));
@@ -123,6 +138,7 @@ export class Call implements CallHandler, CallControl {
       caller: d.info.caller,
       callee: d.info.callee,
       agent: a.name,
+      tools: a.tools.map((t) => t.declaration.name),
       source: d.info.source,
     });
     if (a.maxCallSeconds > 0) {
@@ -132,13 +148,16 @@ export class Call implements CallHandler, CallControl {
     d.leg.attach({
       audio: (pcm, rate) => {
         this.lastActivity = performance.now();
+        this.modelTurnOpen = true;
         this.playout.pushModelAudio(pcm, rate);
       },
       interrupted: () => this.bargeIn(),
       generationComplete: () => this.playout.onGenerationComplete(),
       turnComplete: () => this.turnComplete(),
       inputTranscription: (text, finished) => {
+        // The caller spoke: the silence is over, and a later one earns a fresh "are you still there?".
         this.lastActivity = performance.now();
+        this.idleNudged = false;
         this.transcript.callerFragment(text, finished, this.now());
       },
       outputTranscription: (text) => this.transcript.agentFragment(text, this.now()),
@@ -160,7 +179,9 @@ export class Call implements CallHandler, CallControl {
 
   onAudio(pcm: Uint8Array): void {
     this.framesIn++;
+    this.levels.caller.see(pcm);
     if (this.ended) return;
+    this.speech.process(pcm);
     if (this.batcher === null) this.leg.sendAudio(this.uplink.process(pcm));
     else this.batcher.push(this.uplink.process(pcm));
   }
@@ -177,17 +198,25 @@ export class Call implements CallHandler, CallControl {
 
   // ---------- endings ----------
 
-  /** CallControl for tools (end_call): the agent finishes its turn, the caller hears all of it, then hang-up. */
+  /**
+   * CallControl for tools (end_call). The function call is part of a model turn (the goodbye is usually spoken
+   * in it, or right after the answer), so that turn's turnComplete is awaited, at most GOODBYE_TURN_WAIT_MS;
+   * then the caller hears everything queued, then hang-up.
+   */
   endCall(reason: "agent_end_call", detail?: string): void {
-    this.endPolitely(reason, detail ?? "", undefined);
+    this.endPolitely(reason, detail ?? "", undefined, HARD_STOP_MS, 1);
   }
 
   /**
    * Ends the call without cutting the last sentence: optionally asks the model for a goodbye, waits for the
-   * turn in progress (or the goodbye) to complete, waits until the caller heard everything queued, then hangs
+   * turn(s) that carry it to complete, waits until the caller heard everything queued (tail included), then hangs
    * up through the telephony side. A hard stop bounds the whole thing.
+   *
+   * Turns waited for: with a nudge, the goodbye turn, which comes after the turn in progress if there is one
+   * (bounded by the hard stop); without one, `turns` (end_call: 1) or, by default, the turn being spoken, if
+   * any, at most GOODBYE_TURN_WAIT_MS.
    */
-  endPolitely(reason: EndReason, detail: string, nudge: string | undefined, hardStopMs = HARD_STOP_MS): void {
+  endPolitely(reason: EndReason, detail: string, nudge: string | undefined, hardStopMs = HARD_STOP_MS, turns?: number): void {
     if (this.ended || this.ending !== undefined) return;
     this.ending = { reason, detail };
     this.log.info({ reason, detail }, "ending the call");
@@ -197,15 +226,17 @@ export class Call implements CallHandler, CallControl {
       this.log.warn({ reason, afterMs: hardStopMs }, "goodbye took too long; hanging up");
       void this.hangup();
     }, hardStopMs);
-    // With a nudge, wait for the goodbye: a turn that starts after it. Without one (end_call), for the turn in progress.
-    const turnsBefore = this.playout.stats().turns;
-    if (nudge !== undefined) this.leg.sendText(nudge);
-    const waitTurn =
-      nudge !== undefined
-        ? this.nextTurnComplete(hardStopMs, () => this.playout.stats().turns > turnsBefore)
-        : this.playout.speaking
-          ? this.nextTurnComplete(GOODBYE_TURN_WAIT_MS, () => true)
-          : Promise.resolve();
+    let waitTurn: Promise<void>;
+    if (nudge !== undefined) {
+      // The model answers the nudge after the turn it is in (or interrupts that turn: interrupted, turnComplete,
+      // then the goodbye); either way the goodbye's turnComplete is the second one.
+      const count = this.modelTurnOpen || this.playout.speaking ? 2 : 1;
+      this.leg.sendText(nudge);
+      waitTurn = this.nextTurnComplete(hardStopMs, count);
+    } else {
+      const count = turns ?? (this.playout.speaking ? 1 : 0);
+      waitTurn = count > 0 ? this.nextTurnComplete(GOODBYE_TURN_WAIT_MS, count) : Promise.resolve();
+    }
     void waitTurn
       .then(() => this.playout.whenDrained())
       .then(() => this.hangup());
@@ -221,15 +252,20 @@ export class Call implements CallHandler, CallControl {
     this.finish(e.reason, e.detail);
   }
 
-  private nextTurnComplete(timeoutMs: number, when: () => boolean): Promise<void> {
+  /** Resolves after `count` more turnCompletes, or after timeoutMs. */
+  private nextTurnComplete(timeoutMs: number, count = 1): Promise<void> {
     return new Promise<void>((resolve) => {
       const t = setTimeout(resolve, timeoutMs);
-      this.turnWaiters.push(() => {
-        if (!when()) return false;
+      let left = count;
+      const waiter = (): void => {
+        if (--left > 0) {
+          this.turnWaiters.push(waiter);
+          return;
+        }
         clearTimeout(t);
         resolve();
-        return true;
-      });
+      };
+      this.turnWaiters.push(waiter);
     });
   }
 
@@ -237,7 +273,8 @@ export class Call implements CallHandler, CallControl {
     const check = (): void => {
       if (this.ended || this.ending !== undefined) return;
       const now = performance.now();
-      if (!this.playout.drained) this.lastActivity = now; // the agent is still being heard
+      // The agent is still being heard, or a tool is still working on the caller's request: not silence.
+      if (!this.playout.drained || this.tools.pending > 0) this.lastActivity = now;
       const quietFor = now - this.lastActivity;
       if (quietFor < idleMs) {
         this.idleTimer = setTimeout(check, idleMs - quietFor);
@@ -266,7 +303,13 @@ export class Call implements CallHandler, CallControl {
       const pb = this.playout.playback();
       this.transcript.agentTurnEnded(this.now(), Math.max(0, pb.queuedMs - this.d.settings.turnTailMs), false);
     }
-    this.turnWaiters = this.turnWaiters.filter((done) => !done());
+    this.modelTurnOpen = false;
+    // For the idle timer the agent speaks until the caller has heard the turn (tail included), not until its
+    // last chunk arrived: model audio comes faster than real time.
+    if (this.idleTimer !== undefined) void this.playout.whenDrained().then(() => (this.lastActivity = performance.now()));
+    const w = this.turnWaiters;
+    this.turnWaiters = [];
+    for (const f of w) f();
   }
 
   /** Barge-in: drop queued audio and tell the media server to drop its own, in this event-loop turn. */
@@ -274,7 +317,8 @@ export class Call implements CallHandler, CallControl {
     const heard = this.playout.playback().heardMs;
     const cut = this.playout.speaking || !this.playout.drained;
     this.playout.onInterrupted();
-    if (this.d.settings.sendKillAudio) {
+    // The browser softphone always honours killAudio, whatever the media server setting says.
+    if (this.d.settings.sendKillAudio || this.info.source === "browser") {
       this.socket.sendText(KILL_AUDIO);
       this.killsSent++;
     }
@@ -295,7 +339,9 @@ export class Call implements CallHandler, CallControl {
 
   private turnAudible(turn: number, ms: number): void {
     this.firstAudio.push(ms);
-    this.emit({ type: "turn", callId: this.callId, index: turn, firstAudioMs: ms, atMs: this.now() });
+    const speechEnd = this.speech.takeSpeechEnd();
+    const responseMs = speechEnd < 0 ? undefined : performance.now() - speechEnd;
+    this.emit({ type: "turn", callId: this.callId, index: turn, firstAudioMs: ms, responseMs, atMs: this.now() });
   }
 
   private addUsage(u: ModelUsage): void {

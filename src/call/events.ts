@@ -23,6 +23,8 @@ export interface CallStartedEvent {
   caller: string;
   callee: string;
   agent: string;
+  /** Names of the tools the agent declares (from its configuration; the model may still ask for others). */
+  tools: string[];
   source: CallSource;
 }
 
@@ -87,6 +89,9 @@ export interface TurnEvent {
   index: number;
   /** Model's first audio chunk of the turn → first frame of it sent to the caller. */
   firstAudioMs: number;
+  /** End of the caller's speech (energy detector on their audio) → this turn's first frame sent; undefined when
+   *  the turn answers no new speech (greeting, nudge, a second turn) or the caller was still talking. */
+  responseMs: number | undefined;
   atMs: number;
 }
 

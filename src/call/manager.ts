@@ -14,10 +14,19 @@ export type PrewarmResult = "ready" | "pending" | "failed" | "off";
 export interface AgentRouter {
   /** The agent for a dialed number (E.164), or the default agent; undefined when nobody answers it. */
   route(callee: string): Agent | undefined;
+  /** Every agent this router can answer with (the console's softphone lets the user pick one). */
+  list?(): Agent[];
 }
 
 export function singleAgent(agent: Agent): AgentRouter {
-  return { route: () => agent };
+  return { route: () => agent, list: () => [agent] };
+}
+
+/** Who a call is between and which agent answers it, as known before its socket opens. */
+export interface CallParties {
+  caller: string;
+  callee: string;
+  agent: Agent;
 }
 
 /** What the webhook knew about a call, waiting for its audio socket. */
@@ -76,7 +85,7 @@ export class CallManager {
    * Webhook time: remembers who is calling whom and which agent answers, and (with PREWARM) opens the call's
    * model leg now so it is ready when the socket arrives. Waits up to prewarmWaitMs for it.
    */
-  async prepare(callId: string, who: { caller: string; callee: string; agent: Agent }, log: Logger): Promise<PrewarmResult> {
+  async prepare(callId: string, who: CallParties, log: Logger): Promise<PrewarmResult> {
     this.drop(callId);
     const leg = this.o.prewarm ? this.o.legs({ callId, agent: who.agent, log }) : undefined;
     const entry: Expected = {
@@ -114,8 +123,11 @@ export class CallManager {
     void e.leg?.close();
   }
 
-  /** The call's audio socket opened. Uses the pre-warmed leg, or opens one (restart, other instance). */
-  startCall(socket: CallSocket, log: Logger): CallHandler {
+  /**
+   * The call's audio socket opened. Uses the pre-warmed leg, or opens one (restart, other instance). `known` is
+   * what the socket side itself knows about the call (the softphone does), used when prepare()'s entry has gone.
+   */
+  startCall(socket: CallSocket, log: Logger, known?: CallParties): CallHandler {
     if (this.o.modelLabel === "offline") log.warn("OFFLINE MODE: this call talks to the local echo model, not Gemini");
     const e = this.expected.get(socket.callId);
     let leg: ModelLeg;
@@ -124,6 +136,8 @@ export class CallManager {
       clearTimeout(e.idle);
       this.expected.delete(socket.callId);
       agent = e.agent;
+    } else if (known !== undefined) {
+      agent = known.agent;
     } else {
       const a = this.router.route("");
       if (a === undefined) throw new Error("no agent answers this call");
@@ -141,7 +155,7 @@ export class CallManager {
     }
     const call: Call = new Call({
       settings: this.o.settings,
-      info: { callId: socket.callId, caller: e?.caller ?? "", callee: e?.callee ?? "", agent, source: socket.source },
+      info: { callId: socket.callId, caller: e?.caller ?? known?.caller ?? "", callee: e?.callee ?? known?.callee ?? "", agent, source: socket.source },
       socket,
       leg,
       pacer: this.pacer,

@@ -70,7 +70,7 @@ export class ToolRunner {
     const t0 = performance.now();
     const tool = this.byName.get(req.name);
     if (tool === undefined) {
-      this.finish(req, t0, "error", toolError(`unknown tool: ${req.name}`));
+      this.finish(req, t0, "error", toolError(`unknown tool: ${req.name}`), "unknown tool");
       return;
     }
     const ac = new AbortController();
@@ -101,7 +101,8 @@ export class ToolRunner {
         const message = err instanceof Error ? err.message : String(err);
         const retryable = err instanceof ToolFailure ? err.retryable : false;
         const msg = err instanceof ToolFailure ? message : `tool ${req.name} failed: ${message}`;
-        this.finish(req, t0, timedOut ? "timeout" : "error", toolError(msg, retryable));
+        // Our own failure messages name the tool and the kind of fault, never arguments or results: safe for info logs.
+        this.finish(req, t0, timedOut ? "timeout" : "error", toolError(msg, retryable), msg);
       },
     );
   }
@@ -124,11 +125,11 @@ export class ToolRunner {
     this.running.clear();
   }
 
-  private finish(req: ToolCallRequest, t0: number, outcome: ToolOutcome, response: Record<string, unknown>): void {
+  private finish(req: ToolCallRequest, t0: number, outcome: ToolOutcome, response: Record<string, unknown>, why?: string): void {
     this.running.delete(req.id);
     const durationMs = performance.now() - t0;
     const level = outcome === "ok" ? "info" : "warn";
-    this.d.log[level]({ id: req.id, tool: req.name, outcome, ms: Math.round(durationMs) }, "tool call done");
+    this.d.log[level]({ id: req.id, tool: req.name, outcome, ms: Math.round(durationMs), ...(why ? { why } : {}) }, "tool call done");
     this.d.log.debug({ id: req.id, tool: req.name, response }, "tool result");
     this.d.answer(req.id, req.name, response);
     this.d.settled({ id: req.id, name: req.name, outcome, durationMs, result: response });

@@ -25,7 +25,8 @@ export class AudioQueue {
   /** Copies `pcm` (the caller may reuse its buffer after return). */
   push(pcm: Uint8Array): void {
     if (pcm.byteLength === 0) return;
-    const copy = pcm.slice();
+    // A real copy: `pcm` is often a Buffer, whose slice() is a view of the same memory.
+    const copy = new Uint8Array(pcm);
     this.chunks.push(copy);
     this.bytes += copy.byteLength;
     this.queuedChunks++;

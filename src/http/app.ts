@@ -1,10 +1,15 @@
-// HTTP side (Hono): the voice webhook that answers with <Stream>, the stream-status callback, the health check.
-import { Hono } from "hono";
+// HTTP side (Hono): the voice webhook that answers with <Stream>, the stream-status callback, liveness (/healthz),
+// readiness (/readyz) and, when given, the metrics route.
+import { Hono, type MiddlewareHandler } from "hono";
 import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config.ts";
 import { maskNumber, type Logger } from "../log.ts";
-import type { SeenCalls } from "../telephony/seen-calls.ts";
+import type { Readiness } from "../ops/readiness.ts";
+import { recordsApi } from "../records/api.ts";
+import type { Records } from "../records/index.ts";
 import { mintStreamToken } from "../telephony/stream-token.ts";
+import { adminAuth } from "./admin-auth.ts";
+import { noCounters, type HttpCounters } from "./counters.ts";
 import { verifySignature } from "./signature.ts";
 import { BodyError, callFields, parseBody, pick, type Fields } from "./webhook-body.ts";
 import { EMPTY_RESPONSE, sayHangupXml, streamXml } from "./xml.ts";
@@ -12,9 +17,16 @@ import { EMPTY_RESPONSE, sayHangupXml, streamXml } from "./xml.ts";
 export interface AppDeps {
   config: Config;
   log: Logger;
-  seen: SeenCalls;
+  /** Call records: the "first POST for this call id" claim, the records API. */
+  records: Records;
   calls: CallManager;
   modelLabel: string;
+  /** Webhook answers are counted here (metrics); none by default. */
+  counters?: HttpCounters;
+  /** Backs GET /readyz; without it the instance is always ready. */
+  readiness?: Readiness;
+  /** GET /metrics, when metrics are wired (it checks its own token). */
+  metrics?: (req: Request) => Promise<Response>;
 }
 
 const XML = { "content-type": "application/xml; charset=utf-8" };
@@ -53,6 +65,14 @@ function streamUrl(c: Config, callId: string): string {
 export function createApp(d: AppDeps): Hono {
   const app = new Hono();
   const started = Date.now();
+  const counters = d.counters ?? noCounters;
+  /** Counts each answer of a webhook route by its pattern and status, including 4xx/5xx. */
+  const counted =
+    (route: string): MiddlewareHandler =>
+    async (c, next) => {
+      await next();
+      counters.webhook(route, c.res.status);
+    };
 
   const voice = async (req: Request): Promise<Response> => {
     const v = await readVerified(req, d, d.log);
@@ -63,22 +83,25 @@ export function createApp(d: AppDeps): Hono {
       return new Response("bad request: no sessionId/CallSid/call_id in body\n", { status: 400 });
     }
     const log = d.log.child({ callId: f.callId });
-    // Decide by call id, never by callSessionState: the first POST can already say Completed.
-    if (!d.seen.markIfNew(f.callId)) {
-      log.info({ state: f.state }, "voice webhook repeat: empty response");
-      return new Response(EMPTY_RESPONSE, { headers: XML });
-    }
     const caller = f.caller ?? "";
     const callee = f.callee ?? "";
     const agent = d.calls.router.route(callee);
+    // Decide by call id, never by callSessionState: the first POST can already say Completed. The claim row
+    // holds who called whom and which agent answers, whichever instance the audio socket then reaches.
+    if (!(await d.records.claims.claim({ id: f.callId, agent: agent?.name ?? "", caller, callee, at: Date.now() }, log))) {
+      log.info({ state: f.state }, "voice webhook repeat: empty response");
+      return new Response(EMPTY_RESPONSE, { headers: XML });
+    }
     if (agent === undefined) {
       log.warn({ callee: maskNumber(callee) }, "no agent answers this number: answering with the fallback message and a hang-up");
+      d.records.unanswered(f.callId, null, "no agent answers this number");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
     log.info({ state: f.state, caller: maskNumber(caller), callee: maskNumber(callee), agent: agent.name }, "new call: answering with <Stream>");
     const warm = await d.calls.prepare(f.callId, { caller, callee, agent }, log);
     if (warm === "failed") {
       log.error("no model session for this call: answering with the fallback message and a hang-up");
+      d.records.unanswered(f.callId, "model_failed", "no model session at webhook time");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
     const c = d.config;
@@ -92,10 +115,10 @@ export function createApp(d: AppDeps): Hono {
     return new Response(xml, { headers: XML });
   };
 
-  app.post("/voice", (c) => voice(c.req.raw));
-  app.post("/", (c) => voice(c.req.raw));
+  app.post("/voice", counted("/voice"), (c) => voice(c.req.raw));
+  app.post("/", counted("/"), (c) => voice(c.req.raw));
 
-  app.post("/stream-status", async (c) => {
+  app.post("/stream-status", counted("/stream-status"), async (c) => {
     const v = await readVerified(c.req.raw, d, d.log);
     if (!v.ok) return v.res;
     const f = v.fields;
@@ -117,8 +140,23 @@ export function createApp(d: AppDeps): Hono {
       model: d.modelLabel,
       activeCalls: d.calls.activeCalls,
       uptimeS: Math.round((Date.now() - started) / 1000),
+      // The relay works without its database; this says whether records are being kept.
+      records: { ready: d.records.store.isReady, queued: d.records.recorder.pending, dropped: d.records.recorder.dropped },
     }),
   );
+
+  // Readiness: 503 naming the reasons (draining, modelFailing, ...) while new calls should go elsewhere.
+  app.get("/readyz", (c) => {
+    const reasons = d.readiness?.reasons() ?? [];
+    c.header("cache-control", "no-store");
+    if (reasons.length > 0) return c.json({ status: "not ready", reasons, activeCalls: d.calls.activeCalls }, 503);
+    return c.json({ status: "ready", activeCalls: d.calls.activeCalls });
+  });
+
+  const metrics = d.metrics;
+  if (metrics !== undefined) app.get("/metrics", (c) => metrics(c.req.raw));
+
+  app.route("/api", recordsApi(d.records.store, adminAuth(d.config.records.adminToken, d.log), d.log));
 
   app.notFound((c) => c.text("not found\n", 404));
   app.onError((err, c) => {

@@ -50,7 +50,8 @@ export function verifySignature(header: string | null, rawBody: Uint8Array, o: S
   return v1.some((sig) => sameDigest(expected, sig)) ? { ok: true } : { ok: false, reason: "bad signature" };
 }
 
-/** Builds a header value the way Sautikit does; used by the tests (bench/caller.ts signs with its own sign()). */
+/** Builds a header value the way Sautikit does; HTTP tools sign their requests with it (src/tools/http-tool.ts), the
+ *  tests sign webhooks with it (bench/caller.ts signs with its own sign()). */
 export function signBody(secret: string, rawBody: string | Uint8Array, tS = Math.floor(Date.now() / 1000)): string {
   const body = typeof rawBody === "string" ? Buffer.from(rawBody) : rawBody;
   return `t=${tS},v1=${hmacHex(secret, [body, Buffer.from("." + tS)]).toString("hex")}`;

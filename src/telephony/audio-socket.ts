@@ -1,6 +1,7 @@
 // The Sautikit audio socket (mod_audio_fork, subprotocol audio.drachtio.org; docs/sautikit-stream.md#audio-framing).
 // Where a caller frame enters the relay: binary frames are S16LE mono PCM treated as a byte stream
 // (frames may be coalesced or split at any byte), text frames are metadata or notices.
+// The console's browser softphone speaks the same protocol on its own socket kind; only its hang-up differs.
 import type { ServerWebSocket, WebSocketHandler } from "bun";
 import type { Logger } from "../log.ts";
 import { hangupCall, type HangupOptions } from "./hangup.ts";
@@ -12,9 +13,11 @@ export const MAX_FRAME_BYTES = 64 * 1024;
 /** About 1 s of 16 kHz audio: we keep a lead of a few frames, so anything near this means the peer stopped reading. */
 export const BACKPRESSURE_LIMIT = 64 * 1024;
 
-export interface SocketData {
+/** What both audio socket kinds carry in ws.data. */
+export interface AudioSocketData {
   /** Tag for the server's one WebSocket dispatcher. */
-  kind: "media";
+  kind: "media" | "softphone";
+  source: "phone" | "browser";
   callId: string;
   log: Logger;
   handler: CallHandler | undefined;
@@ -27,8 +30,21 @@ export interface SocketData {
   bytesIn: number;
 }
 
+/** Sautikit's media server. */
+export type SocketData = AudioSocketData & { kind: "media"; source: "phone" };
+/** The console's browser softphone. */
+export type SoftphoneSocketData = AudioSocketData & { kind: "softphone"; source: "browser" };
+
+function fresh(callId: string, log: Logger) {
+  return { callId, log, handler: undefined, carry: -1, scratch: undefined, sawText: false, sawAudio: false, framesIn: 0, bytesIn: 0 };
+}
+
 export function socketData(callId: string, log: Logger): SocketData {
-  return { kind: "media", callId, log, handler: undefined, carry: -1, scratch: undefined, sawText: false, sawAudio: false, framesIn: 0, bytesIn: 0 };
+  return { kind: "media", source: "phone", ...fresh(callId, log) };
+}
+
+export function softphoneSocketData(callId: string, log: Logger): SoftphoneSocketData {
+  return { kind: "softphone", source: "browser", ...fresh(callId, log) };
 }
 
 export type StartCall = (socket: CallSocket, log: Logger) => CallHandler;
@@ -36,10 +52,11 @@ export type StartCall = (socket: CallSocket, log: Logger) => CallHandler;
 /** Sautikit REST credentials; undefined when SAUTIKIT_API_KEY is not set (main.ts warns at start). */
 export type RestHangup = HangupOptions | undefined;
 
-function callSocket(ws: ServerWebSocket<SocketData>, rest: RestHangup): CallSocket {
+function callSocket(ws: ServerWebSocket<AudioSocketData>, rest: RestHangup): CallSocket {
+  const browser = ws.data.source === "browser";
   return {
     callId: ws.data.callId,
-    source: "phone",
+    source: ws.data.source,
     sendAudio: (frame) => ws.sendBinary(frame),
     sendText: (text) => ws.sendText(text),
     cork: (fn) => {
@@ -48,6 +65,11 @@ function callSocket(ws: ServerWebSocket<SocketData>, rest: RestHangup): CallSock
     close: (code, reason) => ws.close(code, reason),
     // Closing the media socket does not end a connect="true" stream (docs/sautikit-stream.md#hanging-up).
     async hangup(reason) {
+      // A browser call is nothing but its socket: closing it is the whole hang-up.
+      if (browser) {
+        ws.close(1000, reason.slice(0, 100));
+        return;
+      }
       if (rest !== undefined) await hangupCall(rest, ws.data.callId, ws.data.log);
       else ws.data.log.warn({ reason }, "SAUTIKIT_API_KEY is not set: closing the socket only; the caller may hear silence until they hang up");
       ws.close(1000, reason.slice(0, 100));
@@ -56,7 +78,7 @@ function callSocket(ws: ServerWebSocket<SocketData>, rest: RestHangup): CallSock
 }
 
 /** Runs a handler callback; a fault in one call closes that call's socket and nothing else. */
-function guarded(ws: ServerWebSocket<SocketData>, what: string, fn: (h: CallHandler) => void): void {
+function guarded(ws: ServerWebSocket<AudioSocketData>, what: string, fn: (h: CallHandler) => void): void {
   const h = ws.data.handler;
   if (!h) return;
   try {
@@ -73,7 +95,7 @@ function guarded(ws: ServerWebSocket<SocketData>, what: string, fn: (h: CallHand
   }
 }
 
-function onBinary(ws: ServerWebSocket<SocketData>, msg: Buffer): void {
+function onBinary(ws: ServerWebSocket<AudioSocketData>, msg: Buffer): void {
   const d = ws.data;
   const n = msg.length;
   if (n === 0) return; // mod_audio_fork sends an empty frame on graceful stop
@@ -99,7 +121,7 @@ function onBinary(ws: ServerWebSocket<SocketData>, msg: Buffer): void {
   guarded(ws, "audio", (h) => h.onAudio(scratch.subarray(0, whole)));
 }
 
-function onText(ws: ServerWebSocket<SocketData>, text: string): void {
+function onText(ws: ServerWebSocket<AudioSocketData>, text: string): void {
   const d = ws.data;
   if (!d.sawText && !d.sawAudio) {
     d.sawText = true;
@@ -118,9 +140,10 @@ function onText(ws: ServerWebSocket<SocketData>, text: string): void {
   guarded(ws, "text", (h) => h.onText(text));
 }
 
-export function audioSocketHandlers(startCall: StartCall, rest: RestHangup): WebSocketHandler<SocketData> {
+/** Handlers for either audio socket kind; `rest` is only used by phone calls. */
+export function audioSocketHandlers<D extends AudioSocketData>(startCall: StartCall, rest: RestHangup): WebSocketHandler<D> {
   return {
-    data: {} as SocketData,
+    data: {} as D,
     maxPayloadLength: MAX_FRAME_BYTES,
     backpressureLimit: BACKPRESSURE_LIMIT,
     closeOnBackpressureLimit: false,

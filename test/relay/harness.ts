@@ -1,10 +1,15 @@
 // Starts the real relay in-process on a loopback port, against the Gemini stand-in on another port.
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { assemble } from "../../src/assemble.ts";
 import type { AgentRouter, CallManager } from "../../src/call/manager.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { StandinServer, type StandinOptions } from "../support/gemini-spy.ts";
 import { signBody } from "../../src/http/signature.ts";
 import { captureLog } from "../support/log.ts";
+import type { RelayMetrics } from "../../src/metrics/registry.ts";
+import type { Readiness } from "../../src/ops/readiness.ts";
+import type { Records } from "../../src/records/index.ts";
 import type { Relay } from "../../src/server.ts";
 import { streamUrlFrom } from "../support/caller.ts";
 import { until } from "../support/wait.ts";
@@ -18,12 +23,15 @@ export interface Harness {
   config: Config;
   relay: Relay;
   calls: CallManager;
+  metrics: RelayMetrics;
+  readiness: Readiness;
+  records: Records;
   standin: StandinServer;
   base: string;
   logs: string[];
   post(path: string, body: string, opts?: { type?: string; sig?: string | null }): Promise<Response>;
-  /** Posts the voice webhook and returns the stream URL from the XML (unescaped). */
-  streamUrlFor(callId: string): Promise<string>;
+  /** Posts the voice webhook (dialed number `to`) and returns the stream URL from the XML (unescaped). */
+  streamUrlFor(callId: string, to?: string): Promise<string>;
   stop(): Promise<void>;
   /** `await using h = await startHarness()`: relay and spy stop when the test scope ends. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -37,7 +45,10 @@ export async function startHarness(
   const { log, lines: logs } = captureLog("debug");
   const standin = new StandinServer({ mode: "tone", speechRms: 30000, ...standinOpts });
   const standinUrl = await standin.start();
+  // Each relay gets its own throwaway SQLite file unless the test names a database.
+  const scratchDb = env.DATABASE_URL === undefined ? `${tmpdir()}/sauti-test-${process.pid}-${crypto.randomUUID()}.db` : undefined;
   const config = loadConfig({
+    ...(scratchDb !== undefined ? { DATABASE_URL: `sqlite://${scratchDb}` } : {}),
     PORT: "0",
     HOST: "127.0.0.1",
     SAUTIKIT_WEBHOOK_SECRET: SECRET,
@@ -48,7 +59,7 @@ export async function startHarness(
     PREWARM_WAIT_MS: "3000",
     ...env,
   });
-  const { calls, relay } = assemble(config, { url: config.gemini.liveUrl, apiKey: "test-key", label: config.gemini.model }, log, opts.router);
+  const { calls, relay, metrics, readiness, records } = assemble(config, { url: config.gemini.liveUrl, apiKey: "test-key", label: config.gemini.model }, log, opts.router);
   // The stream URL must name the real port, known only after listening; the app reads publicUrl per request.
   if (!env.PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${relay.port}`;
   const base = `http://127.0.0.1:${relay.port}`;
@@ -56,6 +67,9 @@ export async function startHarness(
     config,
     relay,
     calls,
+    metrics,
+    readiness,
+    records,
     standin,
     base,
     logs,
@@ -65,13 +79,14 @@ export async function startHarness(
       if (sig !== null) headers["x-sautikit-signature"] = sig;
       return fetch(base + path, { method: "POST", headers, body });
     },
-    async streamUrlFor(callId) {
-      const res = await h.post("/voice", `sessionId=${encodeURIComponent(callId)}&callerNumber=%2B254700000001&destinationNumber=%2B254700000002`);
+    async streamUrlFor(callId, to = "+254700000002") {
+      const res = await h.post("/voice", `sessionId=${encodeURIComponent(callId)}&callerNumber=%2B254700000001&destinationNumber=${encodeURIComponent(to)}`);
       return streamUrlFrom(await res.text());
     },
     async stop() {
       await relay.stop();
       await standin.stop();
+      if (scratchDb !== undefined) for (const f of ["", "-wal", "-shm"]) rmSync(scratchDb + f, { force: true });
     },
     [Symbol.asyncDispose]() {
       return h.stop();

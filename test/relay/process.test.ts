@@ -1,6 +1,6 @@
 // The relay as a process: config errors exit 2; the compiled binary starts, answers /healthz, stops on SIGTERM.
 import { describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -38,7 +38,8 @@ describe("process", () => {
     expect(await build.exited).toBe(0);
     expect(existsSync(`${root}dist/sauti-relay`)).toBe(true);
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const env: Record<string, string> = { PATH: process.env.PATH ?? "", PORT: String(port), HOST: "127.0.0.1" };
+    const db = `/tmp/sauti-process-test-${process.pid}.db`;
+    const env: Record<string, string> = { PATH: process.env.PATH ?? "", PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: `sqlite://${db}` };
     const p = Bun.spawn([`${root}dist/sauti-relay`], { cwd: "/tmp", env, stdout: "pipe", stderr: "pipe" });
     try {
       const res = await waitHealthy(port);
@@ -48,10 +49,12 @@ describe("process", () => {
       expect(await p.exited).toBe(0);
       const out = await new Response(p.stdout).text();
       expect(out).toContain("OFFLINE MODE");
-      expect(out).toContain('"shutting down"');
+      expect(out).toContain("drain: not ready for new calls");
+      expect(out).toContain('"msg":"exiting"');
       for (const line of out.trim().split("\n")) expect(() => JSON.parse(line)).not.toThrow();
     } finally {
       p.kill();
+      for (const f of ["", "-wal", "-shm"]) rmSync(db + f, { force: true });
     }
   }, 60000);
 });

@@ -1,5 +1,6 @@
 // The audio socket: subprotocol, token, metadata, byte-stream reassembly, limits. Real WebSocket clients.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rawUpgrade } from "../support/caller.ts";
 import { mintStreamToken } from "../../src/telephony/stream-token.ts";
 import { Caller, numberedPcm, PROTO, startHarness, until, type Harness } from "./harness.ts";
 
@@ -26,17 +27,6 @@ function concat(chunks: Uint8Array[]): Uint8Array {
     o += c.byteLength;
   }
   return out;
-}
-
-function rawUpgrade(url: string, protocol: string | null): Promise<Response> {
-  const headers: Record<string, string> = {
-    upgrade: "websocket",
-    connection: "Upgrade",
-    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-    "sec-websocket-version": "13",
-  };
-  if (protocol !== null) headers["sec-websocket-protocol"] = protocol;
-  return fetch(url.replace(/^ws/, "http"), { headers });
 }
 
 describe("upgrade", () => {

@@ -4,6 +4,18 @@ import { until } from "./wait.ts";
 
 export const PROTO = "audio.drachtio.org";
 
+/** A bare upgrade request (no WebSocket client), to see the HTTP status the relay answers with. */
+export function rawUpgrade(url: string, protocol: string | null): Promise<Response> {
+  const headers: Record<string, string> = {
+    upgrade: "websocket",
+    connection: "Upgrade",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "sec-websocket-version": "13",
+  };
+  if (protocol !== null) headers["sec-websocket-protocol"] = protocol;
+  return fetch(url.replace(/^ws/, "http"), { headers });
+}
+
 /** The stream URL from the relay's <Stream> XML, unescaped. */
 export function streamUrlFrom(xml: string): string {
   const m = /url="([^"]+)"/.exec(xml);

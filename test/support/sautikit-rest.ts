@@ -10,6 +10,7 @@ export interface Hangup {
 export interface FakeSautikitRest extends Disposable {
   url: string;
   hangups: Hangup[];
+  stop(): void;
 }
 
 export function fakeSautikitRest(): FakeSautikitRest {
@@ -28,6 +29,7 @@ export function fakeSautikitRest(): FakeSautikitRest {
   return {
     url: `http://127.0.0.1:${server.port}`,
     hangups,
+    stop: () => void server.stop(true),
     [Symbol.dispose]: () => void server.stop(true),
   };
 }

@@ -1,0 +1,55 @@
+// Where a process's agents come from: the agents file when AGENTS_FILE is set, otherwise one default agent built
+// from the settings (so nothing changes for deployments without a file). SIGHUP reloads the file.
+import type { AgentRouter, CallManager } from "../call/manager.ts";
+import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
+import { singleAgent } from "../call/manager.ts";
+import { defaultAgent } from "./default-agent.ts";
+import { AgentsFileError, loadAgentsFile } from "./load.ts";
+import { NumberRouter } from "./router.ts";
+
+export { AgentsFileError };
+
+/** Builds the router from the settings; throws AgentsFileError when the agents file is not valid. */
+export function agentRouter(config: Config, env: Record<string, string | undefined> = process.env): AgentRouter {
+  if (config.agentsFile === undefined) return singleAgent(defaultAgent(config));
+  return new NumberRouter(
+    loadAgentsFile(config.agentsFile, {
+      env,
+      defaults: {
+        model: config.gemini.model,
+        voice: config.gemini.voice,
+        greeting: config.agentGreeting,
+        maxCallSeconds: config.maxCallSeconds,
+      },
+      toolSigningSecret: config.toolSigningSecret,
+    }),
+  );
+}
+
+/** For the log: which agents there are and which one is the default. */
+export function describeRouter(r: AgentRouter): Record<string, unknown> {
+  if (!(r instanceof NumberRouter)) return { agents: ["default"] };
+  return { agents: r.agents.map((a) => a.name), default: r.default?.name ?? null };
+}
+
+/**
+ * Re-reads the agents file and swaps the manager's router. A file that does not load is refused: the log says why
+ * and the agents in use stay. Calls in progress keep the agent they started with (each call holds its Agent).
+ */
+export function reloadAgents(config: Config, calls: CallManager, log: Logger, env: Record<string, string | undefined> = process.env): boolean {
+  if (config.agentsFile === undefined) {
+    log.info("SIGHUP: no AGENTS_FILE configured, nothing to reload");
+    return false;
+  }
+  try {
+    calls.router = agentRouter(config, env);
+  } catch (err) {
+    // Whatever went wrong, a reload never takes the process down.
+    const problems = err instanceof AgentsFileError ? err.problems : [String(err)];
+    log.error({ file: config.agentsFile, problems }, "agents file reload refused; the agents in use stay");
+    return false;
+  }
+  log.info({ file: config.agentsFile, ...describeRouter(calls.router) }, "agents file reloaded");
+  return true;
+}

@@ -1,0 +1,146 @@
+// Reads the agents file (YAML or JSON by extension, parsed by Bun), resolves ${VAR} from the environment, checks
+// it against the schema and builds the agents. Any problem is an AgentsFileError naming the file, the place in it
+// (`agents[1].tools[0].url`) and what was expected; main.ts turns it into exit code 2, a reload into a refusal.
+import { readFileSync } from "node:fs";
+import { dirname, extname, resolve } from "node:path";
+import type { z } from "zod";
+import type { Agent } from "../call/agent.ts";
+import { buildTools } from "../tools/build.ts";
+import { toE164 } from "./numbers.ts";
+import { agentsFileSchema, type AgentEntry } from "./schema.ts";
+
+export class AgentsFileError extends Error {
+  constructor(
+    readonly file: string,
+    /** One line per problem: "<path>: <what was expected>", or just the problem for the file as a whole. */
+    readonly problems: string[],
+  ) {
+    super(`invalid agents file ${file}: ${problems.join("; ")}`);
+  }
+}
+
+/** What agents inherit from the settings when the file does not say. */
+export interface AgentDefaults {
+  model: string;
+  voice: string;
+  greeting: string;
+  maxCallSeconds: number;
+}
+
+export interface LoadOptions {
+  env: Record<string, string | undefined>;
+  defaults: AgentDefaults;
+  /** TOOL_SIGNING_SECRET: HTTP tool requests are signed when set. */
+  toolSigningSecret: string | undefined;
+}
+
+export interface RoutedAgent {
+  agent: Agent;
+  /** E.164 numbers routed to it; undefined for the default agent. */
+  numbers: string[] | undefined;
+}
+
+type Path = ReadonlyArray<PropertyKey>;
+
+/** ["agents", 1, "tools", 0, "url"] → "agents[1].tools[0].url". */
+export function formatPath(path: Path): string {
+  let out = "";
+  for (const k of path) {
+    if (typeof k === "number") out += `[${k}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(String(k))) out += (out === "" ? "" : ".") + String(k);
+    else out += `[${JSON.stringify(String(k))}]`;
+  }
+  return out === "" ? "(top level)" : out;
+}
+
+function issueLine(i: z.core.$ZodIssue): string {
+  if (i.code === "unrecognized_keys") {
+    return i.keys.map((k) => `${formatPath([...i.path, k])}: unknown field (check its spelling)`).join("; ");
+  }
+  const missing = /^Invalid input: expected (\w+), received undefined$/.exec(i.message);
+  const msg = missing ? `missing (expected ${missing[1]})` : i.message;
+  return `${formatPath(i.path)}: ${msg}`;
+}
+
+const VAR = /\$\$\{|\$\{([^}]*)\}/g;
+
+/** Replaces ${NAME} in every string value with the environment's value; `$${` stands for a literal `${`. */
+export function expandVars(v: unknown, env: LoadOptions["env"], path: PropertyKey[] = [], problems: string[] = []): unknown {
+  if (typeof v === "string") {
+    return v.replace(VAR, (m, name: string | undefined) => {
+      if (m === "$${") return "${";
+      const n = (name ?? "").trim();
+      if (!/^[A-Za-z_]\w*$/.test(n)) {
+        problems.push(`${formatPath(path)}: expected \${NAME} with a variable name, got \${${n}}`);
+        return m;
+      }
+      const value = env[n];
+      if (value === undefined) {
+        problems.push(`${formatPath(path)}: unknown environment variable ${n} (set it, or write $\${ for a literal \${)`);
+        return m;
+      }
+      return value;
+    });
+  }
+  if (Array.isArray(v)) return v.map((x, i) => expandVars(x, env, [...path, i], problems));
+  if (typeof v === "object" && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = expandVars(x, env, [...path, k], problems);
+    return out;
+  }
+  return v;
+}
+
+function parse(file: string, text: string): unknown {
+  const ext = extname(file).toLowerCase();
+  try {
+    if (ext === ".yaml" || ext === ".yml") return Bun.YAML.parse(text);
+    if (ext === ".json") return JSON.parse(text);
+  } catch (err) {
+    throw new AgentsFileError(file, [`not valid ${ext === ".json" ? "JSON" : "YAML"}: ${err instanceof Error ? err.message : String(err)}`]);
+  }
+  throw new AgentsFileError(file, [`expected a .yaml, .yml or .json file, got "${ext || "no extension"}"`]);
+}
+
+function promptOf(a: AgentEntry, i: number, baseDir: string, file: string): string {
+  if (a.prompt !== undefined) return a.prompt;
+  const p = resolve(baseDir, a.promptFile!);
+  try {
+    const text = readFileSync(p, "utf8").trim();
+    if (text === "") throw new Error("empty");
+    return text;
+  } catch {
+    throw new AgentsFileError(file, [`${formatPath(["agents", i, "promptFile"])}: expected a readable, non-empty text file (looked at ${p})`]);
+  }
+}
+
+/** Reads, checks and builds every agent of the file. Throws AgentsFileError. */
+export function loadAgentsFile(file: string, o: LoadOptions): RoutedAgent[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new AgentsFileError(file, [`expected a readable file (${code ?? String(err)})`]);
+  }
+  const raw = parse(file, text);
+  const problems: string[] = [];
+  const expanded = expandVars(raw, o.env, [], problems);
+  if (problems.length > 0) throw new AgentsFileError(file, problems);
+  const r = agentsFileSchema.safeParse(expanded);
+  if (!r.success) throw new AgentsFileError(file, r.error.issues.map(issueLine));
+  const baseDir = dirname(resolve(file));
+  return r.data.agents.map((a, i) => ({
+    numbers: a.numbers?.map((n) => toE164(n)!),
+    agent: {
+      name: a.name,
+      model: (a.model ?? o.defaults.model).replace(/^models\//, ""),
+      voice: a.voice ?? o.defaults.voice,
+      prompt: promptOf(a, i, baseDir, file),
+      greeting: a.greeting ?? o.defaults.greeting,
+      tools: buildTools(a.tools, { signingSecret: o.toolSigningSecret }),
+      maxCallSeconds: a.maxCallSeconds ?? o.defaults.maxCallSeconds,
+      idleSeconds: a.idleSeconds ?? 0,
+    },
+  }));
+}

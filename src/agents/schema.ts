@@ -1,0 +1,95 @@
+// The agents file's contract (README "Agents"): field names exactly as users write them. Checked with zod so a
+// mistake names its place in the file (`agents[1].tools[0].url`) and what was expected there.
+import { z } from "zod";
+import { toE164 } from "./numbers.ts";
+
+/** Gemini's rule for function names (docs/gemini-live.md#tools). */
+const TOOL_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;
+/** Same shape GEMINI_MODEL accepts. */
+const MODEL_ID = /^(models\/)?[\w.-]+$/;
+
+const seconds = () => z.int({ error: "expected a whole number of seconds, 0 or more" }).min(0).max(86400);
+
+/** A dialed number in E.164 (spaces, dashes, dots and brackets are allowed and dropped). */
+const phoneNumber = z
+  .string({ error: 'expected a phone number in E.164 form, like "+254711000000"' })
+  .refine((n) => toE164(n) !== undefined, { error: 'expected a phone number in E.164 form, like "+254711000000"' });
+
+export const builtinToolSchema = z.strictObject({
+  builtin: z.literal("end_call"),
+  /** Replaces the description the model sees. */
+  description: z.string().min(1).optional(),
+});
+
+export const httpToolSchema = z.strictObject({
+  builtin: z.undefined().optional(),
+  name: z.string().regex(TOOL_NAME, { error: "expected a function name: a letter or _, then letters, digits, _ . : - (at most 64)" }),
+  description: z.string({ error: "expected a description (the model reads it to decide when to call the tool)" }).min(1),
+  /** JSON Schema (OpenAPI subset) of the arguments object; passed to the model as it is. */
+  parameters: z
+    .looseObject({ type: z.string().refine((t) => t.toLowerCase() === "object", { error: 'expected "object" (the arguments are an object)' }) })
+    .optional(),
+  url: z.url({ protocol: /^https?$/, error: "expected an absolute http(s) URL" }),
+  headers: z.record(z.string(), z.string({ error: "expected a header value (string)" })).optional(),
+  timeoutMs: z.int({ error: "expected milliseconds, from 1 to 60000" }).min(1).max(60000).default(5000),
+});
+
+const toolSchema = z.discriminatedUnion("builtin", [builtinToolSchema, httpToolSchema], {
+  error: (iss) => (iss.code === "invalid_union" ? 'expected "builtin: end_call" or an HTTP tool (name, description, url)' : undefined),
+});
+
+export const agentSchema = z
+  .strictObject({
+    name: z.string().regex(/^[\w.-]{1,64}$/, { error: "expected a name of letters, digits, _ . - (at most 64)" }),
+    numbers: z.array(phoneNumber).min(1, { error: "expected at least one number (leave `numbers` out for the default agent)" }).optional(),
+    model: z.string().regex(MODEL_ID, { error: "expected a model id like gemini-3.8-live" }).optional(),
+    voice: z.string().min(1).optional(),
+    prompt: z.string().min(1).optional(),
+    promptFile: z.string().min(1).optional(),
+    greeting: z.string().optional(),
+    maxCallSeconds: seconds().optional(),
+    idleSeconds: seconds().optional(),
+    tools: z.array(toolSchema).default([]),
+  })
+  .superRefine((a, ctx) => {
+    if ((a.prompt === undefined) === (a.promptFile === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["prompt"], message: "expected exactly one of `prompt` or `promptFile`" });
+    }
+    const seen = new Set<string>();
+    a.tools.forEach((t, i) => {
+      const name = t.builtin ?? t.name;
+      if (seen.has(name)) ctx.addIssue({ code: "custom", path: ["tools", i], message: `expected a tool name not used twice in this agent (${name})` });
+      seen.add(name);
+    });
+  });
+
+export const agentsFileSchema = z
+  .strictObject({
+    agents: z.array(agentSchema).min(1, { error: "expected at least one agent" }),
+  })
+  .superRefine((f, ctx) => {
+    const names = new Map<string, number>();
+    const numbers = new Map<string, number>();
+    let defaultAt: number | undefined;
+    f.agents.forEach((a, i) => {
+      if (names.has(a.name)) ctx.addIssue({ code: "custom", path: ["agents", i, "name"], message: `expected a unique name (agents[${names.get(a.name)}] is also "${a.name}")` });
+      names.set(a.name, i);
+      if (a.numbers === undefined) {
+        if (defaultAt !== undefined) {
+          ctx.addIssue({ code: "custom", path: ["agents", i, "numbers"], message: `expected only one agent without numbers (agents[${defaultAt}] is already the default)` });
+        }
+        defaultAt ??= i;
+      }
+      (a.numbers ?? []).forEach((n, j) => {
+        const e164 = toE164(n)!;
+        const other = numbers.get(e164);
+        if (other !== undefined) ctx.addIssue({ code: "custom", path: ["agents", i, "numbers", j], message: `expected a number routed to one agent only (agents[${other}] has it too)` });
+        numbers.set(e164, i);
+      });
+    });
+  });
+
+export type AgentsFile = z.infer<typeof agentsFileSchema>;
+export type AgentEntry = AgentsFile["agents"][number];
+export type ToolEntry = AgentEntry["tools"][number];
+export type HttpToolEntry = z.infer<typeof httpToolSchema>;

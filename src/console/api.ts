@@ -1,0 +1,148 @@
+// The console's HTTP API (Hono, mounted on the relay's app), all behind the admin guard (src/http/admin-auth.ts):
+//   GET  /api/softphone/agents     agents the softphone can call, and the audio rates to use
+//   POST /api/softphone {agent}    a new browser call: pre-warms the agent's model session, mints a one-use socket URL
+//   GET  /api/console/events       Server-Sent Events: calls starting and ending, levels, the watched call's transcript
+//   GET  /api/console/calls[/:id]  recently ended calls kept in memory (the history when no records store is there)
+// Only a viewer holding the admin token sees whole phone numbers; everyone else gets the last 3 digits.
+import type { Server } from "bun";
+import { Hono } from "hono";
+import type { Agent } from "../call/agent.ts";
+import type { CallManager } from "../call/manager.ts";
+import type { Config } from "../config.ts";
+import { adminAuth } from "../http/admin-auth.ts";
+import type { Logger } from "../log.ts";
+import type { ConsoleHub } from "./hub.ts";
+import type { SoftphoneTickets } from "./softphone.ts";
+
+export const SOFTPHONE_PATH = "/softphone";
+/** SSE comment line sent this often so proxies keep an idle stream open. */
+const HEARTBEAT_MS = 15_000;
+/** Events queued for a viewer that stopped reading; past this the stream is closed rather than grown. */
+const MAX_QUEUED_EVENTS = 2000;
+
+export interface ConsoleApiDeps {
+  config: Config;
+  log: Logger;
+  calls: CallManager;
+  hub: ConsoleHub;
+  tickets: SoftphoneTickets;
+}
+
+type Env = { Variables: { admin: "token" | "loopback" } };
+
+/** The router's agents; a router that cannot list them offers the one answering an unknown number. */
+export function agentsOf(calls: CallManager): Agent[] {
+  const r = calls.router;
+  const list = r.list?.() ?? [r.route("")].filter((a): a is Agent => a !== undefined);
+  const seen = new Set<string>();
+  return list.filter((a) => !seen.has(a.name) && seen.add(a.name));
+}
+
+export function consoleApi(d: ConsoleApiDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  const guard = adminAuth(d.config.records.adminToken, d.log);
+
+  const rates = () => ({ inputRate: d.config.callSampleRate, outputRate: d.config.playbackRate });
+
+  app.get("/api/softphone/agents", guard, (c) =>
+    c.json({ agents: agentsOf(d.calls).map((a) => ({ name: a.name, model: a.model, voice: a.voice, tools: a.tools.map((t) => t.declaration.name) })), ...rates() }),
+  );
+
+  app.post("/api/softphone", guard, async (c) => {
+    // JSON only: a cross-site page can send a form or text/plain POST without asking, but not a JSON one, and
+    // each softphone call opens a model session.
+    if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
+      return c.json({ error: "expected content-type: application/json" }, 415);
+    }
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return c.json({ error: 'expected a JSON body like {"agent": "name"}' }, 400);
+    }
+    const name = (body as { agent?: unknown } | null)?.agent;
+    if (name !== undefined && typeof name !== "string") return c.json({ error: "agent must be a string" }, 400);
+    const agents = agentsOf(d.calls);
+    const agent = name ? agents.find((a) => a.name === name) : agents[0];
+    if (agent === undefined) return c.json({ error: name ? `no agent named ${JSON.stringify(name)}` : "no agent configured" }, 404);
+
+    const callId = `web-${crypto.randomUUID()}`;
+    const log = d.log.child({ callId });
+    const parties = { caller: "browser", callee: "", agent };
+    const warm = await d.calls.prepare(callId, parties, log);
+    if (warm === "failed") {
+      log.error({ agent: agent.name }, "softphone: no model session for this call");
+      return c.json({ error: "the agent's model session could not be opened; see the relay log" }, 503);
+    }
+    const t = d.tickets.mint(callId, parties);
+    log.info({ agent: agent.name, prewarm: warm, by: c.get("admin") }, "softphone call ready for its socket");
+    // Relative, so the browser resolves it against the origin it loaded the console from (proxies included).
+    const url = `${SOFTPHONE_PATH}?call=${encodeURIComponent(callId)}&token=${t.token}`;
+    return c.json({ url, callId, agent: agent.name, expiresAt: new Date(t.expiresAt).toISOString(), ...rates() }, 201);
+  });
+
+  app.get("/api/console/calls", guard, (c) => {
+    const limit = Math.min(100, Math.max(1, Number(c.req.query("limit") ?? 20) || 20));
+    const beforeRaw = c.req.query("before");
+    const before = beforeRaw === undefined || beforeRaw === "" ? undefined : Number(beforeRaw);
+    if (before !== undefined && !Number.isFinite(before)) return c.json({ error: "before must be the `next` of a previous page" }, 400);
+    return c.json(d.hub.recentCalls(c.get("admin") === "token", limit, before));
+  });
+
+  app.get("/api/console/calls/:id", guard, (c) => {
+    const call = d.hub.detail(c.req.param("id"), c.get("admin") === "token");
+    return call === undefined ? c.json({ error: "no such call in memory" }, 404) : c.json(call);
+  });
+
+  app.get("/api/console/events", guard, (c) => {
+    const full = c.get("admin") === "token";
+    const watch = c.req.query("call") || undefined;
+    // An event stream is idle between events; Bun's per-request idle timeout would cut it (docs/bun.md#sse).
+    (c.env as Server<unknown> | undefined)?.timeout?.(c.req.raw, 0);
+    const enc = new TextEncoder();
+    let stop = (): void => {};
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start(ctrl) {
+          let open = true;
+          const write = (s: string) => {
+            if (!open) return;
+            if ((ctrl.desiredSize ?? 0) < -MAX_QUEUED_EVENTS) {
+              d.log.warn("console viewer stopped reading its event stream; closing it");
+              stop();
+              return;
+            }
+            try {
+              ctrl.enqueue(enc.encode(s));
+            } catch {
+              stop();
+            }
+          };
+          const unwatch = d.hub.watch({ full, watch, send: (event, json) => write(`event: ${event}\ndata: ${json}\n\n`) });
+          const ping = setInterval(() => write(": ping\n\n"), HEARTBEAT_MS);
+          stop = () => {
+            if (!open) return;
+            open = false;
+            unwatch();
+            clearInterval(ping);
+            try {
+              ctrl.close();
+            } catch {
+              // already closed by the client going away
+            }
+          };
+          c.req.raw.signal.addEventListener("abort", () => stop());
+        },
+        cancel() {
+          stop();
+        },
+      },
+      { highWaterMark: 64 },
+    );
+    return new Response(stream, {
+      headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,69 @@
+// Call records for one relay: the store (DATABASE_URL), the recorder on the call event hub, the claim that
+// decides which instance streams a call, the end-of-call webhook outbox, retention. None of it is on the audio
+// path, and none of it can end a call: a database that is down only delays the records.
+import type { CallManager } from "../call/manager.ts";
+import type { EndReason } from "../call/events.ts";
+import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
+import { SeenCalls } from "../telephony/seen-calls.ts";
+import { CallClaims } from "./claims.ts";
+import { Deliveries } from "./delivery.ts";
+import { Recorder } from "./recorder.ts";
+import { Retention } from "./retention.ts";
+import { describeDatabase, SqlStore, type RecordStore } from "./store.ts";
+
+/** How long shutdown waits for queued records to reach the database (less if it was never reached). */
+export const STOP_DRAIN_MS = 5000;
+const STOP_DRAIN_UNREACHED_MS = 1000;
+
+export class Records {
+  readonly store: RecordStore;
+  readonly recorder: Recorder;
+  readonly claims: CallClaims;
+  readonly deliveries: Deliveries | undefined;
+  readonly retention: Retention;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    config: Config,
+    private readonly calls: CallManager,
+    private readonly log: Logger,
+  ) {
+    const r = config.records;
+    const rlog = log.child({ component: "records" });
+    rlog.info({ database: describeDatabase(r.databaseUrl, r.engine), retentionDays: r.retentionDays, callWebhook: r.webhook !== undefined }, "records: opening the database");
+    this.store = new SqlStore(r.databaseUrl, r.engine, rlog);
+    this.deliveries = r.webhook === undefined ? undefined : new Deliveries(this.store, r.webhook, rlog);
+    this.recorder = new Recorder({
+      store: this.store,
+      queueMax: r.queueMax,
+      deliveries: this.deliveries !== undefined,
+      log: rlog,
+      onEnded: () => this.deliveries?.kick(0),
+    });
+    this.claims = new CallClaims(this.store, new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000));
+    this.retention = new Retention(this.store, r.retentionDays, rlog);
+    this.unsubscribe = calls.events.subscribe(this.recorder.observe);
+    this.deliveries?.start();
+    this.retention.start();
+  }
+
+  /** The webhook answered without a stream: the record says so and does not look like a call in progress. */
+  unanswered(callId: string, reason: EndReason | null, detail: string): void {
+    this.recorder.push({ kind: "unanswered", id: callId, at: Date.now(), reason, detail });
+  }
+
+  /** After the calls have ended: writes what is queued (bounded wait), then closes the database. */
+  async stop(): Promise<void> {
+    // The last calls' ended events are queued for the next macrotask; deliver them to the recorder now.
+    await new Promise((r) => setImmediate(r));
+    this.calls.events.flush();
+    const lost = await this.recorder.drain(this.store.isReady ? STOP_DRAIN_MS : STOP_DRAIN_UNREACHED_MS);
+    if (lost > 0) this.log.error({ lost }, "records: database unreachable at shutdown; queued record data lost");
+    this.recorder.stop();
+    this.unsubscribe();
+    this.retention.stop();
+    await this.deliveries?.stop();
+    await this.store.close().catch(() => undefined);
+  }
+}

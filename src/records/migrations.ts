@@ -1,0 +1,114 @@
+// Versioned schema, applied at start. Each migration runs once, in order, inside one transaction that first
+// takes a lock, so two instances starting together neither apply one twice nor see a half-built schema:
+// PostgreSQL with a transaction-scoped advisory lock, SQLite with BEGIN IMMEDIATE (the database's write lock).
+// The same DDL serves both engines: plain types (TEXT, BIGINT, INTEGER, DOUBLE PRECISION), JSON kept as TEXT.
+import type { SQL } from "bun";
+
+export type Engine = "sqlite" | "postgres";
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "calls, utterances, tool calls, deliveries",
+    statements: [
+      `CREATE TABLE calls (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL DEFAULT '',
+        caller TEXT NOT NULL DEFAULT '',
+        callee TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL DEFAULT 'phone',
+        started_at BIGINT NOT NULL,
+        answered_at BIGINT,
+        ended_at BIGINT,
+        duration_ms BIGINT,
+        end_reason TEXT,
+        end_detail TEXT,
+        agent_turns INTEGER,
+        barge_ins INTEGER,
+        first_audio_p50_ms DOUBLE PRECISION,
+        first_audio_max_ms DOUBLE PRECISION,
+        total_tokens BIGINT,
+        usage_tokens TEXT,
+        frames_in BIGINT,
+        frames_out BIGINT,
+        underrun_ms BIGINT,
+        discarded_ms BIGINT,
+        dropped_ms BIGINT,
+        reconnects INTEGER,
+        rotations INTEGER,
+        model_stats TEXT,
+        metadata TEXT
+      )`,
+      `CREATE INDEX calls_started ON calls (started_at, id)`,
+      `CREATE INDEX calls_agent ON calls (agent, started_at)`,
+      `CREATE INDEX calls_caller ON calls (caller, started_at)`,
+      `CREATE INDEX calls_callee ON calls (callee, started_at)`,
+      `CREATE TABLE utterances (
+        call_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        text TEXT NOT NULL,
+        start_ms BIGINT NOT NULL,
+        end_ms BIGINT NOT NULL,
+        interrupted SMALLINT NOT NULL DEFAULT 0,
+        heard_ms BIGINT,
+        PRIMARY KEY (call_id, seq)
+      )`,
+      `CREATE TABLE tool_calls (
+        call_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        tool_call_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        args TEXT,
+        at_ms BIGINT NOT NULL,
+        outcome TEXT,
+        duration_ms BIGINT,
+        result TEXT,
+        result_at_ms BIGINT,
+        PRIMARY KEY (call_id, seq)
+      )`,
+      `CREATE TABLE deliveries (
+        id TEXT PRIMARY KEY,
+        call_id TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        payload TEXT,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        locked_until BIGINT,
+        last_error TEXT,
+        delivered_at BIGINT
+      )`,
+      `CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at)`,
+      `CREATE INDEX deliveries_call ON deliveries (call_id)`,
+    ],
+  },
+];
+
+/** Arbitrary constant naming this schema's advisory lock in a shared PostgreSQL database. */
+const PG_LOCK_KEY = 0x5a071;
+
+/** Applies what is missing; returns the versions applied by this call (empty when up to date). */
+export async function migrate(sql: SQL, engine: Engine, now = Date.now): Promise<number[]> {
+  const run = async (tx: SQL): Promise<number[]> => {
+    if (engine === "postgres") await tx`SELECT pg_advisory_xact_lock(${PG_LOCK_KEY})`;
+    await tx`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`;
+    const rows = (await tx`SELECT version FROM schema_migrations`) as { version: number | string }[];
+    const have = new Set(rows.map((r) => Number(r.version)));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (have.has(m.version)) continue;
+      for (const stmt of m.statements) await tx.unsafe(stmt);
+      await tx`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${m.version}, ${m.name}, ${now()})`;
+      applied.push(m.version);
+    }
+    return applied;
+  };
+  return engine === "sqlite" ? sql.begin("IMMEDIATE", run) : sql.begin(run);
+}

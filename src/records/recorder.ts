@@ -1,0 +1,197 @@
+// Call events → record writes. An observer on the call event hub (events reach it off the audio path, on a later
+// macrotask); it only turns each event into a write op and queues it. One writer drains the queue in batches,
+// one transaction per batch, never awaited by a call. While the database is slow or down the ops wait in a
+// bounded queue; past the bound new ops are dropped, counted and logged, and the writer retries with backoff.
+import type { CallEvent } from "../call/events.ts";
+import type { Logger } from "../log.ts";
+import type { RecordOp } from "./record.ts";
+import { errText, type RecordStore } from "./store.ts";
+
+/** Ops arriving within this window share a transaction. */
+const BATCH_DELAY_MS = 25;
+const BATCH_MAX = 500;
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 5000;
+
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+interface CallState {
+  utterances: number;
+  tools: number;
+  toolSeq: Map<string, number>;
+}
+
+export interface RecorderOptions {
+  store: RecordStore;
+  queueMax: number;
+  /** Queue an end-of-call webhook delivery with each ended call. */
+  deliveries: boolean;
+  log: Logger;
+  /** Called after a batch holding ended calls was written (the delivery worker looks for work then). */
+  onEnded?: () => void;
+}
+
+export class Recorder {
+  private queue: RecordOp[] = [];
+  private readonly calls = new Map<string, CallState>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private writing: Promise<void> | undefined;
+  private retryMs = 0;
+  private failingSince: number | undefined;
+  private stopped = false;
+  /** Ops dropped because the queue was full. */
+  dropped = 0;
+  /** Ops written. */
+  written = 0;
+
+  constructor(private readonly o: RecorderOptions) {}
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** The call event observer (subscribe it to CallManager.events). */
+  readonly observe = (e: CallEvent): void => {
+    const op = this.toOp(e);
+    if (op !== undefined) this.push(op);
+  };
+
+  private state(id: string): CallState {
+    let s = this.calls.get(id);
+    if (s === undefined) {
+      s = { utterances: 0, tools: 0, toolSeq: new Map() };
+      this.calls.set(id, s);
+    }
+    return s;
+  }
+
+  private toOp(e: CallEvent): RecordOp | undefined {
+    switch (e.type) {
+      case "started":
+        this.state(e.callId);
+        return { kind: "started", id: e.callId, agent: e.agent, caller: e.caller, callee: e.callee, source: e.source, at: e.at };
+      case "metadata":
+        return { kind: "metadata", id: e.callId, meta: e.meta };
+      case "transcript":
+        if (!e.final) return undefined;
+        return {
+          kind: "utterance",
+          id: e.callId,
+          seq: this.state(e.callId).utterances++,
+          role: e.role,
+          text: e.text,
+          startMs: e.startMs,
+          endMs: e.endMs,
+          interrupted: e.interrupted,
+          heardMs: e.heardMs ?? null,
+        };
+      case "toolCall": {
+        const s = this.state(e.callId);
+        const seq = s.tools++;
+        s.toolSeq.set(e.id, seq);
+        return { kind: "toolCall", id: e.callId, seq, toolCallId: e.id, name: e.name, args: e.args, atMs: e.atMs };
+      }
+      case "toolResult": {
+        const seq = this.calls.get(e.callId)?.toolSeq.get(e.id);
+        if (seq === undefined) return undefined;
+        return { kind: "toolResult", id: e.callId, seq, outcome: e.outcome, durationMs: e.durationMs, result: e.result, atMs: e.atMs };
+      }
+      case "ended":
+        this.calls.delete(e.callId);
+        return {
+          kind: "ended",
+          id: e.callId,
+          at: e.at,
+          durationMs: e.durationMs,
+          reason: e.reason,
+          detail: e.detail,
+          agentTurns: e.agentTurns,
+          bargeIns: e.bargeIns,
+          // µs digits of a latency are noise in a record.
+          firstAudioMs: e.firstAudioMs && { p50: round2(e.firstAudioMs.p50), max: round2(e.firstAudioMs.max) },
+          audio: e.audio,
+          model: e.model,
+          usage: e.usage,
+          delivery: this.o.deliveries ? { id: `msg_${crypto.randomUUID().replaceAll("-", "")}` } : undefined,
+        };
+      default:
+        // bargeIn, turn, usage: summed up in the ended event.
+        return undefined;
+    }
+  }
+
+  /** Queues a write; never blocks and never throws. */
+  push(op: RecordOp): void {
+    if (this.queue.length >= this.o.queueMax) {
+      this.dropped++;
+      if (this.dropped === 1 || this.dropped % 100 === 0) {
+        this.o.log.error({ callId: op.id, op: op.kind, dropped: this.dropped, queueMax: this.o.queueMax }, "records: write queue full; dropping record data");
+      }
+      return;
+    }
+    this.queue.push(op);
+    this.schedule(BATCH_DELAY_MS);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer !== undefined || this.writing !== undefined || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.pump();
+    }, delayMs);
+  }
+
+  /** Starts writing the queue's head, unless a write is in flight (then that one). One writer at a time. */
+  private pump(): Promise<void> {
+    if (this.writing !== undefined) return this.writing;
+    this.writing = this.writeBatch().finally(() => {
+      this.writing = undefined;
+      if (this.queue.length > 0) this.schedule(this.retryMs);
+    });
+    return this.writing;
+  }
+
+  private async writeBatch(): Promise<void> {
+    const batch = this.queue.slice(0, BATCH_MAX);
+    if (batch.length === 0) return;
+    try {
+      await this.o.store.write(batch);
+    } catch (err) {
+      this.retryMs = Math.min(Math.max(RETRY_MIN_MS, this.retryMs * 2), RETRY_MAX_MS);
+      if (this.failingSince === undefined) {
+        this.failingSince = Date.now();
+        this.o.log.error({ err: errText(err), waiting: this.queue.length }, "records: database write failed; records wait in memory and are retried");
+      }
+      return;
+    }
+    // Ops pushed while the batch was being written sit behind it; only the written ones leave.
+    this.queue.splice(0, batch.length);
+    this.written += batch.length;
+    this.retryMs = 0;
+    if (this.failingSince !== undefined) {
+      this.o.log.info({ outageMs: Date.now() - this.failingSince, waiting: this.queue.length }, "records: database writes resumed");
+      this.failingSince = undefined;
+    }
+    if (batch.some((op) => op.kind === "ended")) this.o.onEnded?.();
+  }
+
+  /** Writes what is queued, for up to `timeoutMs`; returns how many ops could not be written. */
+  async drain(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(0, deadline - Date.now());
+    while ((this.queue.length > 0 || this.writing !== undefined) && left() > 0) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      await Promise.race([this.pump(), Bun.sleep(left())]);
+      if (this.retryMs > 0 && this.queue.length > 0) await Bun.sleep(Math.min(this.retryMs, left()));
+    }
+    return this.queue.length;
+  }
+
+  /** Stops scheduling writes (after drain). */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

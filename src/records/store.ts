@@ -1,0 +1,448 @@
+// Call records in SQL, on Bun's built-in client for both engines (docs/bun.md#sql): SQLite for one host (WAL, so
+// several processes on it can share the file), PostgreSQL for several instances. One class: the dialects differ
+// only in how a write transaction starts and in SQLite's single connection (see `run`).
+import { SQL } from "bun";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type { CallSource, EndReason, ToolOutcome } from "../call/events.ts";
+import type { Logger } from "../log.ts";
+import { migrate, type Engine } from "./migrations.ts";
+import type { CallClaim, CallRecord, CallSummary, RecordOp, ToolCallRecord, Utterance } from "./record.ts";
+
+export type { Engine };
+
+/** Position in the newest-first list: the last call of the previous page. */
+export interface Cursor {
+  startedAt: number;
+  id: string;
+}
+
+export interface ListQuery {
+  limit: number;
+  before: Cursor | undefined;
+  agent: string | undefined;
+  /** Matches the caller or the callee. */
+  number: string | undefined;
+}
+
+export interface CallPage {
+  calls: CallSummary[];
+  next: Cursor | undefined;
+}
+
+export interface DeliveryRow {
+  id: string;
+  callId: string;
+  /** The JSON body, fixed at the first attempt so every retry sends the same bytes. */
+  payload: string | null;
+  attempts: number;
+}
+
+export interface RecordStore {
+  readonly engine: Engine;
+  /** Resolves once the schema is migrated; migration is retried in the background while the database is down. */
+  readonly ready: Promise<void>;
+  readonly isReady: boolean;
+  /** Inserts the call's row if no row has its id; true when this insert made it (this relay answers <Stream>). */
+  claim(c: CallClaim): Promise<boolean>;
+  /** Applies a batch in one transaction. Every op is idempotent, so a batch may be run again. */
+  write(ops: RecordOp[]): Promise<void>;
+  listCalls(q: ListQuery): Promise<CallPage>;
+  getCall(id: string): Promise<CallRecord | undefined>;
+  dueDeliveries(now: number, limit: number): Promise<DeliveryRow[]>;
+  /** Takes a delivery for one attempt until `until`; false when another instance holds it or it is done. */
+  leaseDelivery(id: string, now: number, until: number): Promise<boolean>;
+  setDeliveryPayload(id: string, payload: string): Promise<void>;
+  deliveryDone(id: string, attempts: number, at: number): Promise<void>;
+  deliveryRetry(id: string, attempts: number, nextAt: number, error: string): Promise<void>;
+  deliveryFailed(id: string, attempts: number, error: string): Promise<void>;
+  /** Deletes calls started before `cutoff` (unix ms) with their transcript, tool calls and deliveries. */
+  deleteOlderThan(cutoff: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export class StoreNotReady extends Error {
+  constructor() {
+    super("records database not migrated yet (unreachable?)");
+  }
+}
+
+/** SQLite answers "database is locked" at once (busy_timeout 0, so the event loop never blocks on another
+ *  process's lock); we wait asynchronously and try again for this long. */
+const SQLITE_BUSY_GIVE_UP_MS = 3000;
+const MIGRATE_RETRY_MAX_MS = 30000;
+
+/** The file a sqlite:/file: URL names ("sqlite://./data/x.db" → "./data/x.db", "sqlite:///abs/x.db" → "/abs/x.db"). */
+export function sqliteFilename(url: string): string {
+  return url.replace(/^(sqlite|file):(\/\/)?/i, "").replace(/\?.*$/, "");
+}
+
+/** Where a database URL points, for logs: engine and host, never the user or password. */
+export function describeDatabase(url: string, engine: Engine): string {
+  if (engine === "sqlite") return `sqlite ${sqliteFilename(url)}`;
+  try {
+    const u = new URL(url);
+    return `postgres ${u.hostname}:${u.port || "5432"}${u.pathname}`;
+  } catch {
+    return "postgres";
+  }
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(Number(v)).toISOString());
+const json = <T>(v: unknown): T | null => {
+  if (typeof v !== "string" || v === "") return null;
+  try {
+    return JSON.parse(v) as T;
+  } catch {
+    return null;
+  }
+};
+const text = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
+
+type Row = Record<string, unknown>;
+
+function summary(r: Row): CallSummary {
+  return {
+    id: String(r.id),
+    agent: String(r.agent),
+    caller: String(r.caller),
+    callee: String(r.callee),
+    source: String(r.source) as CallSource,
+    startedAt: iso(r.started_at)!,
+    answeredAt: iso(r.answered_at),
+    endedAt: iso(r.ended_at),
+    durationMs: num(r.duration_ms),
+    endReason: (r.end_reason ?? null) as EndReason | null,
+    agentTurns: num(r.agent_turns),
+    bargeIns: num(r.barge_ins),
+  };
+}
+
+function record(r: Row, utts: Row[], tools: Row[]): CallRecord {
+  const p50 = num(r.first_audio_p50_ms);
+  const max = num(r.first_audio_max_ms);
+  const tokens = json<Record<string, number>>(r.usage_tokens);
+  return {
+    ...summary(r),
+    endDetail: (r.end_detail ?? null) as string | null,
+    firstAudioMs: p50 === null || max === null ? null : { p50, max },
+    usage: tokens === null ? null : { totalTokens: num(r.total_tokens) ?? 0, tokens },
+    audio:
+      r.frames_in === null || r.frames_in === undefined
+        ? null
+        : {
+            framesIn: num(r.frames_in)!,
+            framesOut: num(r.frames_out)!,
+            underrunMs: num(r.underrun_ms)!,
+            discardedMs: num(r.discarded_ms)!,
+            droppedMs: num(r.dropped_ms)!,
+          },
+    reconnects: num(r.reconnects),
+    rotations: num(r.rotations),
+    model: json<Record<string, number>>(r.model_stats),
+    metadata: json<Record<string, unknown>>(r.metadata),
+    transcript: utts.map(
+      (u): Utterance => ({
+        role: String(u.role) as Utterance["role"],
+        text: String(u.text),
+        startMs: num(u.start_ms)!,
+        endMs: num(u.end_ms)!,
+        interrupted: Number(u.interrupted) === 1,
+        heardMs: num(u.heard_ms),
+      }),
+    ),
+    toolCalls: tools.map(
+      (t): ToolCallRecord => ({
+        id: String(t.tool_call_id),
+        name: String(t.name),
+        args: json<Record<string, unknown>>(t.args),
+        atMs: num(t.at_ms)!,
+        outcome: (t.outcome ?? null) as ToolOutcome | null,
+        durationMs: num(t.duration_ms),
+        result: json<Record<string, unknown>>(t.result),
+      }),
+    ),
+  };
+}
+
+const isBusy = (err: unknown): boolean => (err as { code?: string } | null)?.code === "SQLITE_BUSY";
+
+export class SqlStore implements RecordStore {
+  readonly engine: Engine;
+  readonly ready: Promise<void>;
+  isReady = false;
+  private readonly sql: SQL;
+  private closed = false;
+  /** SQLite: one connection, so every store operation runs alone (a query started while a transaction is
+   *  open would otherwise join it). */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(url: string, engine: Engine, private readonly log: Logger) {
+    this.engine = engine;
+    if (engine === "sqlite") {
+      const filename = sqliteFilename(url);
+      try {
+        if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true });
+      } catch {
+        // opening the file fails next, and the migration loop reports it
+      }
+      this.sql = new SQL({ adapter: "sqlite", filename, create: true, readwrite: true });
+    } else {
+      this.sql = new SQL(url, {
+        max: 4,
+        connectionTimeout: 5,
+        idleTimeout: 60,
+        // A hung server fails the query rather than holding a connection forever.
+        connection: { application_name: "sauti-relay", statement_timeout: "15000" },
+      });
+    }
+    this.ready = this.migrateUntilDone();
+    // A store that never becomes ready is reported by the retry loop; nobody must crash on it.
+    this.ready.catch(() => {});
+  }
+
+  private async migrateUntilDone(): Promise<void> {
+    let delay = 500;
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw new Error("records store closed");
+      try {
+        const applied = await this.run(async () => {
+          if (this.engine === "sqlite") {
+            // WAL: readers never wait for the writer, and other processes on this host can share the file.
+            await this.sql`PRAGMA journal_mode = WAL`;
+            await this.sql`PRAGMA synchronous = NORMAL`;
+            await this.sql`PRAGMA busy_timeout = 0`;
+          }
+          return migrate(this.sql, this.engine);
+        });
+        this.isReady = true;
+        if (applied.length > 0) this.log.info({ applied }, "records: schema migrated");
+        if (attempt > 1) this.log.info({ attempts: attempt }, "records: database reachable again; schema ready");
+        return;
+      } catch (err) {
+        if (attempt === 1 || attempt % 10 === 0) {
+          this.log.error({ err: errText(err), attempt, retryInMs: delay }, "records: cannot prepare the database; retrying in the background");
+        }
+        await Bun.sleep(delay);
+        delay = Math.min(delay * 2, MIGRATE_RETRY_MAX_MS);
+      }
+    }
+  }
+
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.engine === "postgres") return fn();
+    const next = this.chain.then(() => this.busyRetry(fn));
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  private async busyRetry<T>(fn: () => Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    for (let i = 1; ; i++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isBusy(err) || Date.now() - t0 > SQLITE_BUSY_GIVE_UP_MS) throw err;
+        await Bun.sleep(Math.min(5 * i, 50) + Math.random() * 10);
+      }
+    }
+  }
+
+  private tx<T>(fn: (tx: SQL) => Promise<T>): Promise<T> {
+    return this.run(() => (this.engine === "sqlite" ? this.sql.begin("IMMEDIATE", fn) : this.sql.begin(fn)));
+  }
+
+  private need(): void {
+    if (!this.isReady) throw new StoreNotReady();
+  }
+
+  async claim(c: CallClaim): Promise<boolean> {
+    this.need();
+    const rows = await this.run(
+      () => this.sql`INSERT INTO calls (id, agent, caller, callee, source, started_at)
+        VALUES (${c.id}, ${c.agent}, ${c.caller}, ${c.callee}, ${"phone"}, ${c.at})
+        ON CONFLICT (id) DO NOTHING RETURNING id`,
+    );
+    return rows.length === 1;
+  }
+
+  async write(ops: RecordOp[]): Promise<void> {
+    this.need();
+    if (ops.length === 0) return;
+    await this.tx(async (tx) => {
+      for (const op of ops) await this.apply(tx, op);
+    });
+  }
+
+  private async apply(tx: SQL, op: RecordOp): Promise<void> {
+    switch (op.kind) {
+      case "started":
+        // The webhook's claim row (possibly written by another instance) knows caller, callee and agent best.
+        await tx`INSERT INTO calls (id, agent, caller, callee, source, started_at, answered_at)
+          VALUES (${op.id}, ${op.agent}, ${op.caller}, ${op.callee}, ${op.source}, ${op.at}, ${op.at})
+          ON CONFLICT (id) DO UPDATE SET
+            answered_at = excluded.answered_at,
+            source = excluded.source,
+            agent = CASE WHEN calls.agent = '' THEN excluded.agent ELSE calls.agent END,
+            caller = CASE WHEN calls.caller = '' THEN excluded.caller ELSE calls.caller END,
+            callee = CASE WHEN calls.callee = '' THEN excluded.callee ELSE calls.callee END`;
+        return;
+      case "metadata":
+        await tx`UPDATE calls SET metadata = ${op.meta === undefined ? null : text(op.meta)} WHERE id = ${op.id}`;
+        return;
+      case "utterance":
+        await tx`INSERT INTO utterances (call_id, seq, role, text, start_ms, end_ms, interrupted, heard_ms)
+          VALUES (${op.id}, ${op.seq}, ${op.role}, ${op.text}, ${Math.round(op.startMs)}, ${Math.round(op.endMs)},
+            ${op.interrupted ? 1 : 0}, ${op.heardMs === null ? null : Math.round(op.heardMs)})
+          ON CONFLICT (call_id, seq) DO NOTHING`;
+        return;
+      case "toolCall":
+        await tx`INSERT INTO tool_calls (call_id, seq, tool_call_id, name, args, at_ms)
+          VALUES (${op.id}, ${op.seq}, ${op.toolCallId}, ${op.name}, ${text(op.args)}, ${Math.round(op.atMs)})
+          ON CONFLICT (call_id, seq) DO NOTHING`;
+        return;
+      case "toolResult":
+        await tx`UPDATE tool_calls SET outcome = ${op.outcome}, duration_ms = ${Math.round(op.durationMs)},
+            result = ${op.result === undefined ? null : text(op.result)}, result_at_ms = ${Math.round(op.atMs)}
+          WHERE call_id = ${op.id} AND seq = ${op.seq}`;
+        return;
+      case "ended": {
+        const a = op.audio;
+        const fa = op.firstAudioMs;
+        await tx`INSERT INTO calls (id, started_at, answered_at, ended_at, duration_ms, end_reason, end_detail,
+            agent_turns, barge_ins, first_audio_p50_ms, first_audio_max_ms, total_tokens, usage_tokens,
+            frames_in, frames_out, underrun_ms, discarded_ms, dropped_ms, reconnects, rotations, model_stats)
+          VALUES (${op.id}, ${op.at - op.durationMs}, ${op.at - op.durationMs}, ${op.at}, ${op.durationMs}, ${op.reason},
+            ${op.detail}, ${op.agentTurns}, ${op.bargeIns}, ${fa?.p50 ?? null}, ${fa?.max ?? null},
+            ${op.usage.totalTokens}, ${text(op.usage.tokens)}, ${a.framesIn}, ${a.framesOut}, ${a.underrunMs},
+            ${a.discardedMs}, ${a.droppedMs}, ${op.model.reconnects ?? 0}, ${op.model.rotations ?? 0}, ${text(op.model)})
+          ON CONFLICT (id) DO UPDATE SET
+            ended_at = excluded.ended_at, duration_ms = excluded.duration_ms, end_reason = excluded.end_reason,
+            end_detail = excluded.end_detail, agent_turns = excluded.agent_turns, barge_ins = excluded.barge_ins,
+            first_audio_p50_ms = excluded.first_audio_p50_ms, first_audio_max_ms = excluded.first_audio_max_ms,
+            total_tokens = excluded.total_tokens, usage_tokens = excluded.usage_tokens,
+            frames_in = excluded.frames_in, frames_out = excluded.frames_out, underrun_ms = excluded.underrun_ms,
+            discarded_ms = excluded.discarded_ms, dropped_ms = excluded.dropped_ms,
+            reconnects = excluded.reconnects, rotations = excluded.rotations, model_stats = excluded.model_stats`;
+        if (op.delivery !== undefined) {
+          await tx`INSERT INTO deliveries (id, call_id, created_at, next_attempt_at)
+            VALUES (${op.delivery.id}, ${op.id}, ${op.at}, ${op.at})
+            ON CONFLICT (id) DO NOTHING`;
+        }
+        return;
+      }
+      case "unanswered":
+        await tx`UPDATE calls SET ended_at = ${op.at}, end_reason = ${op.reason}, end_detail = ${op.detail} WHERE id = ${op.id}`;
+        return;
+    }
+  }
+
+  async listCalls(q: ListQuery): Promise<CallPage> {
+    this.need();
+    const s = this.sql;
+    const agent = q.agent !== undefined ? s`AND agent = ${q.agent}` : s``;
+    const number = q.number !== undefined ? s`AND (caller = ${q.number} OR callee = ${q.number})` : s``;
+    const b = q.before;
+    const before = b !== undefined ? s`AND (started_at < ${b.startedAt} OR (started_at = ${b.startedAt} AND id < ${b.id}))` : s``;
+    const rows = (await this.run(
+      () => s`SELECT id, agent, caller, callee, source, started_at, answered_at, ended_at, duration_ms, end_reason,
+          agent_turns, barge_ins
+        FROM calls WHERE 1 = 1 ${agent} ${number} ${before}
+        ORDER BY started_at DESC, id DESC LIMIT ${q.limit + 1}`,
+    )) as Row[];
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return {
+      calls: page.map(summary),
+      next: rows.length > q.limit && last !== undefined ? { startedAt: Number(last.started_at), id: String(last.id) } : undefined,
+    };
+  }
+
+  async getCall(id: string): Promise<CallRecord | undefined> {
+    this.need();
+    const s = this.sql;
+    const [call, utts, tools] = await this.run(async () => [
+      (await s`SELECT * FROM calls WHERE id = ${id}`) as Row[],
+      (await s`SELECT * FROM utterances WHERE call_id = ${id} ORDER BY seq`) as Row[],
+      (await s`SELECT * FROM tool_calls WHERE call_id = ${id} ORDER BY seq`) as Row[],
+    ]);
+    const row = call[0];
+    return row === undefined ? undefined : record(row, utts, tools);
+  }
+
+  async dueDeliveries(now: number, limit: number): Promise<DeliveryRow[]> {
+    this.need();
+    const rows = (await this.run(
+      () => this.sql`SELECT id, call_id, payload, attempts FROM deliveries
+        WHERE status = 'pending' AND next_attempt_at <= ${now} AND (locked_until IS NULL OR locked_until < ${now})
+        ORDER BY next_attempt_at LIMIT ${limit}`,
+    )) as Row[];
+    return rows.map((r) => ({ id: String(r.id), callId: String(r.call_id), payload: (r.payload ?? null) as string | null, attempts: Number(r.attempts) }));
+  }
+
+  async leaseDelivery(id: string, now: number, until: number): Promise<boolean> {
+    this.need();
+    // The conditions sit on the UPDATE itself, so of two instances racing for one row only one matches it.
+    const rows = await this.run(
+      () => this.sql`UPDATE deliveries SET locked_until = ${until}
+        WHERE id = ${id} AND status = 'pending' AND (locked_until IS NULL OR locked_until < ${now}) RETURNING id`,
+    );
+    return rows.length === 1;
+  }
+
+  async setDeliveryPayload(id: string, payload: string): Promise<void> {
+    this.need();
+    await this.run(() => this.sql`UPDATE deliveries SET payload = ${payload} WHERE id = ${id} AND payload IS NULL`);
+  }
+
+  async deliveryDone(id: string, attempts: number, at: number): Promise<void> {
+    this.need();
+    await this.run(
+      () => this.sql`UPDATE deliveries SET status = 'delivered', attempts = ${attempts}, delivered_at = ${at},
+        locked_until = NULL, last_error = NULL WHERE id = ${id}`,
+    );
+  }
+
+  async deliveryRetry(id: string, attempts: number, nextAt: number, error: string): Promise<void> {
+    this.need();
+    await this.run(
+      () => this.sql`UPDATE deliveries SET attempts = ${attempts}, next_attempt_at = ${nextAt}, last_error = ${error},
+        locked_until = NULL WHERE id = ${id}`,
+    );
+  }
+
+  async deliveryFailed(id: string, attempts: number, error: string): Promise<void> {
+    this.need();
+    await this.run(
+      () => this.sql`UPDATE deliveries SET status = 'failed', attempts = ${attempts}, last_error = ${error},
+        locked_until = NULL WHERE id = ${id}`,
+    );
+  }
+
+  async deleteOlderThan(cutoff: number): Promise<number> {
+    this.need();
+    return this.tx(async (tx) => {
+      const old = () => tx`SELECT id FROM calls WHERE started_at < ${cutoff}`;
+      await tx`DELETE FROM utterances WHERE call_id IN (${old()})`;
+      await tx`DELETE FROM tool_calls WHERE call_id IN (${old()})`;
+      await tx`DELETE FROM deliveries WHERE call_id IN (${old()})`;
+      const gone = await tx`DELETE FROM calls WHERE started_at < ${cutoff}`;
+      return gone.count;
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.chain;
+    await this.sql.close({ timeout: 2 });
+  }
+}
+
+export function errText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === "string" ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,218 @@
+// The agents file: YAML and JSON, ${VAR} expansion, promptFile, defaults from the settings, every kind of mistake
+// named by its place in the file, and routing by dialed number. Real files in a temp directory.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AgentsFileError, loadAgentsFile, type LoadOptions } from "../../src/agents/load.ts";
+import { toE164 } from "../../src/agents/numbers.ts";
+import { NumberRouter } from "../../src/agents/router.ts";
+import { HttpTool } from "../../src/tools/http-tool.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "agents-load-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let seq = 0;
+function file(name: string, text: string): string {
+  const sub = join(dir, String(++seq));
+  mkdirSync(sub);
+  const p = join(sub, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+const opts = (env: Record<string, string> = {}): LoadOptions => ({
+  env,
+  defaults: { model: "gemini-3.8-live", voice: "Kore", greeting: "Say hello.", maxCallSeconds: 900 },
+  toolSigningSecret: undefined,
+});
+
+/** The problems of a file that must not load. */
+function problems(p: string, env: Record<string, string> = {}): string[] {
+  try {
+    loadAgentsFile(p, opts(env));
+  } catch (err) {
+    expect(err).toBeInstanceOf(AgentsFileError);
+    expect((err as AgentsFileError).file).toBe(p);
+    return (err as AgentsFileError).problems;
+  }
+  throw new Error(`${p} loaded, but it should not have`);
+}
+
+const ISSUE_EXAMPLE = `
+agents:
+  - name: support
+    numbers: ["+254711000000"]
+    model: gemini-3.8-live
+    voice: Kore
+    promptFile: prompts/support.md
+    greeting: "Greet the caller and ask for their order number."
+    maxCallSeconds: 900
+    idleSeconds: 30
+    tools:
+      - builtin: end_call
+      - name: lookup_order
+        description: "Look up an order's status by its number."
+        parameters: { type: object, properties: { order: { type: string } }, required: [order] }
+        url: https://api.duka.example/voice/lookup-order
+        headers: { Authorization: "Bearer \${DUKA_TOKEN}" }
+        timeoutMs: 4000
+  - name: reception
+    prompt: "You are the receptionist."
+`;
+
+describe("loading", () => {
+  test("the issue's YAML example: promptFile relative to the file, ${VAR} resolved, defaults filled in", () => {
+    const p = file("agents.yaml", ISSUE_EXAMPLE);
+    mkdirSync(join(p, "..", "prompts"));
+    writeFileSync(join(p, "..", "prompts", "support.md"), "You answer for Duka Ltd.\n");
+    const loaded = loadAgentsFile(p, opts({ DUKA_TOKEN: "tok-123" }));
+    expect(loaded.map((l) => l.agent.name)).toEqual(["support", "reception"]);
+    const [support, reception] = loaded;
+    expect(support!.numbers).toEqual(["+254711000000"]);
+    expect(support!.agent).toMatchObject({ model: "gemini-3.8-live", voice: "Kore", prompt: "You answer for Duka Ltd.", maxCallSeconds: 900, idleSeconds: 30 });
+    expect(support!.agent.greeting).toBe("Greet the caller and ask for their order number.");
+    expect(support!.agent.tools.map((t) => t.declaration.name)).toEqual(["end_call", "lookup_order"]);
+    const lookup = support!.agent.tools[1]!;
+    expect(lookup).toBeInstanceOf(HttpTool);
+    expect(lookup.timeoutMs).toBe(4000);
+    expect(lookup.declaration.parameters).toEqual({ type: "object", properties: { order: { type: "string" } }, required: ["order"] });
+    expect((lookup as unknown as { spec: { headers: Record<string, string> } }).spec.headers).toEqual({ Authorization: "Bearer tok-123" });
+    // The default agent: no numbers; everything it does not say comes from the settings.
+    expect(reception!.numbers).toBeUndefined();
+    expect(reception!.agent).toMatchObject({ model: "gemini-3.8-live", voice: "Kore", greeting: "Say hello.", maxCallSeconds: 900, idleSeconds: 0, tools: [] });
+  });
+
+  test("JSON by extension; an empty greeting stays empty (the caller speaks first); timeoutMs defaults to 5000", () => {
+    const p = file(
+      "agents.json",
+      JSON.stringify({
+        agents: [
+          {
+            name: "a",
+            prompt: "P",
+            greeting: "",
+            model: "gemini-2.5-flash-native-audio-preview-12-2025",
+            tools: [{ name: "t", description: "d", url: "http://127.0.0.1:1/x" }],
+          },
+        ],
+      }),
+    );
+    const [a] = loadAgentsFile(p, opts());
+    expect(a!.agent.greeting).toBe("");
+    expect(a!.agent.model).toBe("gemini-2.5-flash-native-audio-preview-12-2025");
+    expect(a!.agent.tools[0]!.timeoutMs).toBe(5000);
+  });
+
+  test("$${ is a literal ${", () => {
+    const p = file("a.yaml", 'agents:\n  - name: a\n    prompt: "Prices look like $${amount}."\n');
+    expect(loadAgentsFile(p, opts())[0]!.agent.prompt).toBe("Prices look like ${amount}.");
+  });
+
+  test("the README's complete example is the one in examples/, and it loads", async () => {
+    const readme = await Bun.file(new URL("../../README.md", import.meta.url).pathname).text();
+    const block = /### A complete example[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const example = await Bun.file(new URL("../../examples/agents.yaml", import.meta.url).pathname).text();
+    expect(Bun.YAML.parse(block!)).toEqual(Bun.YAML.parse(example));
+    const [orders] = loadAgentsFile(file("readme.yaml", block!), opts({ DUKA_TOKEN: "dev-token" }));
+    expect(orders!.agent.name).toBe("orders");
+  });
+
+  test("the example in examples/ loads", () => {
+    const p = new URL("../../examples/agents.yaml", import.meta.url).pathname;
+    const [orders] = loadAgentsFile(p, opts({ DUKA_TOKEN: "dev-token" }));
+    expect(orders!.agent.tools.map((t) => t.declaration.name)).toEqual(["end_call", "lookup_order"]);
+    expect(orders!.numbers).toBeUndefined();
+  });
+});
+
+describe("mistakes name the file, the place and what was expected", () => {
+  const cases: Array<[string, string, RegExp]> = [
+    [
+      "a bad tool url",
+      "agents:\n  - name: a\n    prompt: p\n  - name: b\n    numbers: ['+254711000001']\n    prompt: p\n    tools:\n      - name: t\n        description: d\n        url: ftp://x.example/\n",
+      /^agents\[1\]\.tools\[0\]\.url: expected an absolute http\(s\) URL$/,
+    ],
+    ["a misspelt field", "agents:\n  - name: a\n    prompt: p\n    numbrs: ['+254711000001']\n", /^agents\[0\]\.numbrs: unknown field/],
+    ["a missing name", "agents:\n  - prompt: p\n", /^agents\[0\]\.name: missing \(expected string\)$/],
+    ["no prompt", "agents:\n  - name: a\n", /^agents\[0\]\.prompt: expected exactly one of `prompt` or `promptFile`$/],
+    ["an unknown builtin", "agents:\n  - name: a\n    prompt: p\n    tools:\n      - builtin: hang_up\n", /^agents\[0\]\.tools\[0\]\.builtin: expected "builtin: end_call" or an HTTP tool/],
+    ["a national number", "agents:\n  - name: a\n    prompt: p\n    numbers: ['0711000000']\n", /^agents\[0\]\.numbers\[0\]: expected a phone number in E\.164 form/],
+    [
+      "two default agents",
+      "agents:\n  - name: a\n    prompt: p\n  - name: b\n    prompt: p\n",
+      /^agents\[1\]\.numbers: expected only one agent without numbers \(agents\[0\] is already the default\)$/,
+    ],
+    [
+      "one number on two agents, written differently",
+      "agents:\n  - name: a\n    prompt: p\n    numbers: ['+254711000000']\n  - name: b\n    prompt: p\n    numbers: ['+254 711 000 000']\n",
+      /^agents\[1\]\.numbers\[0\]: expected a number routed to one agent only \(agents\[0\] has it too\)$/,
+    ],
+    ["a duplicate agent name", "agents:\n  - name: a\n    prompt: p\n    numbers: ['+254711000001']\n  - name: a\n    prompt: p\n", /^agents\[1\]\.name: expected a unique name/],
+    [
+      "a duplicate tool name",
+      "agents:\n  - name: a\n    prompt: p\n    tools:\n      - builtin: end_call\n      - name: end_call\n        description: d\n        url: http://x.example/\n",
+      /^agents\[0\]\.tools\[1\]: expected a tool name not used twice/,
+    ],
+    ["a negative idleSeconds", "agents:\n  - name: a\n    prompt: p\n    idleSeconds: -5\n", /^agents\[0\]\.idleSeconds: /],
+    [
+      "a tool timeout out of range",
+      "agents:\n  - name: a\n    prompt: p\n    tools:\n      - name: t\n        description: d\n        url: http://x.example/\n        timeoutMs: 0\n",
+      /^agents\[0\]\.tools\[0\]\.timeoutMs: /,
+    ],
+    ["no agents", "agents: []\n", /^agents: expected at least one agent$/],
+    ["not a mapping", "- just a list\n", /^\(top level\): /],
+  ];
+  for (const [what, yaml, re] of cases) {
+    test(what, () => {
+      const ps = problems(file("agents.yaml", yaml));
+      expect(ps.some((p) => re.test(p))).toBe(true);
+    });
+  }
+
+  test("an unknown ${VAR} names the variable and where it is used; the message carries no other value", () => {
+    const yaml = "agents:\n  - name: a\n    prompt: p\n    tools:\n      - name: t\n        description: d\n        url: http://x.example/\n        headers: { Authorization: 'Bearer ${NOPE_TOKEN}', X-Key: '${SET_ONE}' }\n";
+    const ps = problems(file("agents.yaml", yaml), { SET_ONE: "s3cret-value" });
+    expect(ps).toEqual([
+      "agents[0].tools[0].headers.Authorization: unknown environment variable NOPE_TOKEN (set it, or write $${ for a literal ${)",
+    ]);
+    expect(ps.join(" ")).not.toContain("s3cret-value");
+  });
+
+  test("a promptFile that does not exist", () => {
+    const ps = problems(file("agents.yaml", "agents:\n  - name: a\n    promptFile: nowhere.md\n"));
+    expect(ps[0]).toStartWith("agents[0].promptFile: expected a readable, non-empty text file");
+  });
+
+  test("YAML that does not parse, a wrong extension, a missing file", () => {
+    expect(problems(file("agents.yaml", "agents: [1,\n b: }"))[0]).toStartWith("not valid YAML");
+    expect(problems(file("agents.json", "{ agents: "))[0]).toStartWith("not valid JSON");
+    expect(problems(file("agents.toml", "x = 1"))[0]).toContain("expected a .yaml, .yml or .json file");
+    expect(problems(join(dir, "missing.yaml"))[0]).toContain("expected a readable file (ENOENT)");
+  });
+});
+
+describe("routing", () => {
+  test("dialed numbers are normalised to E.164", () => {
+    expect(toE164("+254 711-000 000")).toBe("+254711000000");
+    expect(toE164("00254711000000")).toBe("+254711000000");
+    expect(toE164("254711000000")).toBe("+254711000000");
+    expect(toE164("tel:+254711000000")).toBe("+254711000000");
+    expect(toE164("0711000000")).toBeUndefined();
+    expect(toE164("")).toBeUndefined();
+  });
+
+  test("exact number → its agent; anything else → the default; no default → nobody", () => {
+    const p = file("agents.yaml", "agents:\n  - name: a\n    prompt: p\n    numbers: ['+254711000000']\n  - name: b\n    prompt: p\n    numbers: ['+254722000000']\n  - name: d\n    prompt: p\n");
+    const r = new NumberRouter(loadAgentsFile(p, opts()));
+    expect(r.route("254711000000")?.name).toBe("a");
+    expect(r.route("+254 722 000 000")?.name).toBe("b");
+    expect(r.route("+254733000000")?.name).toBe("d");
+    expect(r.route("")?.name).toBe("d");
+    const q = file("agents.yaml", "agents:\n  - name: a\n    prompt: p\n    numbers: ['+254711000000']\n");
+    const noDefault = new NumberRouter(loadAgentsFile(q, opts()));
+    expect(noDefault.route("+254711000000")?.name).toBe("a");
+    expect(noDefault.route("+254733000000")).toBeUndefined();
+  });
+});

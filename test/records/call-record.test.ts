@@ -1,0 +1,75 @@
+// A call through the relay leaves a record: transcript utterances in order with roles, times and the interrupted
+// agent turn, the tool call, the end-of-call figures. On a real SQLite file and a real PostgreSQL server, read
+// back over the API, and still there after the relay restarts on the same database.
+import { afterEach, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { singleAgent } from "../../src/call/manager.ts";
+import type { CallRecord } from "../../src/records/record.ts";
+import { Caller, startHarness, until, type Harness } from "../relay/harness.ts";
+import { freshDatabase, pgTest } from "../support/postgres.ts";
+import { agent, expectTalkRecord, getJson, recordWhen, talkAndHangUp } from "./helpers.ts";
+
+let h: Harness | undefined;
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+  for (const c of cleanups.splice(0)) await c();
+}, 20000);
+
+async function relayOn(databaseUrl: string): Promise<Harness> {
+  const hh = await startHarness({ DATABASE_URL: databaseUrl }, {}, { router: singleAgent(agent) });
+  await hh.records.store.ready;
+  return hh;
+}
+
+async function callSurvivesRestart(databaseUrl: string, id: string): Promise<void> {
+  h = await relayOn(databaseUrl);
+  await talkAndHangUp(h, id);
+  const rec = await recordWhen(h, id, (r) => r.endedAt !== null && r.transcript.length === 3, "record complete");
+  expectTalkRecord(rec, id);
+  const list = await getJson<{ calls: CallRecord[]; next: string | null }>(h, "/api/calls");
+  expect(list.body.calls.map((c) => c.id)).toEqual([id]);
+
+  await h.stop();
+  h = await relayOn(databaseUrl);
+  const again = await getJson<CallRecord>(h, `/api/calls/${id}`);
+  expect(again.status).toBe(200);
+  expect(again.body).toEqual(rec);
+}
+
+describe("a call's record", () => {
+  test("SQLite file: utterances in order with roles, times and the interrupted turn; survives a restart", async () => {
+    const file = `${tmpdir()}/sauti-records-${process.pid}-${crypto.randomUUID()}.db`;
+    cleanups.push(() => {
+      for (const f of ["", "-wal", "-shm"]) rmSync(file + f, { force: true });
+    });
+    await callSurvivesRestart(`sqlite://${file}`, "HD_rec_sqlite");
+  }, 30000);
+
+  pgTest("PostgreSQL: utterances in order with roles, times and the interrupted turn; survives a restart", async () => {
+    const db = await freshDatabase();
+    cleanups.push(() => db.drop());
+    await callSurvivesRestart(db.url, "HD_rec_pg");
+  }, 30000);
+
+  test("the row written at webhook time keeps who called whom when the audio reaches a relay that did not see the webhook", async () => {
+    const file = `${tmpdir()}/sauti-records-${process.pid}-${crypto.randomUUID()}.db`;
+    cleanups.push(() => {
+      for (const f of ["", "-wal", "-shm"]) rmSync(file + f, { force: true });
+    });
+    // Two relays on one SQLite file (WAL): the webhook reaches the first, the audio socket the second.
+    const a = await relayOn(`sqlite://${file}`);
+    cleanups.push(() => a.stop());
+    h = await startHarness({ DATABASE_URL: `sqlite://${file}`, STREAM_TOKEN_SECRET: "stream-secret" }, {}, { router: singleAgent({ ...agent, name: "fallback-agent" }) });
+    await h.records.store.ready;
+    const url = (await a.streamUrlFor("HD_split")).replace(`:${a.relay.port}/`, `:${h.relay.port}/`);
+    const c = await new Caller(url).open();
+    await until(() => h!.standin.sessions.some((s) => s.ready), "live ready on the second relay");
+    c.ws.close();
+    const rec = await recordWhen(h, "HD_split", (r) => r.endedAt !== null, "record ended");
+    expect(rec).toMatchObject({ agent: "support", caller: "+254700000001", callee: "+254700000002", endReason: "caller_hangup" });
+    expect(rec.answeredAt).not.toBeNull();
+  }, 30000);
+});

@@ -1,0 +1,143 @@
+// The store and its helpers on real databases: migrations once, retention, the bounded write queue; and the
+// settings that configure them.
+import { afterEach, describe, expect, test } from "bun:test";
+import { SQL } from "bun";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { ConfigError, loadConfig } from "../../src/config.ts";
+import type { RecordOp } from "../../src/records/record.ts";
+import { Recorder } from "../../src/records/recorder.ts";
+import { Retention } from "../../src/records/retention.ts";
+import { SqlStore, type RecordStore } from "../../src/records/store.ts";
+import { captureLog, until } from "../gemini/helpers.ts";
+import { freshDatabase, pgTest } from "../support/postgres.ts";
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+}, 20000);
+
+function sqliteUrl(): string {
+  const file = `${tmpdir()}/sauti-store-${process.pid}-${crypto.randomUUID()}.db`;
+  cleanups.push(() => {
+    for (const f of ["", "-wal", "-shm"]) rmSync(file + f, { force: true });
+  });
+  return `sqlite://${file}`;
+}
+
+async function open(url: string, engine: "sqlite" | "postgres"): Promise<{ store: SqlStore; lines: string[] }> {
+  const { log, lines } = captureLog();
+  const store = new SqlStore(url, engine, log);
+  cleanups.push(() => store.close());
+  await store.ready;
+  return { store, lines };
+}
+
+const DAY = 86400000;
+const utter = (id: string, seq: number): RecordOp => ({ kind: "utterance", id, seq, role: "caller", text: `u${seq}`, startMs: seq, endMs: seq + 1, interrupted: false, heardMs: null });
+
+async function retentionOn(url: string, engine: "sqlite" | "postgres"): Promise<void> {
+  const { store } = await open(url, engine);
+  const now = Date.now();
+  for (const [id, ageDays] of [["old", 31], ["edge", 29], ["new", 0]] as const) {
+    expect(await store.claim({ id, agent: "a", caller: "+1", callee: "+2", at: now - ageDays * DAY })).toBe(true);
+    await store.write([utter(id, 0), utter(id, 1)]);
+  }
+  const { log } = captureLog();
+  expect(await new Retention(store, 0, log).runOnce(now)).toBe(0);
+  expect(await store.getCall("old")).toBeDefined();
+  expect(await new Retention(store, 30, log).runOnce(now)).toBe(1);
+  expect(await store.getCall("old")).toBeUndefined();
+  expect((await store.getCall("edge"))!.transcript).toHaveLength(2);
+  expect((await store.listCalls({ limit: 10, before: undefined, agent: undefined, number: undefined })).calls.map((c) => c.id)).toEqual(["new", "edge"]);
+}
+
+describe("store", () => {
+  test("SQLite: migrations apply once; a second open finds the schema current", async () => {
+    const url = sqliteUrl();
+    const a = await open(url, "sqlite");
+    const b = await open(url, "sqlite");
+    expect(a.lines.some((l) => l.includes("schema migrated"))).toBe(true);
+    expect(b.lines.some((l) => l.includes("schema migrated"))).toBe(false);
+    const raw = new SQL(url);
+    cleanups.push(() => raw.close());
+    expect(await raw`SELECT version FROM schema_migrations`).toEqual([{ version: 1 }]);
+    expect(await raw`PRAGMA journal_mode`).toEqual([{ journal_mode: "wal" }]);
+  });
+
+  test("SQLite: retention deletes calls past RECORDS_RETENTION_DAYS with their transcript; 0 keeps everything", async () => {
+    await retentionOn(sqliteUrl(), "sqlite");
+  });
+
+  pgTest("PostgreSQL: retention deletes calls past RECORDS_RETENTION_DAYS with their transcript; 0 keeps everything", async () => {
+    const db = await freshDatabase();
+    cleanups.push(() => db.drop());
+    await retentionOn(db.url, "postgres");
+  });
+});
+
+/** A real store that can be switched off, as a database that went away. */
+function switchable(inner: RecordStore): RecordStore & { down: boolean } {
+  const s = Object.create(inner) as RecordStore & { down: boolean };
+  s.down = true;
+  s.write = (ops) => (s.down ? Promise.reject(new Error("connection refused")) : inner.write(ops));
+  return s;
+}
+
+describe("recorder queue", () => {
+  test("bounded: while the database is down ops wait; past the bound they are dropped, counted and logged; the rest land later", async () => {
+    const { store } = await open(sqliteUrl(), "sqlite");
+    expect(await store.claim({ id: "HD_q", agent: "a", caller: "", callee: "", at: Date.now() })).toBe(true);
+    const flaky = switchable(store);
+    const { log, lines } = captureLog();
+    const rec = new Recorder({ store: flaky, queueMax: 100, deliveries: false, log });
+    cleanups.push(() => rec.stop());
+    for (let i = 0; i < 130; i++) rec.push(utter("HD_q", i));
+    expect(rec.pending).toBe(100);
+    expect(rec.dropped).toBe(30);
+    expect(lines.filter((l) => l.includes("write queue full")).length).toBe(1);
+    await until(() => lines.some((l) => l.includes("database write failed")), "write failure logged");
+    flaky.down = false;
+    await until(() => rec.pending === 0, "queue written after the database returned", 15000);
+    const r = await store.getCall("HD_q");
+    expect(r!.transcript.map((u) => u.text)).toEqual(Array.from({ length: 100 }, (_, i) => `u${i}`));
+    expect(lines.some((l) => l.includes("database writes resumed"))).toBe(true);
+  });
+});
+
+describe("settings", () => {
+  const err = (env: Record<string, string>): ConfigError => {
+    try {
+      loadConfig(env);
+    } catch (e) {
+      if (e instanceof ConfigError) return e;
+      throw e;
+    }
+    throw new Error("no ConfigError");
+  };
+
+  test("defaults: SQLite under ./data, 30 days, no webhook, no token", () => {
+    const c = loadConfig({});
+    expect(c.records).toMatchObject({ databaseUrl: "sqlite://./data/sauti-relay.db", engine: "sqlite", retentionDays: 30, queueMax: 10000, adminToken: undefined, webhook: undefined });
+    expect(loadConfig({ DATABASE_URL: "postgres://u:p@db:5432/relay" }).records.engine).toBe("postgres");
+  });
+
+  test("bad values name their variable and never echo secrets", () => {
+    const bad = err({ DATABASE_URL: "mysql://root:hunter2@db/x" });
+    expect(bad.variable).toBe("DATABASE_URL");
+    expect(bad.message).not.toContain("hunter2");
+    expect(err({ RECORDS_RETENTION_DAYS: "-1" }).variable).toBe("RECORDS_RETENTION_DAYS");
+    expect(err({ CALL_WEBHOOK_URL: "https://example.com/hook" }).variable).toBe("CALL_WEBHOOK_SECRET");
+    const secret = err({ CALL_WEBHOOK_URL: "https://example.com/hook", CALL_WEBHOOK_SECRET: "plain-secret-value" });
+    expect(secret.variable).toBe("CALL_WEBHOOK_SECRET");
+    expect(secret.message).not.toContain("plain-secret-value");
+    expect(err({ CALL_WEBHOOK_URL: "ftp://example.com" }).variable).toBe("CALL_WEBHOOK_URL");
+    const ok = { CALL_WEBHOOK_URL: "https://example.com/hook", CALL_WEBHOOK_SECRET: `whsec_${Buffer.alloc(24, 7).toString("base64")}` };
+    expect(err({ ...ok, CALL_WEBHOOK_RETRIES: "9" }).variable).toBe("CALL_WEBHOOK_RETRIES");
+    expect(loadConfig(ok).records.webhook).toMatchObject({ retries: 6, backoffMs: 5000, timeoutMs: 15000 });
+    expect(err({ ...ok, CALL_WEBHOOK_SECRET: `whsec_${Buffer.alloc(16, 7).toString("base64")}` }).variable).toBe("CALL_WEBHOOK_SECRET");
+    const short = err({ ADMIN_TOKEN: "short" });
+    expect(short.variable).toBe("ADMIN_TOKEN");
+    expect(short.message).not.toContain('"short"');
+  });
+});
