@@ -20,7 +20,7 @@ export const ROOT = join(import.meta.dir, "..");
 export const SECRET = "bench-webhook-secret";
 export const API_KEY = "bench-key";
 
-export function relaySpecs(opts: { binary: boolean }): RelaySpec[] {
+export function relaySpecs(opts: { binary: boolean; set?: Record<string, string> }): RelaySpec[] {
   return [
     {
       name: "sauti",
@@ -43,6 +43,7 @@ export function relaySpecs(opts: { binary: boolean }): RelaySpec[] {
         PREWARM: "false",
         // No greeting: the stand-in would answer it with a tone the bench did not ask for.
         AGENT_GREETING: "",
+        ...opts.set,
       }),
     },
     {

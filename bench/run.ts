@@ -3,7 +3,8 @@
 //   bun run bench --quick         one call and one small step per relay, for smoke use
 // Options: --out <dir> (default bench/results), --binary (dist/sauti-relay instead of src/main.ts),
 //          --split (caller frames split at odd byte offsets), --micro (micro-benchmarks in quick mode too),
-//          --only sauti,floor,baseline and --steps 50,200 (subset, for development; the report wants all three).
+//          --only sauti,floor,baseline and --steps 50,200 (subset, for development; the report wants all three),
+//          --set PLAYOUT_FRAME_MS=40,PACER_PHASES=1 (extra Sauti Relay settings, to compare choices).
 //   bun run bench --capacity      the capacity sweep: each relay pinned to core 0 (taskset), the load generator on
 //                                 the other cores, steps of calls until a service level breaks → calls per core.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
@@ -29,6 +30,8 @@ const CAPACITY = flag("--capacity");
 const SPLIT = flag("--split");
 const OUT = value("--out") ?? join(ROOT, "bench/results");
 const ONLY = value("--only")?.split(",");
+/** `--set KEY=VALUE,KEY=VALUE`: extra settings for Sauti Relay (e.g. PLAYOUT_FRAME_MS=40), to compare choices. */
+const SET = Object.fromEntries((value("--set")?.split(",") ?? []).map((kv) => kv.split("=", 2) as [string, string]));
 const TONE_HZ = 440;
 
 const log = (s: string) => console.log(s);
@@ -212,7 +215,7 @@ async function capacityMain(): Promise<void> {
   if (pin.exitCode !== 0) throw new Error(`taskset failed: ${pin.stderr.toString()}`);
   mkdirSync(OUT, { recursive: true });
   log(`Sauti Relay capacity sweep → ${OUT} (relay on core 0, load generator on cores 1-${n - 1})`);
-  const specs = relaySpecs({ binary: flag("--binary") }).filter((s) => (ONLY ? ONLY.includes(s.name) : s.name !== "baseline"));
+  const specs = relaySpecs({ binary: flag("--binary"), set: SET }).filter((s) => (ONLY ? ONLY.includes(s.name) : s.name !== "baseline"));
   const runs: CapacityRun[] = [];
   for (const spec of specs) {
     log(`${spec.label}:`);
@@ -254,7 +257,7 @@ async function main(): Promise<void> {
     micro = await loadMicro();
     log(micro ? `  ${Object.keys(micro).length} micro-benchmarks` : "  bench/micro.ts not present (skipped)");
   }
-  const specs = relaySpecs({ binary: flag("--binary") }).filter((s) => !ONLY || ONLY.includes(s.name));
+  const specs = relaySpecs({ binary: flag("--binary"), set: SET }).filter((s) => !ONLY || ONLY.includes(s.name));
   const runs: RelayRun[] = [];
   for (const spec of specs) {
     log(`${spec.label}:`);
