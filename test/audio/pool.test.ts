@@ -23,13 +23,13 @@ function drain(q: FrameQueue, expectedStart: number): number {
 describe("SlabPool", () => {
   test("acquireSlab/releaseSlab reuses slabs LIFO and only grows when empty", () => {
     const pool = new SlabPool(SLAB_BYTES, 2);
-    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: 2, free: 2, grown: 0 });
+    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: 2, free: 2, grown: 0, trimmed: 0 });
     const a = pool.acquireSlab();
     const b = pool.acquireSlab();
     expect(a.buf.length).toBe(SLAB_BYTES);
     expect(a.buf.buffer === b.buf.buffer && a.buf.byteOffset !== b.buf.byteOffset).toBe(true); // one backing allocation
     const c = pool.acquireSlab(); // pool empty: grows instead of failing
-    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: 3, free: 0, grown: 1 });
+    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: 3, free: 0, grown: 1, trimmed: 0 });
     pool.releaseSlab(b);
     expect(pool.acquireSlab()).toBe(b);
     pool.releaseSlab(a);
@@ -113,7 +113,7 @@ describe("FrameQueue", () => {
     expect(q.queuedBytes).toBe(0);
     expect(q.slabs).toBe(0);
     expect(q.readFrame()).toBeNull();
-    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: held, free: held, grown: held });
+    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: held, free: held, grown: held, trimmed: 0 });
     q.write(pattern(0, 6400), 0, 6400);
     expect(drain(q, 0)).toBe(6400);
   });
