@@ -5,14 +5,14 @@ import { CallManager, singleAgent, type AgentRouter } from "./call/manager.ts";
 import type { Config } from "./config.ts";
 import { geminiLegFactory, type GeminiEndpoint } from "./gemini/index.ts";
 import type { Logger } from "./log.ts";
-import { startRelay, type Relay } from "./server.ts";
+import { startRelay, type Relay, type RelayOptions } from "./server.ts";
 
 export interface Assembled {
   calls: CallManager;
   relay: Relay;
 }
 
-export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, router?: AgentRouter): Assembled {
+export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, router?: AgentRouter, relayOpts: RelayOptions = {}): Assembled {
   const calls = new CallManager({
     settings: config,
     legs: geminiLegFactory(config.gemini, endpoint),
@@ -21,8 +21,9 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     prewarmWaitMs: config.prewarmWaitMs,
     prewarmIdleMs: config.prewarmIdleMs,
     modelLabel: endpoint.label,
+    maxCalls: config.maxCalls,
     log,
   });
-  const relay = startRelay(config, log, calls, endpoint.label);
+  const relay = startRelay(config, log, calls, endpoint.label, relayOpts);
   return { calls, relay };
 }

@@ -2,8 +2,10 @@
 // Where a caller frame enters the relay: binary frames are S16LE mono PCM treated as a byte stream
 // (frames may be coalesced or split at any byte), text frames are metadata or notices.
 import type { ServerWebSocket, WebSocketHandler } from "bun";
-import type { Logger } from "../log.ts";
+import { LogLimit } from "../log-limit.ts";
+import { clip, type Logger } from "../log.ts";
 import { hangupCall, type HangupOptions } from "./hangup.ts";
+import { SilenceWatch } from "./silence-watch.ts";
 import type { CallHandler, CallSocket } from "./types.ts";
 
 export const SUBPROTOCOL = "audio.drachtio.org";
@@ -25,10 +27,29 @@ export interface SocketData {
   sawAudio: boolean;
   framesIn: number;
   bytesIn: number;
+  /** Frames of any kind (text, empty, audio): what the silence watch looks at. */
+  framesSeen: number;
+  textFrames: number;
+  /** Repeated per-socket log lines (text frames) are logged a few times, then counted. */
+  limit: LogLimit;
 }
 
 export function socketData(callId: string, log: Logger): SocketData {
-  return { kind: "media", callId, log, handler: undefined, carry: -1, scratch: undefined, sawText: false, sawAudio: false, framesIn: 0, bytesIn: 0 };
+  return {
+    kind: "media",
+    callId,
+    log,
+    handler: undefined,
+    carry: -1,
+    scratch: undefined,
+    sawText: false,
+    sawAudio: false,
+    framesIn: 0,
+    bytesIn: 0,
+    framesSeen: 0,
+    textFrames: 0,
+    limit: new LogLimit(log),
+  };
 }
 
 export type StartCall = (socket: CallSocket, log: Logger) => CallHandler;
@@ -48,8 +69,9 @@ function callSocket(ws: ServerWebSocket<SocketData>, rest: RestHangup): CallSock
     close: (code, reason) => ws.close(code, reason),
     // Closing the media socket does not end a connect="true" stream (docs/sautikit-stream.md#hanging-up).
     async hangup(reason) {
+      // Without REST credentials main.ts warned once at start; per call this is only worth an info line.
       if (rest !== undefined) await hangupCall(rest, ws.data.callId, ws.data.log);
-      else ws.data.log.warn({ reason }, "SAUTIKIT_API_KEY is not set: closing the socket only; the caller may hear silence until they hang up");
+      else ws.data.log.info({ reason }, "no SAUTIKIT_API_KEY: closing the socket only");
       ws.close(1000, reason.slice(0, 100));
     },
   };
@@ -114,11 +136,34 @@ function onText(ws: ServerWebSocket<SocketData>, text: string): void {
     return guarded(ws, "metadata", (h) => h.onMetadata(meta, text));
   }
   d.sawText = true;
-  d.log.info({ text: text.slice(0, 500) }, "stream text frame");
+  d.textFrames++;
+  // Anyone holding the stream URL can send text frames; a flood of them must not flood the log.
+  d.limit.info("text_frame", { text: clip(text, 200) }, "stream text frame");
   guarded(ws, "text", (h) => h.onText(text));
 }
 
-export function audioSocketHandlers(startCall: StartCall, rest: RestHangup): WebSocketHandler<SocketData> {
+export interface AudioSocketOptions {
+  rest: RestHangup;
+  /** No frame of any kind for this long ends the call as media_lost (CALLER_SILENCE_TIMEOUT_S); 0 = off. */
+  silenceTimeoutMs: number;
+  /** The socket is gone (after the call heard of it): the server marks the stream URL used up. */
+  closed?: (callId: string) => void;
+}
+
+/** The media path is gone while the socket stays up: the call ends (and hangs up); no call, just close. */
+function mediaLost(ws: ServerWebSocket<SocketData>, quietMs: number): void {
+  const d = ws.data;
+  d.log.warn({ quietMs: Math.round(quietMs), framesIn: d.framesIn }, "no frame from the caller's socket: the media path is lost, ending the call");
+  if (d.handler === undefined) {
+    ws.close(1001, "media lost");
+    return;
+  }
+  guarded(ws, "media lost", (h) => h.onMediaLost(quietMs));
+}
+
+export function audioSocketHandlers(startCall: StartCall, o: AudioSocketOptions): WebSocketHandler<SocketData> {
+  const rest = o.rest;
+  const watch = new SilenceWatch<ServerWebSocket<SocketData>>(o.silenceTimeoutMs, (ws) => ws.data.framesSeen, mediaLost);
   return {
     data: {} as SocketData,
     maxPayloadLength: MAX_FRAME_BYTES,
@@ -130,6 +175,7 @@ export function audioSocketHandlers(startCall: StartCall, rest: RestHangup): Web
     open(ws) {
       ws.binaryType = "nodebuffer";
       ws.data.log.info("audio socket open");
+      watch.add(ws);
       try {
         ws.data.handler = startCall(callSocket(ws, rest), ws.data.log);
       } catch (err) {
@@ -138,6 +184,7 @@ export function audioSocketHandlers(startCall: StartCall, rest: RestHangup): Web
       }
     },
     message(ws, msg) {
+      ws.data.framesSeen++;
       if (typeof msg === "string") onText(ws, msg);
       else onBinary(ws, msg as Buffer);
     },
@@ -146,7 +193,11 @@ export function audioSocketHandlers(startCall: StartCall, rest: RestHangup): Web
     },
     close(ws, code, reason) {
       const d = ws.data;
-      d.log.info({ code, reason, framesIn: d.framesIn, bytesIn: d.bytesIn }, "audio socket closed");
+      watch.remove(ws);
+      d.log.info(
+        { code, reason: clip(reason, 100), framesIn: d.framesIn, bytesIn: d.bytesIn, textFrames: d.textFrames, suppressedLogs: d.limit.suppressed() },
+        "audio socket closed",
+      );
       const h = d.handler;
       d.handler = undefined;
       if (h) {
@@ -156,6 +207,7 @@ export function audioSocketHandlers(startCall: StartCall, rest: RestHangup): Web
           d.log.error({ err }, "call close handler failed");
         }
       }
+      o.closed?.(d.callId);
     },
   };
 }
