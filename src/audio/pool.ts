@@ -52,9 +52,8 @@ export interface SlabPoolStats {
 }
 
 export interface SlabPoolOptions {
-  /** Grown slabs not needed for this long are dropped. Default 10 s. */
+  /** Every this often, grown slabs beyond the period's peak use are dropped; 0 = only by trim(). Default 10 s. */
   decayMs?: number;
-  now?: () => number;
 }
 
 export const POOL_DECAY_MS = 10_000;
@@ -151,7 +150,7 @@ export class SlabPool {
     return dropped;
   }
 
-  /** One decay step: keep what the last period needed at its peak, drop the rest of the growth. */
+  /** One decay step (the pool's timer runs it; tests may): keep what the last period needed at its peak, drop the rest. */
   decay(): void {
     this.trim(this.peakInUse);
     this.peakInUse = this.inUse;
