@@ -4,6 +4,7 @@
 // Everything else a call does happens at turn and call boundaries: tools, transcripts, endings, and the events
 // observers get (events.ts). Nothing here runs per frame beyond the two lines above and a counter.
 import { Playout, type PlayoutStats } from "../audio/playout.ts";
+import { PROBE_NONE, PROBE_START, SpeechProbe, type ProbeResult } from "../audio/speech-probe.ts";
 import type { Pacer } from "../audio/pacer.ts";
 import { Uplink } from "../audio/uplink.ts";
 import { LogLimit } from "../log-limit.ts";
@@ -95,8 +96,11 @@ export class Call implements CallHandler, CallControl {
   private idleNudged = false;
   private lastActivity = performance.now();
   private turnWaiters: Array<() => void> = [];
-  // Model stall detection: when the caller finished an utterance (-1: not waiting for the model), the model's
-  // last event of any kind, and whether this wait already resumed the leg once.
+  // Model stall detection: when the caller's current utterance began (first sign since the model's last event),
+  // when it finished (-1: not waiting for the model), the model's last event of any kind, and whether this wait
+  // already resumed the leg once. The probe is the caller's own speech as heard here (a dead model sends no transcript).
+  private readonly probe: SpeechProbe | null;
+  private callerSpokeAt = -1;
   private waitingSince = -1;
   private modelAt = 0;
   private stallResumed = false;
@@ -111,6 +115,7 @@ export class Call implements CallHandler, CallControl {
     this.leg = d.leg;
     this.log = d.log;
     this.limit = new LogLimit(d.log);
+    this.probe = s.modelStallS > 0 ? new SpeechProbe(s.callSampleRate) : null;
     this.hub = d.events;
     this.uplink = new Uplink(s.callSampleRate, d.leg.inputRate);
     this.playout = new Playout({ outRate: s.playbackRate, leadMs: s.playoutLeadMs, tailMs: s.turnTailMs, maxQueuedMs: s.maxQueuedAudioS * 1000 });
@@ -165,7 +170,9 @@ export class Call implements CallHandler, CallControl {
       inputTranscription: (text, finished) => {
         this.lastActivity = performance.now();
         this.transcript.callerFragment(text, finished, this.now());
-        if (finished) this.awaitModel();
+        // A late empty `finished` after the model already answered is not a new utterance.
+        if (text !== "") this.callerSpeaking();
+        if (finished) this.callerFinished();
       },
       outputTranscription: (text) => {
         this.modelAt = performance.now();
@@ -196,7 +203,13 @@ export class Call implements CallHandler, CallControl {
 
   onAudio(pcm: Uint8Array): void {
     this.framesIn++;
-    if (!this.ended) this.leg.sendAudio(this.uplink.process(pcm));
+    if (this.ended) return;
+    const probe = this.probe;
+    if (probe !== null) {
+      const r = probe.push(pcm);
+      if (r !== PROBE_NONE) this.probed(r);
+    }
+    this.leg.sendAudio(this.uplink.process(pcm));
   }
 
   onText(): void {}
@@ -299,6 +312,21 @@ export class Call implements CallHandler, CallControl {
    * it stays silent the call ends as model_failed with a hang-up rather than leave the caller in silence.
    * One timer per wait, not per event: events only stamp modelAt, and the timer compares.
    */
+  private probed(r: ProbeResult): void {
+    if (r === PROBE_START) this.callerSpeaking();
+    else this.callerFinished();
+  }
+
+  /** A sign of caller speech (probe or transcript); the first since the model's last event starts an utterance. */
+  private callerSpeaking(): void {
+    if (this.callerSpokeAt < 0 || this.callerSpokeAt < this.modelAt) this.callerSpokeAt = performance.now();
+  }
+
+  /** The caller's utterance ended: the model owes an answer, unless it has said anything since the caller began. */
+  private callerFinished(): void {
+    if (this.callerSpokeAt >= 0 && this.modelAt < this.callerSpokeAt) this.awaitModel();
+  }
+
   private awaitModel(): void {
     const stallMs = this.d.settings.modelStallS * 1000;
     if (stallMs <= 0 || this.ended || this.ending !== undefined) return;

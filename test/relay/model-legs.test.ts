@@ -35,10 +35,16 @@ async function start(env: Record<string, string>, spy: Partial<StandinOptions>) 
   return { hh: h, hangups, ended };
 }
 
-/** The caller's media server: a quiet frame every 20 ms, as Sautikit streams while a call is up. */
-function stream(c: Caller): void {
+/** The caller's media server: a frame every 20 ms, as Sautikit streams while a call is up; loud for `loudFrames`. */
+function stream(c: Caller, loudFrames = 0): void {
+  const loud = new Uint8Array(640);
+  const v = new DataView(loud.buffer);
+  for (let i = 0; i < 320; i++) v.setInt16(i * 2, Math.round(8000 * Math.sin((2 * Math.PI * 300 * i) / 16000)), true);
   let n = 0;
-  feeder = setInterval(() => c.ws.send(numberedPcm(320, n++ * 320)), 20);
+  feeder = setInterval(() => {
+    c.ws.send(n < loudFrames ? loud : numberedPcm(320, n * 320));
+    n++;
+  }, 20);
 }
 
 const callerFinished = { serverContent: { inputTranscription: { text: "Can you hear me?", finished: true } } };
@@ -62,6 +68,30 @@ describe("model stall", () => {
     expect(ended[0]!.reason).toBe("model_failed");
     expect(hh.standin.sessions.length).toBe(2); // resumed once, not in a loop
     expect(hh.logs.some((l) => l.includes('"level":40') && l.includes("model silent after the caller finished"))).toBe(true);
+  });
+
+  test("a model that sends nothing at all (not even a transcript) is caught from the caller's own speech", async () => {
+    const { hh, hangups, ended } = await start({ MODEL_STALL_S: "1" }, { mute: true });
+    const c = await new Caller(await hh.streamUrlFor("HD_dead")).open();
+    await until(() => hh.standin.sessions[0]?.ready === true, "live session ready");
+    stream(c, 25); // the caller says something for half a second, then waits
+    await until(() => hh.standin.sessions.length === 2, "resumed", 8000);
+    await until(() => c.closed !== undefined, "caller socket closed", 8000);
+    expect(hangups).toEqual(["/v1/calls/HD_dead/hangup"]);
+    await until(() => ended.length === 1, "ended event");
+    expect(ended[0]!.reason).toBe("model_failed");
+  });
+
+  test("a caller who never speaks never makes a silent model look stalled", async () => {
+    const { hh, hangups } = await start({ MODEL_STALL_S: "1" }, { mute: true });
+    const c = await new Caller(await hh.streamUrlFor("HD_hush")).open();
+    await until(() => hh.standin.sessions[0]?.ready === true, "live session ready");
+    stream(c);
+    await Bun.sleep(3000);
+    expect(hh.standin.sessions.length).toBe(1);
+    expect(hangups).toEqual([]);
+    expect(c.closed).toBeUndefined();
+    c.ws.close();
   });
 
   test("a stalled model that answers after the resume keeps the call", async () => {
