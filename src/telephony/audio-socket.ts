@@ -132,7 +132,8 @@ function onText(ws: ServerWebSocket<SocketData>, text: string): void {
     } catch {
       // the metadata schema is undocumented; never fail on it
     }
-    d.log.info({ keys: meta ? Object.keys(meta) : [], bytes: text.length, json: meta !== undefined }, "stream metadata");
+    const keys = meta ? Object.keys(meta) : [];
+    d.log.info({ keys: keys.slice(0, 20).map((k) => clip(k, 32)), keyCount: keys.length, bytes: text.length, json: meta !== undefined }, "stream metadata");
     return guarded(ws, "metadata", (h) => h.onMetadata(meta, text));
   }
   d.sawText = true;
