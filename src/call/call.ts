@@ -305,13 +305,11 @@ export class Call implements CallHandler, CallControl {
   }
 
   // ---------- model stall ----------
+  // The caller finished an utterance: from then the model owes an answer. If nothing at all comes from it for
+  // MODEL_STALL_S, the leg is resumed on a fresh socket once (with a nudge, since nothing is replayed to it), and if
+  // it stays silent the call ends as model_failed with a hang-up rather than leave the caller in silence.
+  // One timer per wait, not per event: events only stamp modelAt, and the timer compares.
 
-  /**
-   * The caller finished an utterance: from now the model owes an answer. If nothing at all comes from it for
-   * MODEL_STALL_S, the leg is resumed on a fresh socket once (with a nudge, since nothing is replayed to it), and if
-   * it stays silent the call ends as model_failed with a hang-up rather than leave the caller in silence.
-   * One timer per wait, not per event: events only stamp modelAt, and the timer compares.
-   */
   private probed(r: ProbeResult): void {
     if (r === PROBE_START) this.callerSpeaking();
     else this.callerFinished();
