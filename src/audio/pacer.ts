@@ -50,13 +50,9 @@ export class Pacer {
   /** Exceptions thrown by a playout's sink during a tick (caught so one call cannot stall the others). */
   errors = 0;
 
-  /** Runs when the last playout leaves (every call has ended): the place to give back memory bursts grew. */
-  private readonly onIdle: (() => void) | undefined;
-
-  constructor(opts?: { clock?: Clock; periodMs?: number; onIdle?: () => void }) {
+  constructor(opts?: { clock?: Clock; periodMs?: number }) {
     this.clock = opts?.clock ?? realClock;
     this.periodMs = opts?.periodMs ?? PACER_PERIOD_MS;
-    this.onIdle = opts?.onIdle;
   }
 
   get size(): number {
@@ -86,10 +82,7 @@ export class Pacer {
     if (i < 0) return;
     this.playouts.splice(i, 1);
     p.pacer = null;
-    if (this.playouts.length === 0) {
-      this.cancel();
-      this.onIdle?.();
-    }
+    if (this.playouts.length === 0) this.cancel();
   }
 
   /** Stops the clock and forgets every playout (they keep their queues). */

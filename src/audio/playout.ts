@@ -121,6 +121,7 @@ export class Playout {
   pacer: PacerLink | null = null;
 
   private readonly queue: FrameQueue;
+  private readonly pool: SlabPool;
   private readonly bytesPerMs: number;
   /** Send another frame while farBufferMs is at or below this. */
   private readonly sendAtOrBelowMs: number;
@@ -166,7 +167,8 @@ export class Playout {
     this.tailMs = Math.max(0, opts.tailMs);
     this.sendAtOrBelowMs = this.leadMs + LEAD_SLACK_MS - FRAME_MS;
     this.maxQueuedBytes = opts.maxQueuedMs === undefined ? Infinity : Math.max(FRAME_MS, opts.maxQueuedMs) * this.bytesPerMs;
-    this.queue = new FrameQueue(opts.pool ?? sharedPool, this.frameBytes);
+    this.pool = opts.pool ?? sharedPool;
+    this.queue = new FrameQueue(this.pool, this.frameBytes);
   }
 
   /** Audio may arrive before the socket; it waits in the queue. A new sink starts with an empty far buffer. */
@@ -335,11 +337,15 @@ export class Playout {
     };
   }
 
-  /** Returns the queue's slabs to the pool and unregisters from the pacer. Idempotent. */
+  /**
+   * Returns the queue's slabs to the pool and unregisters from the pacer. Idempotent. When that leaves no audio
+   * queued anywhere, the pool gives back what bursts grew it by (once per call end, never per frame).
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.queue.flush();
+    if (this.pool.inUse === 0) this.pool.trim();
     this.resampler = null;
     this.sink = null;
     this.pacer?.remove(this);

@@ -4,7 +4,8 @@
 // which lets a whole queue be returned in O(1) by splicing its chain onto the stack.
 // Growth is given back: slabs made beyond the initial ones are dropped once nothing needed them for a decay
 // period (the peak in use over the last period is kept, so steady load stays allocation-free), and all of them at
-// once when no call is left (trim()). A burst that grew the pool does not stay resident after its calls end.
+// once when a call ends with no audio queued anywhere (Playout.dispose → trim()). A burst that grew the pool does
+// not stay resident after its calls end.
 
 /** 15360 B = 48/24/16 frames of 20 ms at 8/16/24 kHz S16LE (320/640/960 B): frame reads never straddle slabs. */
 export const SLAB_BYTES = 15360;

@@ -1,7 +1,6 @@
 // Owns every call of this process: which agent answers a number, model legs pre-warmed at webhook time and keyed
 // by call id, the one pacing clock, and the event hub observers subscribe to.
 import { Pacer } from "../audio/pacer.ts";
-import { sharedPool } from "../audio/pool.ts";
 import type { Logger } from "../log.ts";
 import type { CallHandler, CallSocket } from "../telephony/types.ts";
 import type { Agent } from "./agent.ts";
@@ -57,8 +56,7 @@ export interface RefusalCounters {
 }
 
 export class CallManager {
-  // When the last call's playout leaves, whatever a burst grew the slab pool by goes back (audio/pool.ts).
-  readonly pacer = new Pacer({ onIdle: () => sharedPool.trim() });
+  readonly pacer = new Pacer();
   readonly events: CallEventHub;
   readonly counters: RefusalCounters = { atCapacity: 0, streamBusy: 0, streamEnded: 0 };
   readonly maxCalls: number;
