@@ -43,6 +43,8 @@ export function relaySpecs(opts: { binary: boolean; set?: Record<string, string>
         PREWARM: "false",
         // No greeting: the stand-in would answer it with a tone the bench did not ask for.
         AGENT_GREETING: "",
+        // The sweep measures capacity, so it must go past the admission limit (MAX_CALLS, default 300).
+        MAX_CALLS: "100000",
         ...opts.set,
       }),
     },

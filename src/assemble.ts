@@ -42,10 +42,11 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     prewarmIdleMs: config.prewarmIdleMs,
     pacerPhases: config.pacerPhases,
     modelLabel: endpoint.label,
+    maxCalls: config.maxCalls,
     log,
   });
   watchCalls(metrics, calls);
-  const readiness = new Readiness().add("modelFailing", () => modelHealth.failing);
+  const readiness = new Readiness().add("modelFailing", () => modelHealth.failing).add("atCapacity", () => calls.atCapacity);
   const lag = new LoopLagSampler((s) => metrics.eventLoopLag.observe(s));
   lag.start();
   const records = new Records(config, calls, log);

@@ -85,6 +85,16 @@ export interface Config {
   drainTimeoutS: number;
   /** Bearer token for GET /metrics; unset = open (bind HOST or firewall the port accordingly). */
   metricsToken: string | undefined;
+  /** Model audio one call may hold queued for playout, seconds; past it the rest of the turn is dropped. */
+  maxQueuedAudioS: number;
+  /** Largest webhook body read; bigger ones get 413 unread. */
+  maxWebhookBytes: number;
+  /** No frame of any kind from the caller's socket for this long ends the call (media_lost); 0 = off. */
+  callerSilenceTimeoutS: number;
+  /** Caller finished, model silent this long: resume once, then end the call (model_failed); 0 = off. */
+  modelStallS: number;
+  /** Calls (active + answered and waiting for their socket) this instance takes; past it the webhook refuses. */
+  maxCalls: number;
   records: RecordsSettings;
 }
 
@@ -120,6 +130,9 @@ export const DEFAULT_GREETING = "Greet the caller briefly and ask how you can he
 export const DEFAULT_DATABASE_URL = "sqlite://./data/sauti-relay.db";
 export const DEFAULT_FALLBACK =
   "Sorry, our assistant is not available right now. Please try again later. Goodbye.";
+
+/** Three quarters of the 400 calls the last full bench held on a 2-core VM with no underruns (README, Benchmark). */
+export const DEFAULT_MAX_CALLS = 300;
 
 type Env = Record<string, string | undefined>;
 
@@ -303,5 +316,10 @@ export function loadConfig(env: Env = process.env): Config {
       adminToken: adminToken(env),
       webhook: callWebhook(env),
     },
+    maxQueuedAudioS: int(env, "MAX_QUEUED_AUDIO_S", 60, 1, 3600),
+    maxWebhookBytes: int(env, "MAX_WEBHOOK_BYTES", 65536, 1024, 16 * 1024 * 1024),
+    callerSilenceTimeoutS: int(env, "CALLER_SILENCE_TIMEOUT_S", 10, 0, 3600),
+    modelStallS: int(env, "MODEL_STALL_S", 12, 0, 600),
+    maxCalls: int(env, "MAX_CALLS", DEFAULT_MAX_CALLS, 1, 1000000),
   };
 }

@@ -53,3 +53,9 @@ export function maskNumber(n: string | undefined): string | undefined {
   const digits = n.replace(/\D/g, "");
   return digits.length <= 3 ? "…" : `…${digits.slice(-3)}`;
 }
+
+/** A value from outside (header, form field, frame) cut to `max` characters, so no log line grows with its input. */
+export function clip(v: string | undefined | null, max = 64): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  return v.length <= max ? v : `${v.slice(0, max)}…(${v.length})`;
+}

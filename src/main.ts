@@ -52,7 +52,12 @@ async function main(): Promise<void> {
     log.warn("STREAM_TOKEN_SECRET is not set: using a random per-process secret; several instances need one shared value");
   }
   if (!config.webhookSecret) log.warn("SAUTIKIT_WEBHOOK_SECRET is not set: webhook signatures are not checked");
-  if (!config.sautikitApiKey) log.warn("SAUTIKIT_API_KEY is not set: calls the relay ends cannot be hung up, callers stay on dead air until they hang up");
+  if (!config.sautikitApiKey) {
+    // Said once here; each such call then logs only at info.
+    log.warn(
+      "SAUTIKIT_API_KEY is not set: calls the relay has to end (model failed or stalled, media lost, limits, shutdown) cannot be hung up; their callers stay on dead air until they hang up",
+    );
+  }
 
   const { endpoint, stop: stopModel } = await modelEndpoint(config, log);
   const { calls, relay, readiness } = assemble(config, endpoint, log, router);

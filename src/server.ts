@@ -8,7 +8,7 @@ import type { Config } from "./config.ts";
 import { createConsole, SOFTPHONE_PATH, type Console } from "./console/index.ts";
 import { createApp } from "./http/app.ts";
 import { noCounters, type HttpCounters } from "./http/counters.ts";
-import type { Logger } from "./log.ts";
+import { clip, type Logger } from "./log.ts";
 import type { Readiness } from "./ops/readiness.ts";
 import type { Records } from "./records/index.ts";
 import {
@@ -19,17 +19,21 @@ import {
   type SocketData as MediaSocketData,
   type SoftphoneSocketData,
 } from "./telephony/audio-socket.ts";
+import { isSafeCallId } from "./telephony/call-id.ts";
+import { MemoryStreamClaims, type ClaimResult, type StreamClaims } from "./telephony/stream-claims.ts";
 import { checkStreamToken } from "./telephony/stream-token.ts";
 
 /** Union of every socket kind's data; add a kind here and a handler in `handlers`. */
 export type SocketData = MediaSocketData | SoftphoneSocketData;
 type Kind = SocketData["kind"];
 
-/** Operations hooks (assemble.ts wires them): request counters, readiness, the metrics route. All optional. */
+/** Operations hooks (assemble.ts wires them): request counters, readiness, the metrics route, and where the
+ *  "stream URL used" mark lives (in memory, this instance only, unless a shared store is given). All optional. */
 export interface RelayOps {
   counters?: HttpCounters;
   readiness?: Readiness;
   metrics?: (req: Request) => Promise<Response>;
+  claims?: StreamClaims;
 }
 
 export interface Relay {
@@ -39,6 +43,9 @@ export interface Relay {
   console: Console;
   stop(): Promise<void>;
 }
+
+/** A claim store that does not answer within this is skipped (the socket is accepted): a slow store must not hold calls up. */
+const CLAIM_TIMEOUT_MS = 2000;
 
 function offersProtocol(req: Request): boolean {
   const h = req.headers.get("sec-websocket-protocol");
@@ -68,11 +75,30 @@ function dispatcher(handlers: { [K in Kind]: WebSocketHandler<Extract<SocketData
 
 export function startRelay(config: Config, log: Logger, calls: CallManager, modelLabel: string, records: Records, ops: RelayOps = {}): Relay {
   const counters = ops.counters ?? noCounters;
+  const claims = ops.claims ?? new MemoryStreamClaims(config.streamTokenTtlS * 1000, config.seenCallsMax);
   const app = createApp({ config, log, records, calls, modelLabel, counters, readiness: ops.readiness, metrics: ops.metrics });
   const rest = config.sautikitApiKey ? { apiUrl: config.sautikitApiUrl, apiKey: config.sautikitApiKey } : undefined;
 
   const consoleUi = createConsole({ config, log, calls });
   app.route("/", consoleUi.api);
+
+  const claim = async (callId: string): Promise<ClaimResult> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), CLAIM_TIMEOUT_MS)));
+    try {
+      const r = await Promise.race([claims.claim(callId), late]);
+      if (r !== "late") return r;
+      log.warn({ callId, timeoutMs: CLAIM_TIMEOUT_MS }, "stream claim store did not answer: accepting the socket unchecked");
+    } catch (err) {
+      log.warn({ callId, err: String(err) }, "stream claim store failed: accepting the socket unchecked");
+    } finally {
+      clearTimeout(timer);
+    }
+    return "ok";
+  };
+  const release = (callId: string, ended: boolean): void => {
+    claims.release(callId, ended).catch((err: unknown) => log.warn({ callId, ended, err: String(err) }, "stream claim release failed"));
+  };
 
   /** The checks both audio socket kinds share; undefined when the upgrade may go ahead. */
   const refuse = (req: Request, what: string): Response | undefined => {
@@ -82,22 +108,41 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     }
     if (!offersProtocol(req)) {
       counters.upgrade("no_subprotocol");
-      log.warn({ offered: req.headers.get("sec-websocket-protocol") }, `${what} upgrade rejected: subprotocol`);
+      log.warn({ offered: clip(req.headers.get("sec-websocket-protocol")) }, `${what} upgrade rejected: subprotocol`);
       return new Response(`subprotocol ${SUBPROTOCOL} required\n`, { status: 400 });
     }
     return undefined;
   };
 
-  const mediaUpgrade = (req: Request, url: URL, srv: Server<SocketData>): Response | undefined => {
+  const mediaUpgrade = async (req: Request, url: URL, srv: Server<SocketData>): Promise<Response | undefined> => {
     const no = refuse(req, "stream");
     if (no) return no;
     const callId = url.searchParams.get("call") ?? "";
     const token = url.searchParams.get("token") ?? "";
-    const check = callId ? checkStreamToken(config.streamTokenSecret, callId, token) : ({ ok: false, reason: "malformed" } as const);
+    if (!isSafeCallId(callId)) {
+      counters.upgrade("bad_call_id");
+      log.warn({ callIdLength: callId.length }, "stream upgrade rejected: malformed call id");
+      return new Response("bad request: call\n", { status: 400 });
+    }
+    const check = checkStreamToken(config.streamTokenSecret, callId, token);
     if (!check.ok) {
       counters.upgrade(check.reason === "expired" ? "expired_token" : "bad_token");
       log.warn({ callId, reason: check.reason }, "stream upgrade rejected: token");
       return new Response("unauthorized\n", { status: 401 });
+    }
+    // One live socket per call: a second one would open a second model session for the same call.
+    const c = await claim(callId);
+    if (c === "busy") {
+      counters.upgrade("busy");
+      calls.counters.streamBusy++;
+      log.warn({ callId }, "stream upgrade refused: a socket for this call is already open");
+      return new Response("conflict: this call's stream is already open\n", { status: 409 });
+    }
+    if (c === "ended") {
+      counters.upgrade("ended");
+      calls.counters.streamEnded++;
+      log.warn({ callId }, "stream upgrade refused: this call has ended");
+      return new Response("gone: this call has ended\n", { status: 410 });
     }
     const ok = srv.upgrade(req, {
       // Always name the protocol: left alone, Bun echoes the client's first offer (docs/bun.md#subprotocols).
@@ -105,7 +150,9 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
       data: socketData(callId, log.child({ callId })),
     });
     counters.upgrade(ok ? "ok" : "failed");
-    return ok ? undefined : new Response("upgrade failed\n", { status: 400 });
+    if (ok) return undefined;
+    release(callId, false); // a failed handshake does not use the URL up
+    return new Response("upgrade failed\n", { status: 400 });
   };
 
   /** The console's softphone: same protocol, but a one-use ticket from POST /api/softphone instead of a signed token. */
@@ -113,9 +160,9 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     const no = refuse(req, "softphone");
     if (no) return no;
     const callId = url.searchParams.get("call") ?? "";
-    const claim = consoleUi.claim(callId, url.searchParams.get("token") ?? "");
-    if (!claim.ok) {
-      log.warn({ callId, reason: claim.reason }, "softphone upgrade rejected: ticket");
+    const ticket = consoleUi.claim(callId, url.searchParams.get("token") ?? "");
+    if (!ticket.ok) {
+      log.warn({ callId: clip(callId), reason: ticket.reason }, "softphone upgrade rejected: ticket");
       return new Response("unauthorized\n", { status: 401 });
     }
     const ok = srv.upgrade(req, {
@@ -140,11 +187,15 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
       return app.fetch(req, srv);
     },
     websocket: dispatcher({
-      media: audioSocketHandlers<MediaSocketData>((socket, callLog) => calls.startCall(socket, callLog), rest),
-      softphone: audioSocketHandlers<SoftphoneSocketData>(
-        (socket, callLog) => calls.startCall(socket, callLog, consoleUi.opened(socket.callId)),
-        undefined,
-      ),
+      media: audioSocketHandlers<MediaSocketData>((socket, callLog) => calls.startCall(socket, callLog), {
+        rest,
+        silenceTimeoutMs: config.callerSilenceTimeoutS * 1000,
+        closed: (callId) => release(callId, true),
+      }),
+      softphone: audioSocketHandlers<SoftphoneSocketData>((socket, callLog) => calls.startCall(socket, callLog, consoleUi.opened(socket.callId)), {
+        rest: undefined,
+        silenceTimeoutMs: config.callerSilenceTimeoutS * 1000,
+      }),
     }),
   });
 

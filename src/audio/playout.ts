@@ -9,6 +9,9 @@
 // resampler tail, padding to a whole frame and tailMs of silence (the media server holds back audio until its
 // prebuffer fills, so without the tail the last syllable would never play). interrupted flushes everything
 // synchronously and, if a turn was open, discards that turn's late audio until its turnComplete.
+//
+// Bounded: a turn that would queue more than maxQueuedMs (MAX_QUEUED_AUDIO_S) loses the rest of its audio, dropped
+// at the tail before resampling, so a model bursting minutes of audio costs at most maxQueuedMs of slabs per call.
 
 import { FrameQueue } from "./frame-queue.ts";
 import { sharedPoolFor, type SlabPool } from "./pool.ts";
@@ -44,6 +47,8 @@ export interface PlayoutOptions {
   /** Audio kept ahead in the media server; values under one frame are treated as one frame. */
   leadMs: number;
   tailMs: number;
+  /** Most audio queued here; past it the rest of the turn is dropped. Default: unbounded. */
+  maxQueuedMs?: number;
   pool?: SlabPool;
 }
 
@@ -74,6 +79,10 @@ export interface PlayoutStats {
   turns: number;
   /** Audio still queued, ms. */
   queuedMs: number;
+  /** Model audio dropped because the queue was at maxQueuedMs, bytes at the model's rate. */
+  overflowBytes: number;
+  /** Turns that lost audio that way. */
+  overflowTurns: number;
 }
 
 // Resampler output staging, shared by every Playout: single-threaded and used synchronously, so one is enough.
@@ -105,6 +114,8 @@ export interface TurnPlayback {
 /** Told when a turn's first frame goes out (first-audio latency), off the send loop's hot branch. */
 export interface PlayoutListener {
   turnAudible(turn: number, firstAudioMs: number): void;
+  /** The turn hit maxQueuedMs and loses the rest of its audio; once per turn. */
+  overflow?(turn: number, queuedMs: number): void;
 }
 
 export class Playout {
@@ -124,6 +135,7 @@ export class Playout {
   pacerPhase = 0;
 
   private readonly queue: FrameQueue;
+  private readonly pool: SlabPool;
   private readonly bytesPerMs: number;
   /** Send another frame while farBufferMs is at or below this. */
   private readonly sendAtOrBelowMs: number;
@@ -134,6 +146,8 @@ export class Playout {
   private turnOpen = false; // model audio seen since the last turnComplete
   private turnEnded = false; // tail already appended for the open turn
   private discarding = false; // dropping late audio of an interrupted turn until its turnComplete
+  private overflowing = false; // this turn hit the queue cap: the rest of its audio is dropped
+  private readonly maxQueuedBytes: number;
   private readonly sendBurst = (): void => this.sendFrames();
   private listener: PlayoutListener | null = null;
   private drainWaiters: Array<() => void> = [];
@@ -150,12 +164,14 @@ export class Playout {
   private bytesOut = 0;
   private underruns = 0;
   private underrunMs = 0;
-  private maxQueuedBytes = 0;
+  private deepestBytes = 0;
   private flushes = 0;
   private framesLost = 0;
   private stalls = 0;
   private discardedBytes = 0;
   private turns = 0;
+  private overflowBytes = 0;
+  private overflowTurns = 0;
 
   constructor(opts: PlayoutOptions) {
     this.outRate = opts.outRate;
@@ -166,7 +182,9 @@ export class Playout {
     this.leadMs = Math.max(this.frameMs, opts.leadMs);
     this.tailMs = Math.max(0, opts.tailMs);
     this.sendAtOrBelowMs = this.leadMs + LEAD_SLACK_MS - this.frameMs;
-    this.queue = new FrameQueue(opts.pool ?? sharedPoolFor(this.frameBytes), this.frameBytes);
+    this.maxQueuedBytes = opts.maxQueuedMs === undefined ? Infinity : Math.max(this.frameMs, opts.maxQueuedMs) * this.bytesPerMs;
+    this.pool = opts.pool ?? sharedPoolFor(this.frameBytes);
+    this.queue = new FrameQueue(this.pool, this.frameBytes);
   }
 
   /** Audio may arrive before the socket; it waits in the queue. A new sink starts with an empty far buffer. */
@@ -193,9 +211,14 @@ export class Playout {
         this.turns++;
         this.turnStartPos = this.writtenPos;
         this.turnFirstInAt = performance.now();
+        this.overflowing = false;
       }
       this.turnOpen = true;
       this.turnEnded = false;
+    }
+    if (this.overflowing) {
+      this.overflowBytes += bytes.length;
+      return;
     }
     let rs = this.resampler;
     if (rs === null || rs.inRate !== rate) rs = this.resampler = new Resampler(rate, this.outRate);
@@ -203,6 +226,10 @@ export class Playout {
     this.bytesIn += bytes.length;
     const wasStarved = this.queue.queuedBytes < this.frameBytes;
     for (let start = 0; start < bytes.length; start += SLICE_BYTES) {
+      if (this.queue.queuedBytes >= this.maxQueuedBytes) {
+        this.overflow(bytes.length - start);
+        break;
+      }
       const end = Math.min(bytes.length, start + SLICE_BYTES);
       // Slicing allocates, so only inputs larger than one slice (rare, multi-second bursts) are split.
       const part = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
@@ -229,6 +256,7 @@ export class Playout {
     }
     this.turnOpen = false;
     this.turnEnded = false;
+    this.overflowing = false;
   }
 
   /** Barge-in: drop queued audio and filter state now. Late audio of an open turn is ignored until its turnComplete. */
@@ -245,6 +273,7 @@ export class Playout {
     if (this.turnOpen) this.discarding = true;
     this.turnOpen = false;
     this.turnEnded = false;
+    this.overflowing = false;
   }
 
   /** True while late audio of an interrupted turn is being dropped (until that turn's turnComplete). */
@@ -318,21 +347,27 @@ export class Playout {
       bytesOut: this.bytesOut,
       underruns: this.underruns,
       underrunMs: this.underrunMs,
-      maxQueuedMs: this.maxQueuedBytes / this.bytesPerMs,
+      maxQueuedMs: this.deepestBytes / this.bytesPerMs,
       flushes: this.flushes,
       framesLost: this.framesLost,
       backpressureStalls: this.stalls,
       discardedBytes: this.discardedBytes,
       turns: this.turns,
       queuedMs: this.queuedMs(),
+      overflowBytes: this.overflowBytes,
+      overflowTurns: this.overflowTurns,
     };
   }
 
-  /** Returns the queue's slabs to the pool and unregisters from the pacer. Idempotent. */
+  /**
+   * Returns the queue's slabs to the pool and unregisters from the pacer. Idempotent. When that leaves no audio
+   * queued anywhere, the pool gives back what bursts grew it by (once per call end, never per frame).
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.queue.flush();
+    if (this.pool.inUse === 0) this.pool.trim();
     this.resampler = null;
     this.sink = null;
     this.pacer?.remove(this);
@@ -370,6 +405,14 @@ export class Playout {
     }
   }
 
+  /** The queue is full: the rest of this turn is dropped (at the tail: what is queued still plays). */
+  private overflow(droppedBytes: number): void {
+    this.overflowing = true;
+    this.overflowTurns++;
+    this.overflowBytes += droppedBytes;
+    this.listener?.overflow?.(this.turns, this.queuedMs());
+  }
+
   private firstFrameOut(): void {
     const ms = performance.now() - this.turnFirstInAt;
     this.turnFirstInAt = -1;
@@ -395,7 +438,7 @@ export class Playout {
   }
 
   private noteDepth(): void {
-    if (this.queue.queuedBytes > this.maxQueuedBytes) this.maxQueuedBytes = this.queue.queuedBytes;
+    if (this.queue.queuedBytes > this.deepestBytes) this.deepestBytes = this.queue.queuedBytes;
   }
 }
 

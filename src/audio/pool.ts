@@ -1,7 +1,11 @@
 // Process-wide pool of fixed-size PCM slabs for the outbound playout queues.
-// Slabs are reused forever: a call's queue borrows them while audio waits and hands them back when drained or
-// flushed, so steady-state playout allocates nothing. The free list is an intrusive singly linked stack (the slab
-// object carries `next`), which lets a whole queue be returned in O(1) by splicing its chain onto the stack.
+// A call's queue borrows slabs while audio waits and hands them back when drained or flushed, so steady-state
+// playout allocates nothing. The free list is an intrusive singly linked stack (the slab object carries `next`),
+// which lets a whole queue be returned in O(1) by splicing its chain onto the stack.
+// Growth is given back: slabs made beyond the initial ones are dropped once nothing needed them for a decay
+// period (the peak in use over the last period is kept, so steady load stays allocation-free), and all of them at
+// once when a call ends with no audio queued anywhere (Playout.dispose → trim()). A burst that grew the pool does
+// not stay resident after its calls end.
 
 /** 15360 B = 48/24/16 frames of 20 ms at 8/16/24 kHz S16LE (320/640/960 B): frame reads never straddle slabs. */
 export const SLAB_BYTES = 15360;
@@ -11,6 +15,8 @@ export const SHARED_POOL_SLABS = 64;
 export class Slab {
   /** Link used both by the pool's free stack and by a queue's chain; null when unlinked. */
   next: Slab | null = null;
+  /** Made beyond the pool's initial slabs: may be dropped when no longer needed. */
+  grown = false;
   // Frame views cached per frame size (usually one or two sizes per process), built once per slab lifetime.
   private viewSizes: number[] = [];
   private viewSets: Buffer[][] = [];
@@ -40,20 +46,38 @@ export interface SlabPoolStats {
   total: number;
   /** Slabs currently on the free stack. */
   free: number;
-  /** Slabs created because the stack was empty (beyond the initial allocation). */
+  /** Slabs created because the stack was empty (beyond the initial allocation), ever. */
   grown: number;
+  /** Grown slabs dropped again (given back to the allocator), ever. */
+  trimmed: number;
 }
+
+export interface SlabPoolOptions {
+  /** Every this often, grown slabs beyond the period's peak use are dropped; 0 = only by trim(). Default 10 s. */
+  decayMs?: number;
+}
+
+export const POOL_DECAY_MS = 10_000;
 
 export class SlabPool {
   private freeHead: Slab | null = null;
   private freeCount = 0;
   private totalCount = 0;
   private grownCount = 0;
+  private trimmedCount = 0;
+  /** Most slabs in use at once since the last decay step. */
+  private peakInUse = 0;
+  private decayTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly decayMs: number;
+  private readonly initialSlabs: number;
 
   constructor(
     readonly slabBytes: number = SLAB_BYTES,
     initialSlabs = 0,
+    opts: SlabPoolOptions = {},
   ) {
+    this.initialSlabs = initialSlabs;
+    this.decayMs = opts.decayMs ?? POOL_DECAY_MS;
     if (!Number.isInteger(slabBytes) || slabBytes <= 0 || slabBytes % 2 !== 0) {
       throw new RangeError(`slabBytes must be a positive even integer, got ${slabBytes}`);
     }
@@ -68,15 +92,20 @@ export class SlabPool {
 
   /** Pops a slab (contents undefined); grows the pool when empty rather than failing. */
   acquireSlab(): Slab {
-    const s = this.freeHead;
+    let s = this.freeHead;
     if (s !== null) {
       this.freeHead = s.next;
       s.next = null;
       this.freeCount--;
-      return s;
+    } else {
+      this.grownCount++;
+      s = this.track(new Slab(Buffer.allocUnsafeSlow(this.slabBytes)));
+      s.grown = true;
+      this.scheduleDecay();
     }
-    this.grownCount++;
-    return this.track(new Slab(Buffer.allocUnsafeSlow(this.slabBytes)));
+    const inUse = this.totalCount - this.freeCount;
+    if (inUse > this.peakInUse) this.peakInUse = inUse;
+    return s;
   }
 
   releaseSlab(slab: Slab): void {
@@ -90,8 +119,56 @@ export class SlabPool {
     this.freeCount += count;
   }
 
+  /** Slabs currently borrowed by queues. */
+  get inUse(): number {
+    return this.totalCount - this.freeCount;
+  }
+
+  /**
+   * Drops free grown slabs until the pool holds at most `keep` slabs (never fewer than its initial ones, never a
+   * borrowed one). Walks the free stack: it runs once per decay period or when the last call ends, not per frame.
+   */
+  trim(keep = 0): number {
+    const target = Math.max(keep, this.initialSlabs);
+    let dropped = 0;
+    let prev: Slab | null = null;
+    let s = this.freeHead;
+    while (s !== null && this.totalCount > target) {
+      const next: Slab | null = s.next;
+      if (s.grown) {
+        if (prev === null) this.freeHead = next;
+        else prev.next = next;
+        s.next = null;
+        this.freeCount--;
+        this.totalCount--;
+        dropped++;
+      } else {
+        prev = s;
+      }
+      s = next;
+    }
+    this.trimmedCount += dropped;
+    return dropped;
+  }
+
+  /** One decay step (the pool's timer runs it; tests may): keep what the last period needed at its peak, drop the rest. */
+  decay(): void {
+    this.trim(this.peakInUse);
+    this.peakInUse = this.inUse;
+  }
+
   stats(): SlabPoolStats {
-    return { slabBytes: this.slabBytes, total: this.totalCount, free: this.freeCount, grown: this.grownCount };
+    return { slabBytes: this.slabBytes, total: this.totalCount, free: this.freeCount, grown: this.grownCount, trimmed: this.trimmedCount };
+  }
+
+  private scheduleDecay(): void {
+    if (this.decayTimer !== undefined || this.decayMs <= 0) return;
+    this.decayTimer = setTimeout(() => {
+      this.decayTimer = undefined;
+      this.decay();
+      if (this.totalCount > this.initialSlabs) this.scheduleDecay();
+    }, this.decayMs);
+    this.decayTimer.unref(); // the pool alone must not keep a process alive
   }
 
   private track(s: Slab): Slab {

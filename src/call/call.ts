@@ -2,14 +2,17 @@
 //   caller frame → CallHandler.onAudio → Uplink (call rate → leg.inputRate) → ModelLeg.sendAudio → model
 //   model audio → ModelLegEvents.audio → Playout (resample, queue) → Pacer tick → CallSocket.sendAudio → caller
 // Everything else a call does happens at turn and call boundaries: tools, transcripts, endings, and the events
-// observers get (events.ts). Nothing here runs per frame beyond the two lines above, counters, the caller's
-// speech-end detector (one sum of squares, for the response-time metric) and the console's peak meters.
+// observers get (events.ts). Nothing here runs per frame beyond the two lines above, counters, and three cheap
+// detectors on the caller's audio: a peak meter (console), the speech-end detector (response-time metric) and
+// the speech probe (model stall).
 import { PeakMeter } from "../audio/level.ts";
-import { Playout } from "../audio/playout.ts";
+import { Playout, type PlayoutStats } from "../audio/playout.ts";
+import { PROBE_NONE, PROBE_START, SpeechProbe, type ProbeResult } from "../audio/speech-probe.ts";
 import type { Pacer } from "../audio/pacer.ts";
 import { SpeechEndDetector } from "../audio/speech-end.ts";
 import { Uplink } from "../audio/uplink.ts";
 import { UplinkBatcher } from "../audio/uplink-batch.ts";
+import { LogLimit } from "../log-limit.ts";
 import type { Logger } from "../log.ts";
 import type { CallHandler, CallSocket } from "../telephony/types.ts";
 import type { Agent, CallControl } from "./agent.ts";
@@ -30,6 +33,9 @@ export const HARD_STOP_MS = 15000;
 
 export const NUDGE_GOODBYE = "The call has to end now. Say a brief, friendly goodbye to the caller.";
 export const NUDGE_IDLE = "The caller has been silent for a while. Briefly ask whether they are still there.";
+/** After a stall resume: the fresh socket may not have heard the caller's last words (nothing is replayed). */
+export const NUDGE_STALL =
+  "The caller finished speaking a moment ago and is waiting for your answer. Answer them, or if you did not catch what they said, briefly ask them to repeat it.";
 
 export interface CallSettings {
   callSampleRate: number;
@@ -39,6 +45,10 @@ export interface CallSettings {
   uplinkBatchMs: number;
   turnTailMs: number;
   sendKillAudio: boolean;
+  /** Most model audio queued for playout (MAX_QUEUED_AUDIO_S). */
+  maxQueuedAudioS: number;
+  /** Caller finished, model silent this long → resume once, then end the call (MODEL_STALL_S); 0 = off. */
+  modelStallS: number;
 }
 
 export interface CallInfo {
@@ -77,6 +87,8 @@ export class Call implements CallHandler, CallControl {
   private readonly hub: CallEventHub;
   private readonly tools: ToolRunner;
   private readonly transcript: TranscriptAggregator;
+  /** Warnings that can repeat within a call are logged a few times, then counted (summary in "call ended"). */
+  private readonly limit: LogLimit;
   private readonly startedAt = Date.now();
   private readonly t0 = performance.now();
 
@@ -97,6 +109,16 @@ export class Call implements CallHandler, CallControl {
   /** The model sent audio since its last turnComplete (a turn is in progress on its side). */
   private modelTurnOpen = false;
   private turnWaiters: Array<() => void> = [];
+  // Model stall detection: when the caller's current utterance began (first sign since the model's last event),
+  // when it finished (-1: not waiting for the model), the model's last event of any kind, and whether this wait
+  // already resumed the leg once. The probe is the caller's own speech as heard here (a dead model sends no transcript).
+  private readonly probe: SpeechProbe | null;
+  private callerSpokeAt = -1;
+  private waitingSince = -1;
+  private modelAt = 0;
+  private stallResumed = false;
+  private stallTimer: Timer | undefined;
+  private stalls = 0;
 
   constructor(private readonly d: CallDeps) {
     const s = d.settings;
@@ -105,12 +127,20 @@ export class Call implements CallHandler, CallControl {
     this.socket = d.socket;
     this.leg = d.leg;
     this.log = d.log;
+    this.limit = new LogLimit(d.log);
+    this.probe = s.modelStallS > 0 ? new SpeechProbe(s.callSampleRate) : null;
     this.hub = d.events;
     this.uplink = new Uplink(s.callSampleRate, d.leg.inputRate);
     const batchBytes = (d.leg.inputRate / 1000) * s.uplinkBatchMs * 2;
     this.batcher = batchBytes > 0 ? new UplinkBatcher(batchBytes, (chunk) => d.leg.sendAudio(chunk)) : null;
     this.speech = new SpeechEndDetector(s.callSampleRate);
-    this.playout = new Playout({ outRate: s.playbackRate, leadMs: s.playoutLeadMs, tailMs: s.turnTailMs, frameMs: s.playoutFrameMs });
+    this.playout = new Playout({
+      outRate: s.playbackRate,
+      leadMs: s.playoutLeadMs,
+      tailMs: s.turnTailMs,
+      frameMs: s.playoutFrameMs,
+      maxQueuedMs: s.maxQueuedAudioS * 1000,
+    });
     const agentLevel = this.levels.agent;
     this.playout.attach({
       send: (f) => {
@@ -119,7 +149,11 @@ export class Call implements CallHandler, CallControl {
       },
       cork: (fn) => d.socket.cork(fn),
     });
-    this.playout.listen({ turnAudible: (turn, ms) => this.turnAudible(turn, ms) });
+    this.playout.listen({
+      turnAudible: (turn, ms) => this.turnAudible(turn, ms),
+      overflow: (turn, queuedMs) =>
+        this.limit.warn("playout_overflow", { turn, queuedMs: Math.round(queuedMs), maxQueuedAudioS: s.maxQueuedAudioS }, "model audio beyond MAX_QUEUED_AUDIO_S: dropping the rest of this turn"),
+    });
     d.pacer.add(this.playout);
     this.transcript = new TranscriptAggregator(this.callId, (e) => this.emit(e));
     const a = d.info.agent;
@@ -145,28 +179,51 @@ export class Call implements CallHandler, CallControl {
       this.maxTimer = setTimeout(() => this.endPolitely("max_duration", `limit ${a.maxCallSeconds} s`, NUDGE_GOODBYE), a.maxCallSeconds * 1000);
     }
     if (a.idleSeconds > 0) this.armIdle(a.idleSeconds * 1000);
+    // Every model event but the caller's own transcript stamps modelAt (one number; audio stamps it anyway).
     d.leg.attach({
       audio: (pcm, rate) => {
-        this.lastActivity = performance.now();
+        this.lastActivity = this.modelAt = performance.now();
         this.modelTurnOpen = true;
         this.playout.pushModelAudio(pcm, rate);
       },
-      interrupted: () => this.bargeIn(),
-      generationComplete: () => this.playout.onGenerationComplete(),
-      turnComplete: () => this.turnComplete(),
+      interrupted: () => {
+        this.modelAt = performance.now();
+        this.bargeIn();
+      },
+      generationComplete: () => {
+        this.modelAt = performance.now();
+        this.playout.onGenerationComplete();
+      },
+      turnComplete: () => {
+        this.modelAt = performance.now();
+        this.turnComplete();
+      },
       inputTranscription: (text, finished) => {
         // The caller spoke: the silence is over, and a later one earns a fresh "are you still there?".
         this.lastActivity = performance.now();
         this.idleNudged = false;
         this.transcript.callerFragment(text, finished, this.now());
+        // A late empty `finished` after the model already answered is not a new utterance.
+        if (text !== "") this.callerSpeaking();
+        if (finished) this.callerFinished();
       },
-      outputTranscription: (text) => this.transcript.agentFragment(text, this.now()),
+      outputTranscription: (text) => {
+        this.modelAt = performance.now();
+        this.transcript.agentFragment(text, this.now());
+      },
       toolCall: (c) => {
+        this.modelAt = performance.now();
         this.emit({ type: "toolCall", callId: this.callId, id: c.id, name: c.name, args: c.args, atMs: this.now() });
         this.tools.run(c);
       },
-      toolCallCancelled: (ids) => this.tools.cancel(ids),
-      usage: (u) => this.addUsage(u),
+      toolCallCancelled: (ids) => {
+        this.modelAt = performance.now();
+        this.tools.cancel(ids);
+      },
+      usage: (u) => {
+        this.modelAt = performance.now();
+        this.addUsage(u);
+      },
       failed: (reason, code) => void this.modelFailed(reason, code),
     });
   }
@@ -182,6 +239,11 @@ export class Call implements CallHandler, CallControl {
     this.levels.caller.see(pcm);
     if (this.ended) return;
     this.speech.process(pcm);
+    const probe = this.probe;
+    if (probe !== null) {
+      const r = probe.push(pcm);
+      if (r !== PROBE_NONE) this.probed(r);
+    }
     if (this.batcher === null) this.leg.sendAudio(this.uplink.process(pcm));
     else this.batcher.push(this.uplink.process(pcm));
   }
@@ -192,8 +254,17 @@ export class Call implements CallHandler, CallControl {
     this.playout.onDrain();
   }
 
+  onMediaLost(quietMs: number): void {
+    void this.hangup("media_lost", `no frame from the caller for ${(quietMs / 1000).toFixed(1)} s`);
+  }
+
   onClose(code: number, reason: string): void {
     this.finish("caller_hangup", `caller socket closed (${code}${reason ? " " + reason : ""})`);
+  }
+
+  /** Counters of the call so far (playout and model leg); for metrics and tests, not the hot path. */
+  stats(): { audio: PlayoutStats; model: Record<string, number>; modelStalls: number } {
+    return { audio: this.playout.stats(), model: this.leg.stats(), modelStalls: this.stalls };
   }
 
   // ---------- endings ----------
@@ -293,6 +364,63 @@ export class Call implements CallHandler, CallControl {
     this.idleTimer = setTimeout(check, idleMs);
   }
 
+  // ---------- model stall ----------
+  // The caller finished an utterance: from then the model owes an answer. If nothing at all comes from it for
+  // MODEL_STALL_S, the leg is resumed on a fresh socket once (with a nudge, since nothing is replayed to it), and if
+  // it stays silent the call ends as model_failed with a hang-up rather than leave the caller in silence.
+  // One timer per wait, not per event: events only stamp modelAt, and the timer compares.
+
+  private probed(r: ProbeResult): void {
+    if (r === PROBE_START) this.callerSpeaking();
+    else this.callerFinished();
+  }
+
+  /** A sign of caller speech (probe or transcript); the first since the model's last event starts an utterance. */
+  private callerSpeaking(): void {
+    if (this.callerSpokeAt < 0 || this.callerSpokeAt < this.modelAt) this.callerSpokeAt = performance.now();
+  }
+
+  /** The caller's utterance ended: the model owes an answer, unless it has said anything since the caller began. */
+  private callerFinished(): void {
+    if (this.callerSpokeAt >= 0 && this.modelAt < this.callerSpokeAt) this.awaitModel();
+  }
+
+  private awaitModel(): void {
+    const stallMs = this.d.settings.modelStallS * 1000;
+    if (stallMs <= 0 || this.ended || this.ending !== undefined) return;
+    this.waitingSince = performance.now();
+    if (this.stallTimer === undefined) this.stallTimer = setTimeout(() => this.checkStall(), stallMs);
+  }
+
+  private checkStall(): void {
+    this.stallTimer = undefined;
+    if (this.ended || this.ending !== undefined || this.waitingSince < 0) return;
+    const stallMs = this.d.settings.modelStallS * 1000;
+    if (this.modelAt >= this.waitingSince) {
+      // The model spoke up: this wait is over, and a later one may resume again.
+      this.waitingSince = -1;
+      this.stallResumed = false;
+      return;
+    }
+    const silentMs = performance.now() - this.waitingSince;
+    if (silentMs < stallMs) {
+      this.stallTimer = setTimeout(() => this.checkStall(), stallMs - silentMs);
+      return;
+    }
+    this.stalls++;
+    if (!this.stallResumed && this.leg.resume("model silent after the caller finished")) {
+      this.stallResumed = true;
+      this.limit.warn("model_stall", { silentMs: Math.round(silentMs) }, "model silent after the caller finished: resuming it on a fresh socket");
+      this.leg.sendText(NUDGE_STALL);
+      this.waitingSince = performance.now();
+      this.stallTimer = setTimeout(() => this.checkStall(), stallMs);
+      return;
+    }
+    this.log.error({ silentMs: Math.round(silentMs), resumed: this.stallResumed }, "model stays silent: ending the call");
+    this.ending = { reason: "model_failed", detail: `model silent for ${Math.round(silentMs / 1000)} s after the caller finished` };
+    void this.hangup();
+  }
+
   // ---------- model events ----------
 
   private turnComplete(): void {
@@ -331,7 +459,7 @@ export class Call implements CallHandler, CallControl {
     if (this.playout.discardingLateAudio) {
       this.discardValve = setTimeout(() => {
         if (this.ended || !this.playout.discardingLateAudio) return;
-        this.log.warn({ afterMs: DISCARD_VALVE_MS }, "interrupted turn never completed; accepting model audio again");
+        this.limit.warn("discard_valve", { afterMs: DISCARD_VALVE_MS }, "interrupted turn never completed; accepting model audio again");
         this.playout.onTurnComplete();
       }, DISCARD_VALVE_MS);
     }
@@ -362,14 +490,17 @@ export class Call implements CallHandler, CallControl {
     if (this.ended) return;
     this.ended = true;
     const e = this.ending ?? { reason, detail };
-    for (const t of [this.discardValve, this.maxTimer, this.idleTimer, this.hardStop]) clearTimeout(t);
+    for (const t of [this.discardValve, this.maxTimer, this.idleTimer, this.hardStop, this.stallTimer]) clearTimeout(t);
     this.tools.abortAll();
     const pb = this.playout.playback();
     this.transcript.close(this.now(), pb.heardMs);
     void this.leg.close();
     const audio = this.playout.stats();
     const model = this.leg.stats();
-    this.log.info({ reason: e.reason, detail: e.detail, audio, model, killAudioSent: this.killsSent }, "call ended");
+    this.log.info(
+      { reason: e.reason, detail: e.detail, audio, model, killAudioSent: this.killsSent, modelStalls: this.stalls, suppressedLogs: this.limit.suppressed() },
+      "call ended",
+    );
     this.playout.dispose(); // also leaves the pacer
     const fa = [...this.firstAudio].sort((a, b) => a - b);
     // Discarded late audio is counted at the model's rate; Live speaks at 24 kHz (docs/gemini-live.md#audio).
@@ -390,6 +521,7 @@ export class Call implements CallHandler, CallControl {
         underrunMs: Math.round(audio.underrunMs),
         discardedMs: Math.round(ms(audio.discardedBytes, 24000)),
         droppedMs: Math.round(audio.framesLost * 20),
+        overflowMs: Math.round(ms(audio.overflowBytes, 24000)),
       },
       model,
       usage: this.usage,

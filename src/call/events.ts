@@ -114,7 +114,8 @@ export interface CallEndedEvent {
   bargeIns: number;
   /** Summary of the turns' first-audio latency; undefined when the agent never spoke. */
   firstAudioMs: { p50: number; max: number } | undefined;
-  audio: { framesIn: number; framesOut: number; underrunMs: number; discardedMs: number; droppedMs: number };
+  /** overflowMs: model audio dropped past MAX_QUEUED_AUDIO_S. */
+  audio: { framesIn: number; framesOut: number; underrunMs: number; discardedMs: number; droppedMs: number; overflowMs: number };
   model: Record<string, number>;
   usage: ModelUsage;
 }

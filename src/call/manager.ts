@@ -51,12 +51,26 @@ export interface CallManagerOptions {
   pacerPhases?: number;
   /** "offline" when the model is the local echo stand-in: every call says so in its log. */
   modelLabel: string;
+  /** Calls this instance takes at once (active + answered and waiting for their socket); MAX_CALLS. */
+  maxCalls?: number;
   log: Logger;
+}
+
+/** Work turned away, for logs and metrics. Plain numbers, bumped where it happens. */
+export interface RefusalCounters {
+  /** Webhooks answered with the fallback because the instance was at MAX_CALLS. */
+  atCapacity: number;
+  /** Stream upgrades refused because a socket for the call was already open (409). */
+  streamBusy: number;
+  /** Stream upgrades refused because the call had ended (410). */
+  streamEnded: number;
 }
 
 export class CallManager {
   readonly pacer: Pacer;
   readonly events: CallEventHub;
+  readonly counters: RefusalCounters = { atCapacity: 0, streamBusy: 0, streamEnded: 0 };
+  readonly maxCalls: number;
   router: AgentRouter;
   private readonly expected = new Map<string, Expected>();
   private readonly active = new Map<string, Call>();
@@ -66,15 +80,31 @@ export class CallManager {
     this.router = o.router;
     this.events = new CallEventHub(o.log);
     this.pacer = new Pacer({ phases: o.pacerPhases ?? 1 });
+    this.maxCalls = o.maxCalls ?? Infinity;
   }
 
   get activeCalls(): number {
     return this.active.size;
   }
 
-  /** Pre-warmed legs waiting for their socket. */
+  /** Calls answered at webhook time (pre-warmed or not) waiting for their socket. */
   get pendingCalls(): number {
     return this.expected.size;
+  }
+
+  /** True when no new call should be taken: active calls plus answered ones waiting for their socket reach MAX_CALLS. */
+  get atCapacity(): boolean {
+    return this.active.size + this.expected.size >= this.maxCalls;
+  }
+
+  /**
+   * Webhook time: may this instance take one more call? Counts a refusal when not. The caller must call prepare()
+   * in the same event-loop turn when admitted, so concurrent webhooks cannot all slip under the limit.
+   */
+  admit(): boolean {
+    if (!this.atCapacity) return true;
+    this.counters.atCapacity++;
+    return false;
   }
 
   calls(): Call[] {

@@ -60,6 +60,12 @@ export interface ModelLeg {
   sendToolResult(id: string, name: string, response: Record<string, unknown>): void;
   /** A text turn from "the system" (greeting, "say goodbye now", "is the caller still there?"). */
   sendText(text: string): void;
+  /**
+   * The model went silent when it should answer (the call layer's stall detector): reopen on a fresh socket,
+   * keeping the conversation (a resumption handle). True when that is under way (or already was); false when the
+   * leg cannot resume (no handle yet, closed, failed), in which case the call gives up on it.
+   */
+  resume(reason: string): boolean;
   close(): Promise<void>;
   stats(): Record<string, number>;
 }

@@ -172,6 +172,19 @@ export class LiveSession implements ModelLeg {
     this.sendOrHold(textFrame(text), "text");
   }
 
+  /**
+   * The call saw the model go silent: move to a fresh socket with the latest resumption handle, through the same
+   * path a goAway rotation takes (caller audio, tool results and texts are queued meanwhile, none lost).
+   */
+  resume(reason: string): boolean {
+    if (this._state === "rotating") return true; // a fresh socket is already on its way
+    if (this._state !== "ready" || this.active === undefined || this.handle === undefined) return false;
+    this.counters.stallResumes++;
+    this.log.warn({ reason, conn: this.active.id }, "live: resuming on a fresh socket");
+    this.rotate();
+    return true;
+  }
+
   private sendOrHold(frame: string, kind: "tool" | "text"): void {
     if (this._state === "closed" || this._state === "failed") return;
     if (this._state === "ready" && this.held.length === 0 && this.active?.send(frame)) {

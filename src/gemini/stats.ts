@@ -25,6 +25,7 @@ export function newLiveCounters() {
     toolResponsesDeferred: 0,
     toolCancellations: 0,
     goAways: 0,
+    stallResumes: 0,
   };
 }
 

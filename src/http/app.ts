@@ -1,12 +1,14 @@
 // HTTP side (Hono): the voice webhook that answers with <Stream>, the stream-status callback, liveness (/healthz),
-// readiness (/readyz) and, when given, the metrics route.
+// readiness (/readyz), the records API and, when given, the metrics route.
 import { Hono, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config.ts";
-import { maskNumber, type Logger } from "../log.ts";
+import { clip, maskNumber, type Logger } from "../log.ts";
 import type { Readiness } from "../ops/readiness.ts";
 import { recordsApi } from "../records/api.ts";
 import type { Records } from "../records/index.ts";
+import { CALL_ID_MAX, isSafeCallId } from "../telephony/call-id.ts";
 import { mintStreamToken } from "../telephony/stream-token.ts";
 import { adminAuth } from "./admin-auth.ts";
 import { noCounters, type HttpCounters } from "./counters.ts";
@@ -43,7 +45,7 @@ async function readVerified(req: Request, d: AppDeps, log: Logger): Promise<Veri
       allowBareHex: d.config.signatureBareHex,
     });
     if (!v.ok) {
-      log.warn({ path: new URL(req.url).pathname, reason: v.reason }, "webhook rejected: signature");
+      log.warn({ path: clip(new URL(req.url).pathname), reason: v.reason }, "webhook rejected: signature");
       return { ok: false, res: new Response(`unauthorized: ${v.reason}\n`, { status: 401 }) };
     }
   }
@@ -79,17 +81,24 @@ export function createApp(d: AppDeps): Hono {
     if (!v.ok) return v.res;
     const f = callFields(v.fields);
     if (!f.callId) {
-      d.log.warn({ keys: Object.keys(v.fields) }, "voice webhook without a call id");
+      const keys = Object.keys(v.fields);
+      d.log.warn({ keyCount: keys.length, keys: keys.slice(0, 10).map((k) => clip(k, 32)) }, "voice webhook without a call id");
       return new Response("bad request: no sessionId/CallSid/call_id in body\n", { status: 400 });
     }
+    // The id goes into the stream URL, the hang-up path and every log line: bounded, no characters to escape.
+    if (!isSafeCallId(f.callId)) {
+      d.log.warn({ callIdLength: f.callId.length, callIdStart: f.callId.slice(0, 16).replace(/[^\w-]/g, "?") }, "voice webhook rejected: malformed call id");
+      return new Response(`bad request: call id must be 1-${CALL_ID_MAX} characters of A-Z a-z 0-9 . _ : @ + = -\n`, { status: 400 });
+    }
     const log = d.log.child({ callId: f.callId });
+    const state = clip(f.state, 32);
     const caller = f.caller ?? "";
     const callee = f.callee ?? "";
     const agent = d.calls.router.route(callee);
     // Decide by call id, never by callSessionState: the first POST can already say Completed. The claim row
     // holds who called whom and which agent answers, whichever instance the audio socket then reaches.
     if (!(await d.records.claims.claim({ id: f.callId, agent: agent?.name ?? "", caller, callee, at: Date.now() }, log))) {
-      log.info({ state: f.state }, "voice webhook repeat: empty response");
+      log.info({ state }, "voice webhook repeat: empty response");
       return new Response(EMPTY_RESPONSE, { headers: XML });
     }
     if (agent === undefined) {
@@ -97,7 +106,13 @@ export function createApp(d: AppDeps): Hono {
       d.records.unanswered(f.callId, null, "no agent answers this number");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
-    log.info({ state: f.state, caller: maskNumber(caller), callee: maskNumber(callee), agent: agent.name }, "new call: answering with <Stream>");
+    // Admission control: past MAX_CALLS this instance takes no more work (no model session is opened).
+    if (!d.calls.admit()) {
+      log.warn({ state, maxCalls: d.config.maxCalls, activeCalls: d.calls.activeCalls, pendingCalls: d.calls.pendingCalls }, "at capacity: answering with the fallback message and a hang-up");
+      d.records.unanswered(f.callId, null, "at capacity (MAX_CALLS)");
+      return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
+    }
+    log.info({ state, caller: maskNumber(caller), callee: maskNumber(callee), agent: agent.name }, "new call: answering with <Stream>");
     const warm = await d.calls.prepare(f.callId, { caller, callee, agent }, log);
     if (warm === "failed") {
       log.error("no model session for this call: answering with the fallback message and a hang-up");
@@ -115,19 +130,32 @@ export function createApp(d: AppDeps): Hono {
     return new Response(xml, { headers: XML });
   };
 
-  app.post("/voice", counted("/voice"), (c) => voice(c.req.raw));
-  app.post("/", counted("/"), (c) => voice(c.req.raw));
+  // Sautikit's bodies are a few hundred bytes. Anything past MAX_WEBHOOK_BYTES is refused before it is buffered
+  // whole or parsed: by Content-Length when there is one, else by counting a chunked body as it streams in.
+  const limit = bodyLimit({
+    maxSize: d.config.maxWebhookBytes,
+    onError: (c) => {
+      d.log.warn(
+        { path: clip(c.req.path), contentLength: clip(c.req.header("content-length"), 20), maxBytes: d.config.maxWebhookBytes },
+        "webhook rejected: body too large",
+      );
+      return c.text(`payload too large: at most ${d.config.maxWebhookBytes} bytes\n`, 413);
+    },
+  });
 
-  app.post("/stream-status", counted("/stream-status"), async (c) => {
+  app.post("/voice", counted("/voice"), limit, (c) => voice(c.req.raw));
+  app.post("/", counted("/"), limit, (c) => voice(c.req.raw));
+
+  app.post("/stream-status", counted("/stream-status"), limit, async (c) => {
     const v = await readVerified(c.req.raw, d, d.log);
     if (!v.ok) return v.res;
     const f = v.fields;
     d.log.info(
       {
-        callId: callFields(f).callId,
-        streamSid: pick(f, ["streamSid"]),
-        event: pick(f, ["streamEvent", "streamStatus", "callSessionState"]),
-        name: pick(f, ["name"]),
+        callId: clip(callFields(f).callId, CALL_ID_MAX),
+        streamSid: clip(pick(f, ["streamSid"])),
+        event: clip(pick(f, ["streamEvent", "streamStatus", "callSessionState"]), 32),
+        name: clip(pick(f, ["name"])),
       },
       "stream status",
     );

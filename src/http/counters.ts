@@ -2,7 +2,7 @@
 // the webhook and upgrade code depend on two methods and not on a metrics library.
 
 /** How a `/stream` upgrade ended. A fixed set: every value becomes a metric label. */
-export type UpgradeOutcome = "ok" | "not_websocket" | "no_subprotocol" | "bad_token" | "expired_token" | "failed";
+export type UpgradeOutcome = "ok" | "not_websocket" | "no_subprotocol" | "bad_call_id" | "bad_token" | "expired_token" | "busy" | "ended" | "failed";
 
 export interface HttpCounters {
   /** A webhook answered: `route` is the route pattern ("/voice", "/", "/stream-status"), never the raw URL. */

@@ -3,8 +3,10 @@
 // (frames may be coalesced or split at any byte), text frames are metadata or notices.
 // The console's browser softphone speaks the same protocol on its own socket kind; only its hang-up differs.
 import type { ServerWebSocket, WebSocketHandler } from "bun";
-import type { Logger } from "../log.ts";
+import { LogLimit } from "../log-limit.ts";
+import { clip, type Logger } from "../log.ts";
 import { hangupCall, type HangupOptions } from "./hangup.ts";
+import { SilenceWatch } from "./silence-watch.ts";
 import type { CallHandler, CallSocket } from "./types.ts";
 
 export const SUBPROTOCOL = "audio.drachtio.org";
@@ -28,6 +30,11 @@ export interface AudioSocketData {
   sawAudio: boolean;
   framesIn: number;
   bytesIn: number;
+  /** Frames of any kind (text, empty, audio): what the silence watch looks at. */
+  framesSeen: number;
+  textFrames: number;
+  /** Repeated per-socket log lines (text frames) are logged a few times, then counted. */
+  limit: LogLimit;
 }
 
 /** Sautikit's media server. */
@@ -36,7 +43,20 @@ export type SocketData = AudioSocketData & { kind: "media"; source: "phone" };
 export type SoftphoneSocketData = AudioSocketData & { kind: "softphone"; source: "browser" };
 
 function fresh(callId: string, log: Logger) {
-  return { callId, log, handler: undefined, carry: -1, scratch: undefined, sawText: false, sawAudio: false, framesIn: 0, bytesIn: 0 };
+  return {
+    callId,
+    log,
+    handler: undefined,
+    carry: -1,
+    scratch: undefined,
+    sawText: false,
+    sawAudio: false,
+    framesIn: 0,
+    bytesIn: 0,
+    framesSeen: 0,
+    textFrames: 0,
+    limit: new LogLimit(log),
+  };
 }
 
 export function socketData(callId: string, log: Logger): SocketData {
@@ -70,8 +90,9 @@ function callSocket(ws: ServerWebSocket<AudioSocketData>, rest: RestHangup): Cal
         ws.close(1000, reason.slice(0, 100));
         return;
       }
+      // Without REST credentials main.ts warned once at start; per call this is only worth an info line.
       if (rest !== undefined) await hangupCall(rest, ws.data.callId, ws.data.log);
-      else ws.data.log.warn({ reason }, "SAUTIKIT_API_KEY is not set: closing the socket only; the caller may hear silence until they hang up");
+      else ws.data.log.info({ reason }, "no SAUTIKIT_API_KEY: closing the socket only");
       ws.close(1000, reason.slice(0, 100));
     },
   };
@@ -132,16 +153,41 @@ function onText(ws: ServerWebSocket<AudioSocketData>, text: string): void {
     } catch {
       // the metadata schema is undocumented; never fail on it
     }
-    d.log.info({ keys: meta ? Object.keys(meta) : [], bytes: text.length, json: meta !== undefined }, "stream metadata");
+    const keys = meta ? Object.keys(meta) : [];
+    d.log.info({ keys: keys.slice(0, 20).map((k) => clip(k, 32)), keyCount: keys.length, bytes: text.length, json: meta !== undefined }, "stream metadata");
     return guarded(ws, "metadata", (h) => h.onMetadata(meta, text));
   }
   d.sawText = true;
-  d.log.info({ text: text.slice(0, 500) }, "stream text frame");
+  d.textFrames++;
+  // Anyone holding the stream URL can send text frames; a flood of them must not flood the log.
+  d.limit.info("text_frame", { text: clip(text, 200) }, "stream text frame");
   guarded(ws, "text", (h) => h.onText(text));
 }
 
+export interface AudioSocketOptions {
+  /** Sautikit REST credentials for phone calls' hang-up; undefined for browser calls or when not configured. */
+  rest: RestHangup;
+  /** No frame of any kind for this long ends the call as media_lost (CALLER_SILENCE_TIMEOUT_S); 0 = off. */
+  silenceTimeoutMs: number;
+  /** The socket is gone (after the call heard of it): the server marks the stream URL used up. */
+  closed?: (callId: string) => void;
+}
+
+/** The media path is gone while the socket stays up: the call ends (and hangs up); no call, just close. */
+function mediaLost(ws: ServerWebSocket<AudioSocketData>, quietMs: number): void {
+  const d = ws.data;
+  d.log.warn({ quietMs: Math.round(quietMs), framesIn: d.framesIn }, "no frame from the caller's socket: the media path is lost, ending the call");
+  if (d.handler === undefined) {
+    ws.close(1001, "media lost");
+    return;
+  }
+  guarded(ws, "media lost", (h) => h.onMediaLost(quietMs));
+}
+
 /** Handlers for either audio socket kind; `rest` is only used by phone calls. */
-export function audioSocketHandlers<D extends AudioSocketData>(startCall: StartCall, rest: RestHangup): WebSocketHandler<D> {
+export function audioSocketHandlers<D extends AudioSocketData>(startCall: StartCall, o: AudioSocketOptions): WebSocketHandler<D> {
+  const rest = o.rest;
+  const watch = new SilenceWatch<ServerWebSocket<D>>(o.silenceTimeoutMs, (ws) => ws.data.framesSeen, mediaLost);
   return {
     data: {} as D,
     maxPayloadLength: MAX_FRAME_BYTES,
@@ -153,6 +199,7 @@ export function audioSocketHandlers<D extends AudioSocketData>(startCall: StartC
     open(ws) {
       ws.binaryType = "nodebuffer";
       ws.data.log.info("audio socket open");
+      watch.add(ws);
       try {
         ws.data.handler = startCall(callSocket(ws, rest), ws.data.log);
       } catch (err) {
@@ -161,6 +208,7 @@ export function audioSocketHandlers<D extends AudioSocketData>(startCall: StartC
       }
     },
     message(ws, msg) {
+      ws.data.framesSeen++;
       if (typeof msg === "string") onText(ws, msg);
       else onBinary(ws, msg as Buffer);
     },
@@ -169,7 +217,11 @@ export function audioSocketHandlers<D extends AudioSocketData>(startCall: StartC
     },
     close(ws, code, reason) {
       const d = ws.data;
-      d.log.info({ code, reason, framesIn: d.framesIn, bytesIn: d.bytesIn }, "audio socket closed");
+      watch.remove(ws);
+      d.log.info(
+        { code, reason: clip(reason, 100), framesIn: d.framesIn, bytesIn: d.bytesIn, textFrames: d.textFrames, suppressedLogs: d.limit.suppressed() },
+        "audio socket closed",
+      );
       const h = d.handler;
       d.handler = undefined;
       if (h) {
@@ -179,6 +231,7 @@ export function audioSocketHandlers<D extends AudioSocketData>(startCall: StartC
           d.log.error({ err }, "call close handler failed");
         }
       }
+      o.closed?.(d.callId);
     },
   };
 }

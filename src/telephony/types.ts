@@ -24,5 +24,7 @@ export interface CallHandler {
   onAudio(pcm: Uint8Array): void;
   onText(text: string): void;
   onDrain(): void;
+  /** No frame of any kind came for `quietMs` (CALLER_SILENCE_TIMEOUT_S): end the call for the caller too. */
+  onMediaLost(quietMs: number): void;
   onClose(code: number, reason: string): void;
 }

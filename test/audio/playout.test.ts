@@ -473,3 +473,66 @@ describe("first audio at once, frame size, phases", () => {
     expect(owed.every((n) => n >= 1 && n <= 2)).toBe(true);
   });
 });
+
+describe("bounded playout (MAX_QUEUED_AUDIO_S)", () => {
+  function capped(maxQueuedMs: number) {
+    const clock = new FakeClock();
+    const pool = new SlabPool(SLAB_BYTES, 0, { decayMs: 0 });
+    const pacer = new Pacer({ clock });
+    pacers.push(pacer);
+    const p = new Playout({ outRate: 16000, leadMs: 160, tailMs: 200, maxQueuedMs, pool, firstAudioAtOnce: false });
+    const overflows: Array<[number, number]> = [];
+    p.listen({ turnAudible: () => {}, overflow: (turn, ms) => overflows.push([turn, ms]) });
+    const sink = new TestSink();
+    p.attach(sink);
+    pacer.add(p);
+    return { clock, pool, pacer, p, sink, overflows };
+  }
+
+  test("a 5-minute burst queues the cap, drops the rest of the turn once, and plays the rest in order", () => {
+    const { clock, p, sink, overflows } = capped(2000);
+    for (let i = 0; i < 15000; i += 50) p.pushModelAudio(numberedFrames(i, 50), 16000); // 300 s in 1 s chunks
+    expect(p.queuedMs()).toBe(2000); // 1 s chunks land exactly on the cap
+    expect(overflows).toEqual([[1, 2000]]); // told once for the turn
+    const s = p.stats();
+    expect(s.overflowTurns).toBe(1);
+    expect(s.overflowBytes).toBe(298 * 32000);
+    p.onTurnComplete();
+    clock.advance(20 * 200);
+    // The first 2 s, whole and in order, then the 200 ms tail of silence, and nothing of the dropped rest.
+    expect(sink.frames.length).toBe(100 + 10);
+    for (let i = 0; i < 100; i++) if (seq(sink.frames[i]!) !== i) throw new Error(`frame ${i} out of order`);
+    expect(sink.frames.slice(100).every(silent)).toBe(true);
+    // The next turn is heard again.
+    p.pushModelAudio(numberedFrames(7, 10), 16000);
+    clock.advance(20 * 20);
+    expect(sink.frames.some((f) => seq(f) === 7)).toBe(true);
+    expect(p.stats().overflowTurns).toBe(1);
+  });
+
+  test("a chunk larger than the room overshoots by at most one resampler slice; a barge-in clears the overflow", () => {
+    const { p, overflows } = capped(1000);
+    p.pushModelAudio(numberedFrames(0, 40), 16000); // 800 ms
+    p.pushModelAudio(numberedFrames(40, 100), 16000); // 2 s more in one chunk: cut within it
+    expect(p.queuedMs()).toBeGreaterThanOrEqual(1000);
+    expect(p.queuedMs()).toBeLessThan(1000 + 16384 / 32);
+    expect(overflows.length).toBe(1);
+    p.onInterrupted();
+    p.onTurnComplete();
+    p.pushModelAudio(numberedFrames(0, 10), 16000);
+    expect(p.queuedMs()).toBe(200);
+  });
+
+  test("a call ending with no audio queued anywhere makes the pool give back what bursts grew; not while others hold some", () => {
+    const { p, pool } = capped(60000);
+    const other = new Playout({ outRate: 16000, leadMs: 160, tailMs: 0, pool });
+    for (let i = 0; i < 3000; i += 50) p.pushModelAudio(numberedFrames(i, 50), 16000); // 60 s
+    other.pushModelAudio(numberedFrames(0, 10), 16000);
+    const grown = pool.stats().total;
+    expect(grown).toBe(Math.ceil((60 * 32000) / SLAB_BYTES) + 1);
+    p.dispose(); // the other call still holds audio: keep (the decay period will trim later)
+    expect(pool.stats().total).toBe(grown);
+    other.dispose();
+    expect(pool.stats()).toMatchObject({ total: 0, trimmed: grown });
+  });
+});

@@ -23,13 +23,13 @@ function drain(q: FrameQueue, expectedStart: number): number {
 describe("SlabPool", () => {
   test("acquireSlab/releaseSlab reuses slabs LIFO and only grows when empty", () => {
     const pool = new SlabPool(SLAB_BYTES, 2);
-    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: 2, free: 2, grown: 0 });
+    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: 2, free: 2, grown: 0, trimmed: 0 });
     const a = pool.acquireSlab();
     const b = pool.acquireSlab();
     expect(a.buf.length).toBe(SLAB_BYTES);
     expect(a.buf.buffer === b.buf.buffer && a.buf.byteOffset !== b.buf.byteOffset).toBe(true); // one backing allocation
     const c = pool.acquireSlab(); // pool empty: grows instead of failing
-    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: 3, free: 0, grown: 1 });
+    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: 3, free: 0, grown: 1, trimmed: 0 });
     pool.releaseSlab(b);
     expect(pool.acquireSlab()).toBe(b);
     pool.releaseSlab(a);
@@ -113,7 +113,7 @@ describe("FrameQueue", () => {
     expect(q.queuedBytes).toBe(0);
     expect(q.slabs).toBe(0);
     expect(q.readFrame()).toBeNull();
-    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: held, free: held, grown: held });
+    expect(pool.stats()).toEqual({ slabBytes: SLAB_BYTES, total: held, free: held, grown: held, trimmed: 0 });
     q.write(pattern(0, 6400), 0, 6400);
     expect(drain(q, 0)).toBe(6400);
   });
@@ -145,5 +145,57 @@ describe("FrameQueue", () => {
     for (let i = 0; i < 1000; i++) turn(i);
     expect(pool.stats()).toEqual(warm);
     expect(warm.free).toBe(warm.total);
+  });
+});
+
+describe("SlabPool gives growth back", () => {
+  test("trim drops free grown slabs only: never an initial one, never one a queue holds", () => {
+    const pool = new SlabPool(SLAB_BYTES, 4, { decayMs: 0 });
+    const q = new FrameQueue(pool, 640);
+    q.write(pattern(0, 10 * SLAB_BYTES), 0, 10 * SLAB_BYTES); // 10 slabs: 4 initial + 6 grown
+    expect(pool.stats()).toMatchObject({ total: 10, free: 0, grown: 6 });
+    expect(pool.trim()).toBe(0); // all borrowed
+    for (let i = 0; i < 5 * (SLAB_BYTES / 640); i++) q.readFrame(); // the first 5 slabs back: the 4 initial, 1 grown
+    expect(pool.stats().free).toBe(5);
+    pool.trim();
+    expect(pool.stats()).toMatchObject({ total: 9, free: 4, trimmed: 1 }); // the free grown one went; the borrowed 5 stay
+    expect(drain(q, 5 * SLAB_BYTES)).toBe(10 * SLAB_BYTES); // the queue's audio is intact
+    pool.trim();
+    expect(pool.stats()).toMatchObject({ total: 4, free: 4, trimmed: 6 }); // back to the initial slabs
+    // The initial backing allocation survives and is reused.
+    q.write(pattern(0, 4 * SLAB_BYTES), 0, 4 * SLAB_BYTES);
+    expect(pool.stats().grown).toBe(6);
+  });
+
+  test("decay keeps what the last period needed at its peak, and drops the rest a period later", () => {
+    const pool = new SlabPool(SLAB_BYTES, 0, { decayMs: 0 });
+    const q = new FrameQueue(pool, 640);
+    const fill = (slabs: number) => {
+      q.write(pattern(0, slabs * SLAB_BYTES), 0, slabs * SLAB_BYTES);
+      q.flush();
+    };
+    fill(20); // a burst: 20 slabs
+    fill(8);
+    pool.decay(); // the period's peak was 20: nothing goes
+    expect(pool.stats().total).toBe(20);
+    fill(8);
+    pool.decay(); // this period needed 8
+    expect(pool.stats().total).toBe(8);
+    // Steady load at that level: no growth and no drop across periods.
+    for (let period = 0; period < 5; period++) {
+      for (let i = 0; i < 50; i++) fill(1 + (i % 8));
+      pool.decay();
+    }
+    expect(pool.stats()).toMatchObject({ total: 8, grown: 20, trimmed: 12 });
+  });
+
+  test("the pool schedules its own decay while it holds grown slabs", async () => {
+    const pool = new SlabPool(SLAB_BYTES, 1, { decayMs: 30 });
+    const q = new FrameQueue(pool, 640);
+    q.write(pattern(0, 6 * SLAB_BYTES), 0, 6 * SLAB_BYTES);
+    q.flush();
+    const t0 = Date.now();
+    while (pool.stats().total > 1 && Date.now() - t0 < 5000) await Bun.sleep(10);
+    expect(pool.stats()).toMatchObject({ total: 1, trimmed: 5 });
   });
 });

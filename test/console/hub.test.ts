@@ -28,7 +28,7 @@ const ended = (callId: string, at: number): CallEvent => ({
   agentTurns: 0,
   bargeIns: 0,
   firstAudioMs: undefined,
-  audio: { framesIn: 0, framesOut: 0, underrunMs: 0, discardedMs: 0, droppedMs: 0 },
+  audio: { framesIn: 0, framesOut: 0, underrunMs: 0, discardedMs: 0, droppedMs: 0, overflowMs: 0 },
   model: {},
   usage: { tokens: {}, totalTokens: 0 },
 });

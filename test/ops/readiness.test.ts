@@ -65,12 +65,10 @@ describe("/readyz", () => {
     expect(valueOf(fams, "sauti_webhooks_total", { route: "/voice", status: "200" })).toBe(1);
   });
 
-  test("a reason added later (e.g. admission control) shows up by name", async () => {
-    h = await startHarness();
-    let full = false;
-    h.readiness.add("atCapacity", () => full);
+  test("admission control: at MAX_CALLS the instance reports atCapacity by name", async () => {
+    h = await startHarness({ MAX_CALLS: "1" });
     expect((await fetch(h.base + "/readyz")).status).toBe(200);
-    full = true;
+    await h.streamUrlFor("HD_cap_1"); // answered and waiting for its socket: counts toward the limit
     const res = await fetch(h.base + "/readyz");
     expect(res.status).toBe(503);
     expect(((await res.json()) as { reasons: string[] }).reasons).toEqual(["atCapacity"]);

@@ -55,9 +55,19 @@ describe("voice webhook", () => {
     expect((await h.post("/voice", "{nope", { type: "application/json" })).status).toBe(400);
   });
 
-  test("XML-special characters in the call id are escaped", async () => {
-    const xml = await (await h.post("/voice", `sessionId=${encodeURIComponent('a"<b>&c')}`)).text();
-    expect(xml).toContain("call=a%22%3Cb%3E%26c&amp;token=");
+  test("a call id with characters outside the safe set, or over 128 characters, gets 400 and is not echoed", async () => {
+    const bad = await h.post("/voice", `sessionId=${encodeURIComponent('a"<b>&c')}`);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).not.toContain("<b>");
+    const long = "HD_" + "x".repeat(126);
+    const tooLong = await h.post("/voice", `sessionId=${long}`);
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.text()).not.toContain(long);
+    expect(h.logs.some((l) => l.includes(long))).toBe(false);
+    // 128 characters of the safe set still stream.
+    const ok = "HD_" + "a".repeat(121) + "-.:@";
+    expect(ok.length).toBe(128);
+    expect(await (await h.post("/voice", `sessionId=${encodeURIComponent(ok)}`)).text()).toContain("<Stream");
   });
 });
 

@@ -47,6 +47,8 @@ export interface StandinOptions {
   apiKey: string | undefined;
   /** `realtimeInput.text` starting with this word triggers a toolCall: "<word> <name> <json args>". */
   toolTrigger: string;
+  /** A stalled model: takes setup, audio and text but never answers (speak() still works when called). */
+  mute: boolean;
   onCallerAudio: ((session: StandinSession, pcm: Uint8Array, receivedAtMs: number) => void) | undefined;
   onSession: ((session: StandinSession) => void) | undefined;
   log: Logger | undefined;
@@ -80,6 +82,7 @@ export const DEFAULT_STANDIN_OPTIONS: StandinOptions = {
   validateSetup: true,
   apiKey: undefined,
   toolTrigger: "TOOLCALL",
+  mute: false,
   onCallerAudio: undefined,
   onSession: undefined,
   log: undefined,
@@ -348,6 +351,7 @@ export class StandinSession {
         this.toolCall(name, args);
         return;
       }
+      if (o.mute) return;
       this.speak({ ms: o.greetingMs, hz: o.greetingHz, transcript: "Hello! How can I help you today?" });
       return;
     }
@@ -385,6 +389,7 @@ export class StandinSession {
 
   private onSpeechEnd(utterance: Uint8Array, speechMs: number): void {
     this.lastUtterance = utterance;
+    if (this.server.opts.mute) return;
     this.send({ serverContent: { inputTranscription: { text: `(caller spoke ${speechMs} ms)`, finished: true } } });
     const o = this.server.opts;
     if (o.mode === "echo" && utterance.byteLength > 0) this.speak({ pcm24: upsample16to24(utterance), transcript: "(echo)" });
