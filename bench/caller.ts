@@ -4,6 +4,7 @@
 import { createHmac } from "node:crypto";
 import { FRAME_BYTES, writeMarkedFrame } from "./marker.ts";
 import { MediaServerModel } from "./mediaserver-model.ts";
+import { WireSocket } from "./wire.ts";
 
 /** Above this a sample counts as "not silence" (the stand-in's tone is thousands; caller frames stay < 64). */
 export const LOUD = 300;
@@ -14,6 +15,10 @@ export interface Answer {
   ms: number;
   hz: number;
   interruptAt: number | null;
+  /** Bytes received while this answer was the current one (tail included), and where its last non-zero byte
+   *  ended: the delivered audio without the relay's trailing silence and frame padding. */
+  bytes: number;
+  audibleBytes: number;
   // received stream (arrival side)
   firstLoudAt: number | null;
   samples: number;
@@ -33,7 +38,7 @@ export interface Answer {
 
 export function newAnswer(at: number, ms: number, hz: number): Answer {
   return {
-    at, firstChunkAt: at, ms, hz, interruptAt: null,
+    at, firstChunkAt: at, ms, hz, interruptAt: null, bytes: 0, audibleBytes: 0,
     firstLoudAt: null, samples: 0, firstLoud: -1, lastLoud: -1, crossings: 0, firstCross: 0, lastCross: 0, prev: 0,
     playing: false, pendingUnderMs: 0, underrunMs: 0, heardAfterInterruptMs: 0, killAt: null,
   };
@@ -60,7 +65,7 @@ export function streamUrlFromXml(xml: string): string {
 
 export class Call {
   readonly id = `HD_${hex(Date.now() * 1000 + (callSeq++ % 1000))}`;
-  ws: WebSocket | undefined;
+  ws: WireSocket | undefined;
   open = false;
   closed = false;
   seq = 0;
@@ -70,7 +75,9 @@ export class Call {
   readonly model: MediaServerModel;
   kills = 0;
   private carry: Uint8Array | null = null;
-  private readonly frame = new Uint8Array(FRAME_BYTES);
+  // One prebuilt WebSocket frame per call: the marker is written into its payload, then it is sent as it is.
+  private readonly wire = WireSocket.binaryFrame(FRAME_BYTES);
+  private readonly frame = this.wire.payload;
   private oddIn = -1;
 
   constructor(readonly idx: number, private readonly split: boolean, startMs: number, private readonly deep = true) {
@@ -94,27 +101,17 @@ export class Call {
     const xml = await res.text();
     if (!res.ok) throw new Error(`webhook ${res.status}: ${xml.slice(0, 200)}`);
     const url = streamUrlFromXml(xml);
-    await new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(url, [PROTO]);
-      ws.binaryType = "arraybuffer";
-      this.ws = ws;
-      const timer = setTimeout(() => reject(new Error("socket open timeout")), 10_000);
-      ws.onopen = () => {
-        clearTimeout(timer);
-        ws.send(JSON.stringify({ callSid: this.id, from: "+254700000001", to: "+254709000000", sampleRate: 16000 }));
-        this.open = true;
-        resolve();
-      };
-      ws.onerror = () => {
-        clearTimeout(timer);
-        reject(new Error("socket error"));
-      };
-      ws.onclose = () => {
+    const ws = await WireSocket.connect(url, PROTO, {
+      binary: (p) => this.onMessage(p),
+      text: (t) => this.onMessage(t),
+      closed: () => {
         this.open = false;
         this.closed = true;
-      };
-      ws.onmessage = (ev) => this.onMessage(ev.data as ArrayBuffer | string);
+      },
     });
+    this.ws = ws;
+    ws.sendText(JSON.stringify({ callSid: this.id, from: "+254700000001", to: "+254709000000", sampleRate: 16000 }));
+    this.open = true;
   }
 
   /** Sends this call's next frame; `now` is the send time recorded for the uplink figure. */
@@ -125,7 +122,7 @@ export class Call {
     writeMarkedFrame(this.frame, this.idx, seq);
     this.sentAt[seq] = now;
     if (!this.split) {
-      this.ws.send(this.frame);
+      this.ws.sendFrame(this.wire.frame);
       return;
     }
     // Split at an odd byte offset and carry the rest into the next message, as mod_audio_fork's coalescing
@@ -137,7 +134,7 @@ export class Call {
     if (prev) msg.set(prev, 0);
     msg.set(head, prev?.length ?? 0);
     this.carry = this.frame.slice(cut);
-    this.ws.send(msg);
+    this.ws.sendBinary(msg);
   }
 
   /** The stand-in got this call's frame `seq` at `t`. */
@@ -148,7 +145,7 @@ export class Call {
   close(): void {
     this.open = false;
     try {
-      this.ws?.close(1000, "bench done");
+      this.ws?.close(1000);
     } catch {
       // already closing
     }
@@ -168,7 +165,7 @@ export class Call {
     return undefined;
   }
 
-  private onMessage(data: ArrayBuffer | string): void {
+  private onMessage(data: Uint8Array | string): void {
     const t = performance.now();
     if (typeof data === "string") {
       if (data.includes("killAudio")) {
@@ -179,10 +176,19 @@ export class Call {
       }
       return;
     }
-    const bytes = new Uint8Array(data);
+    const bytes = data; // a view into the socket's buffer, valid during this call
     this.model.audio(t, bytes);
     const a = this.answerAt(t);
-    if (a) this.analyse(a, bytes, t);
+    if (a) {
+      for (let i = bytes.length - 1; i >= 0; i--) {
+        if (bytes[i] !== 0) {
+          a.audibleBytes = a.bytes + i + 1;
+          break;
+        }
+      }
+      a.bytes += bytes.length;
+      this.analyse(a, bytes, t);
+    }
   }
 
   /** Arrival-side figures: first loud sample, tone span and zero crossings (frequency). */

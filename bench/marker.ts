@@ -11,18 +11,22 @@ function sixBits(v: number, shift: number): number {
   return (v >>> shift) & 63;
 }
 
-/** Writes frame `seq` of call `call` into `out` (640 bytes, S16LE). call < 4096, seq < 262144. */
+/** Writes the marker of frame `seq` of call `call` into the first 20 bytes of `out` (640 bytes, S16LE, the rest
+ *  left as it is: callers keep one zeroed frame per call). call < 4096, seq < 262144. */
 export function writeMarkedFrame(out: Uint8Array, call: number, seq: number): void {
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  out.fill(0);
-  const data = [sixBits(call, 6), sixBits(call, 0), sixBits(seq, 12), sixBits(seq, 6), sixBits(seq, 0)];
-  let sum = 0;
-  for (let i = 0; i < 4; i++) dv.setInt16(i * 2, MAGIC[i]!, true);
-  for (let i = 0; i < 5; i++) {
-    dv.setInt16((4 + i) * 2, data[i]!, true);
-    sum += data[i]!;
-  }
-  dv.setInt16(9 * 2, (sum * 7 + 13) & 63, true);
+  // All values are small, so each sample's high byte is 0x00 or 0xff.
+  const put = (i: number, v: number) => {
+    out[i * 2] = v & 0xff;
+    out[i * 2 + 1] = v < 0 ? 0xff : 0;
+  };
+  for (let i = 0; i < 4; i++) put(i, MAGIC[i]!);
+  const d0 = sixBits(call, 6), d1 = sixBits(call, 0), d2 = sixBits(seq, 12), d3 = sixBits(seq, 6), d4 = sixBits(seq, 0);
+  put(4, d0);
+  put(5, d1);
+  put(6, d2);
+  put(7, d3);
+  put(8, d4);
+  put(9, ((d0 + d1 + d2 + d3 + d4) * 7 + 13) & 63);
 }
 
 export interface Marker {
@@ -41,6 +45,18 @@ export class MarkerScanner {
   private pos = 0; // next sample-aligned byte offset to examine
 
   push(chunk: Uint8Array, onMarker: (m: Marker) => void): void {
+    // Fast path (the usual case): nothing pending and whole frames, each starting with its marker: read them in
+    // place, no copy.
+    if (this.pos === this.len && chunk.length > 0 && chunk.length % FRAME_BYTES === 0) {
+      const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      let ok = true;
+      for (let p = 0; p < chunk.length && ok; p += FRAME_BYTES) ok = this.decodeAt(dv, p) !== undefined;
+      if (ok) {
+        for (let p = 0; p < chunk.length; p += FRAME_BYTES) onMarker(this.decodeAt(dv, p)!);
+        this.pos = this.len = 0;
+        return;
+      }
+    }
     if (this.len + chunk.length > this.buf.length) this.compact(chunk.length);
     this.buf.set(chunk, this.len);
     this.len += chunk.length;

@@ -80,9 +80,10 @@ export async function runMicro(): Promise<Record<string, number>> {
   const p = new Playout({ outRate: 16000, leadMs: 160, tailMs: 200, pool });
   p.attach(sink);
   const gem200 = toneBytes(24000, 200);
+  let t = 0;
   bench("playout: push 200 ms @24 kHz + 10 pacing ticks", () => {
     p.pushModelAudio(gem200, 24000);
-    for (let i = 0; i < 10; i++) p.pace(20);
+    for (let i = 0; i < 10; i++) p.pace((t += 20));
   });
 
   const res = await run({ format: "quiet" });

@@ -1,6 +1,6 @@
 // Relay cost from /proc: CPU = utime + stime (fields 14 and 15 of /proc/<pid>/stat, in clock ticks),
 // RSS from /proc/<pid>/status (VmRSS, kB). Linux only, like the bench's target machine.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 let ticksPerSecond: number | undefined;
 
@@ -37,4 +37,39 @@ export function rssMB(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** Direct and indirect children of `pid` (from /proc/<pid>/task/<tid>/children). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const visit = (p: number) => {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      return;
+    }
+    for (const tid of tids) {
+      try {
+        const kids = readFileSync(`/proc/${p}/task/${tid}/children`, "utf8").trim();
+        for (const k of kids === "" ? [] : kids.split(" ")) {
+          out.push(Number(k));
+          visit(Number(k));
+        }
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  };
+  visit(pid);
+  return out;
+}
+
+/** Resident memory of the process and everything it started, MB; null when the process is gone. */
+export function rssTreeMB(pid: number): number | null {
+  const own = rssMB(pid);
+  if (own === null) return null;
+  let total = own;
+  for (const c of descendants(pid)) total += rssMB(c) ?? 0;
+  return total;
 }

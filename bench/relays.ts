@@ -11,6 +11,8 @@ export interface RelaySpec {
   cmd: string[];
   /** The baseline speaks the deprecated mediaChunks: the stand-in must accept it. */
   lenient: boolean;
+  /** How its downlink maps to the model's audio (see StepPlan.delivery). */
+  delivery: { bytesPerMs: number };
   env: (port: number, liveUrl: string) => Record<string, string>;
 }
 
@@ -18,13 +20,14 @@ export const ROOT = join(import.meta.dir, "..");
 export const SECRET = "bench-webhook-secret";
 export const API_KEY = "bench-key";
 
-export function relaySpecs(opts: { binary: boolean }): RelaySpec[] {
+export function relaySpecs(opts: { binary: boolean; set?: Record<string, string> }): RelaySpec[] {
   return [
     {
       name: "sauti",
       label: opts.binary ? "Sauti Relay (dist/sauti-relay)" : "Sauti Relay (bun src/main.ts)",
       cmd: opts.binary ? [join(ROOT, "dist/sauti-relay")] : [process.execPath, join(ROOT, "src/main.ts")],
       lenient: false,
+      delivery: { bytesPerMs: 32 }, // 24 kHz resampled to 16 kHz
       env: (port, liveUrl) => ({
         PORT: String(port),
         HOST: "127.0.0.1",
@@ -42,6 +45,7 @@ export function relaySpecs(opts: { binary: boolean }): RelaySpec[] {
         AGENT_GREETING: "",
         // The sweep measures capacity, so it must go past the admission limit (MAX_CALLS, default 300).
         MAX_CALLS: "100000",
+        ...opts.set,
       }),
     },
     {
@@ -49,6 +53,7 @@ export function relaySpecs(opts: { binary: boolean }): RelaySpec[] {
       label: "Floor (bench/floor.ts, Bun)",
       cmd: [process.execPath, join(ROOT, "bench/floor.ts")],
       lenient: false,
+      delivery: { bytesPerMs: 48 }, // forwards the model's 24 kHz PCM as is
       env: (port, liveUrl) => ({ PORT: String(port), HOST: "127.0.0.1", GEMINI_LIVE_URL: liveUrl, GEMINI_API_KEY: API_KEY }),
     },
     {
@@ -56,6 +61,7 @@ export function relaySpecs(opts: { binary: boolean }): RelaySpec[] {
       label: "Tutorial baseline (Node + ws + express)",
       cmd: ["node", join(ROOT, "bench/baseline/relay.mjs")],
       lenient: true,
+      delivery: { bytesPerMs: 48 }, // forwards the model's 24 kHz PCM as is
       env: (port, liveUrl) => ({ PORT: String(port), HOST: "127.0.0.1", GEMINI_LIVE_URL: liveUrl, GEMINI_API_KEY: API_KEY }),
     },
   ];
@@ -90,13 +96,15 @@ export async function freePort(): Promise<number> {
   return p;
 }
 
-export async function startRelay(spec: RelaySpec, liveUrl: string, logDir: string): Promise<RelayProc> {
+/** `pinCpu`: run the relay on that one core only (`taskset -c`), for the capacity sweep. */
+export async function startRelay(spec: RelaySpec, liveUrl: string, logDir: string, pinCpu?: number): Promise<RelayProc> {
   const entry = spec.cmd[spec.cmd.length - 1]!;
   if (!existsSync(entry)) throw new Error(`${spec.label}: ${entry} does not exist${entry.endsWith("sauti-relay") ? " (run `bun run build` first)" : ""}`);
   const port = await freePort();
   const logPath = join(logDir, `${spec.name}.log`);
   const fd = openSync(logPath, "w");
-  const proc = Bun.spawn(spec.cmd, {
+  const cmd = pinCpu === undefined ? spec.cmd : ["taskset", "-c", String(pinCpu), ...spec.cmd];
+  const proc = Bun.spawn(cmd, {
     cwd: ROOT,
     env: { ...process.env, ...spec.env(port, liveUrl) },
     stdin: "ignore",

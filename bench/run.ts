@@ -3,16 +3,20 @@
 //   bun run bench --quick         one call and one small step per relay, for smoke use
 // Options: --out <dir> (default bench/results), --binary (dist/sauti-relay instead of src/main.ts),
 //          --split (caller frames split at odd byte offsets), --micro (micro-benchmarks in quick mode too),
-//          --only sauti,floor,baseline and --steps 50,200 (subset, for development; the report wants all three).
+//          --only sauti,floor,baseline and --steps 50,200 (subset, for development; the report wants all three),
+//          --set PLAYOUT_FRAME_MS=40,PACER_PHASES=1 (extra Sauti Relay settings, to compare choices).
+//   bun run bench --capacity      the capacity sweep: each relay pinned to core 0 (taskset), the load generator on
+//                                 the other cores, steps of calls until a service level breaks → calls per core.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { StandinServer } from "../test/support/gemini-spy.ts";
 import { renderSvg } from "./chart.ts";
 import { FIGURE_KEYS, figures, passes, type Figures, type RelayRun } from "./figures.ts";
-import { rssMB } from "./procstat.ts";
+import { rssMB, rssTreeMB } from "./procstat.ts";
 import { killAllChildren, relaySpecs, ROOT, SECRET, API_KEY, startRelay, type RelaySpec } from "./relays.ts";
 import { renderMarkdown, type ReportMeta } from "./report.ts";
+import { judge, renderCapacity, type CapacityRun } from "./capacity.ts";
 import { runStep, UplinkRouter, type AnswerPlan, type StepPlan, type StepResult } from "./scenario.ts";
 
 const argv = process.argv.slice(2);
@@ -22,9 +26,12 @@ const value = (n: string) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const QUICK = flag("--quick");
+const CAPACITY = flag("--capacity");
 const SPLIT = flag("--split");
 const OUT = value("--out") ?? join(ROOT, "bench/results");
 const ONLY = value("--only")?.split(",");
+/** `--set KEY=VALUE,KEY=VALUE`: extra settings for Sauti Relay (e.g. PLAYOUT_FRAME_MS=40), to compare choices. */
+const SET = Object.fromEntries((value("--set")?.split(",") ?? []).map((kv) => kv.split("=", 2) as [string, string]));
 const TONE_HZ = 440;
 
 const log = (s: string) => console.log(s);
@@ -33,8 +40,9 @@ const log = (s: string) => console.log(s);
 const P = QUICK ? 2000 : 5000; // answer period
 const A = QUICK ? 800 : 2000; // answer length
 const WINDOW = A + P; // from A on, the answer duty cycle is steady; CPU is measured over one period
-const periodic = (calls: number, label: string, deep: boolean): StepPlan => ({
-  label, calls, windowMs: WINDOW, cpuFromMs: A, cpuToMs: A + P, deep, split: SPLIT,
+type Delivery = StepPlan["delivery"];
+const periodic = (calls: number, label: string, deep: boolean, delivery: Delivery): StepPlan => ({
+  label, calls, windowMs: WINDOW, cpuFromMs: A, cpuToMs: A + P, deep, split: SPLIT, delivery,
   answers: (i, n): AnswerPlan[] => {
     const out: AnswerPlan[] = [];
     for (let at = 200 + (i * P) / n; at < WINDOW; at += P) out.push({ at, ms: A, hz: TONE_HZ });
@@ -42,8 +50,9 @@ const periodic = (calls: number, label: string, deep: boolean): StepPlan => ({
   },
 });
 const FUNC_CALLS = QUICK ? 2 : 20;
-const funcPlan: StepPlan = {
+const funcPlan = (delivery: Delivery): StepPlan => ({
   label: "function",
+  delivery,
   calls: FUNC_CALLS,
   // The interrupted answer starts after the full one has played; the window leaves room for a relay that
   // does not flush to play the rest of it (1.5× long when 24 kHz audio is played at 16 kHz).
@@ -60,8 +69,9 @@ const funcPlan: StepPlan = {
       { at: second, ms: A, hz: TONE_HZ, interruptAfter: Math.round(A * 0.3) + (i % 5) * 40 },
     ];
   },
-};
+});
 const SWEEP = value("--steps")?.split(",").map(Number) ?? (QUICK ? [4] : [50, 100, 200, 400, 800]);
+const CAPACITY_STEPS = value("--steps")?.split(",").map(Number) ?? (QUICK ? [4] : [200, 400, 800, 1200, 1600, 2000]);
 const LOAD_CALLS = QUICK ? 4 : 200;
 const HIGH_CALLS = QUICK ? 4 : 400;
 
@@ -115,14 +125,14 @@ async function runRelay(spec: RelaySpec): Promise<RelayRun> {
   try {
     await Bun.sleep(300);
     run.idleRssMB = rssMB(relay.pid);
-    run.solo = await step(periodic(1, "solo", true));
-    run.func = await step(funcPlan);
+    run.solo = await step(periodic(1, "solo", true, spec.delivery));
+    run.func = await step(funcPlan(spec.delivery));
     run.sweep.push(run.solo);
     run.capacity = passes(run.solo) ? 1 : 0;
     run.capacityNote = passes(run.solo) ? "" : `fails at 1 call (dropped ${run.solo.dropped}, p99 ${run.solo.uplink.p99} ms, underruns ${run.solo.underrunMs} ms)`;
     for (const n of SWEEP) {
       if (!passes(run.sweep[run.sweep.length - 1]!)) break;
-      const r = await step(periodic(n, "sweep", false));
+      const r = await step(periodic(n, "sweep", false, spec.delivery));
       run.sweep.push(r);
       if (passes(r)) run.capacity = n;
       else {
@@ -139,6 +149,85 @@ async function runRelay(spec: RelaySpec): Promise<RelayRun> {
     await standin.stop();
   }
   return run;
+}
+
+async function runCapacity(spec: RelaySpec): Promise<CapacityRun> {
+  const run: CapacityRun = { name: spec.name, label: spec.label, idleRssMB: null, steps: [], capacity: null, benchBound: false, note: "" };
+  const router = new UplinkRouter();
+  const standin = new StandinServer({ lenient: spec.lenient, apiKey: API_KEY, toneHz: TONE_HZ, onCallerAudio: router.onCallerAudio, lean: true });
+  const liveUrl = await standin.start();
+  let relay;
+  try {
+    relay = await startRelay(spec, liveUrl, OUT, 0);
+  } catch (e) {
+    await standin.stop();
+    run.error = String(e).split("\n")[0];
+    run.note = "did not start";
+    return run;
+  }
+  let idx = 0;
+  try {
+    await Bun.sleep(300);
+    run.idleRssMB = rssTreeMB(relay.pid);
+    for (const n of CAPACITY_STEPS) {
+      const t = performance.now();
+      if (idx + n > 4000) idx = 0; // the marker's call field holds 12 bits
+      const r = await runStep(relay, standin, router, SECRET, periodic(n, "capacity", false, spec.delivery), idx, log);
+      idx += n;
+      const s = judge(r, run.idleRssMB);
+      run.steps.push(s);
+      log(
+        `  ${spec.name.padEnd(8)} ${String(n).padStart(5)} calls: uplink p99 ${r.uplink.p99} ms, first audio p99 ${r.firstAudio.p99} ms, underrun ${r.underrunMs} ms, ` +
+          `delivered err max ${r.deliveredErrPct.max} %, ${s.millicoresPerCall} mcores/call, ${s.rssPerCallKB} KB/call, bench CPU ${r.benchCpuPct} %, ` +
+          `gen. late p99 ${r.genLateness.p99} ms → ${s.held ? "held" : s.benchBound ? "LOAD GENERATOR LIMIT" : "broke"} (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+      );
+      if (s.held && !s.benchBound) {
+        run.capacity = n;
+        continue;
+      }
+      if (s.held) {
+        run.benchBound = true;
+        run.note = `At ${n} calls the service levels held but the load generator was at its limit (bench CPU ${r.benchCpuPct} %, timer late ${r.genLateness.p99} ms at p99): the relay's ceiling is higher than this bench can show.`;
+      } else if (s.benchBound) {
+        run.benchBound = true;
+        run.note = `At ${n} calls the load generator broke first (bench CPU ${r.benchCpuPct} %, timer late ${r.genLateness.p99} ms at p99), so this is a floor for the relay's capacity, not its ceiling.`;
+      } else {
+        run.note = `First failing step: ${n} calls (${s.why}).`;
+      }
+      break;
+    }
+    if (run.note === "") run.note = `Every step held (≥ ${run.capacity}).`;
+  } catch (e) {
+    run.error = String(e);
+    log(`  ${spec.label} failed: ${String(e)}`);
+  } finally {
+    await relay.stop();
+    await standin.stop();
+  }
+  return run;
+}
+
+async function capacityMain(): Promise<void> {
+  const n = cpus().length;
+  if (n < 2) throw new Error("--capacity needs at least 2 cores: one for the relay, the rest for the load generator");
+  // The load generator (this process, every thread) keeps off core 0, which each relay gets to itself.
+  const pin = Bun.spawnSync(["taskset", "-a", "-cp", `1-${n - 1}`, String(process.pid)]);
+  if (pin.exitCode !== 0) throw new Error(`taskset failed: ${pin.stderr.toString()}`);
+  mkdirSync(OUT, { recursive: true });
+  log(`Sauti Relay capacity sweep → ${OUT} (relay on core 0, load generator on cores 1-${n - 1})`);
+  const specs = relaySpecs({ binary: flag("--binary"), set: SET }).filter((s) => (ONLY ? ONLY.includes(s.name) : s.name !== "baseline"));
+  const runs: CapacityRun[] = [];
+  for (const spec of specs) {
+    log(`${spec.label}:`);
+    runs.push(await runCapacity(spec));
+  }
+  const meta = { date: new Date().toISOString(), machine: `${n}× ${cpus()[0]?.model ?? "cpu"}`, bun: Bun.version };
+  const md = renderCapacity(runs, meta);
+  console.log("\n" + md);
+  writeAtomic(join(OUT, "capacity.md"), md);
+  writeAtomic(join(OUT, "capacity.json"), JSON.stringify({ meta, runs }, null, 2) + "\n");
+  log(`wrote ${join(OUT, "capacity.md")}, capacity.json`);
+  if (runs.some((r) => r.error !== undefined)) process.exit(1);
 }
 
 async function loadMicro(): Promise<Record<string, number> | null> {
@@ -168,7 +257,7 @@ async function main(): Promise<void> {
     micro = await loadMicro();
     log(micro ? `  ${Object.keys(micro).length} micro-benchmarks` : "  bench/micro.ts not present (skipped)");
   }
-  const specs = relaySpecs({ binary: flag("--binary") }).filter((s) => !ONLY || ONLY.includes(s.name));
+  const specs = relaySpecs({ binary: flag("--binary"), set: SET }).filter((s) => !ONLY || ONLY.includes(s.name));
   const runs: RelayRun[] = [];
   for (const spec of specs) {
     log(`${spec.label}:`);
@@ -205,7 +294,7 @@ async function main(): Promise<void> {
   }
 }
 
-await main().catch((e) => {
+await (CAPACITY ? capacityMain() : main()).catch((e) => {
   console.error(e);
   killAllChildren();
   process.exit(1);

@@ -4,7 +4,7 @@ import { Call, newAnswer } from "./caller.ts";
 import { FrameClock } from "./clock.ts";
 import { MarkerScanner } from "./marker.ts";
 import { dist, round, type Dist } from "./metrics.ts";
-import { cpuSeconds, rssMB } from "./procstat.ts";
+import { cpuSeconds, rssTreeMB } from "./procstat.ts";
 import type { RelayProc } from "./relays.ts";
 
 export interface AnswerPlan {
@@ -27,6 +27,9 @@ export interface StepPlan {
   deep: boolean;
   split: boolean;
   answers: (i: number, n: number) => AnswerPlan[];
+  /** How the relay's downlink bytes map to the model's audio (Sauti Relay resamples to 16 kHz = 32 B/ms; the
+   *  floor forwards the model's 24 kHz PCM as is = 48 B/ms). */
+  delivery: { bytesPerMs: number };
 }
 
 export interface StepResult {
@@ -46,6 +49,8 @@ export interface StepResult {
   underrunAnswers: number;
   durationErrMs: Dist;
   deliveredMs: Dist;
+  /** |delivered − sent| / sent of each complete answer, %, from byte counts (every step, not only deep ones). */
+  deliveredErrPct: Dist;
   toneHz: Dist;
   cpuMsPerCallS: number | null;
   rssMB: number | null;
@@ -182,7 +187,7 @@ export async function runStep(
   const cpu1 = cpuSeconds(relay.pid);
   const bench1 = process.cpuUsage(bench0);
   const tc1 = performance.now();
-  const rss = rssMB(relay.pid);
+  const rss = rssTreeMB(relay.pid);
   await sleepUntil(w0 + plan.windowMs);
   const tEnd = performance.now();
   // Calls the relay (or the stand-in behind it) hung up before the end.
@@ -212,6 +217,7 @@ export async function runStep(
   const bargeIn: number[] = [];
   const durErr: number[] = [];
   const delivered: number[] = [];
+  const deliveredErr: number[] = [];
   const hz: number[] = [];
   let underrunMs = 0;
   let underrunAnswers = 0;
@@ -229,6 +235,10 @@ export async function runStep(
         continue;
       }
       const complete = a.at + a.ms * 1.5 + 800 <= tEnd;
+      if (complete && a.audibleBytes > 0) {
+        const got = a.audibleBytes / plan.delivery.bytesPerMs;
+        deliveredErr.push((Math.abs(got - a.ms) / a.ms) * 100);
+      }
       if (!plan.deep || !complete || a.firstLoud < 0) continue;
       durErr.push((a.lastLoud - a.firstLoud + 1) / 16 - a.ms);
       delivered.push(a.samples / 16);
@@ -254,6 +264,7 @@ export async function runStep(
     underrunAnswers,
     durationErrMs: dist(durErr),
     deliveredMs: dist(delivered),
+    deliveredErrPct: dist(deliveredErr),
     toneHz: dist(hz),
     cpuMsPerCallS,
     rssMB: rss === null ? null : round(rss, 1),

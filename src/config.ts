@@ -50,6 +50,12 @@ export interface Config {
   /** Rate of the PCM we send back (`bidirectionalSamplingRate`). */
   playbackRate: 8000 | 16000 | 24000;
   playoutLeadMs: number;
+  /** Duration of each frame sent to the caller: 20, 40 or 60 ms. */
+  playoutFrameMs: 20 | 40 | 60;
+  /** Caller audio gathered per model message; 0 = every frame at once. */
+  uplinkBatchMs: number;
+  /** Pacer sub-ticks per 20 ms period: the calls' sends are spread over them. */
+  pacerPhases: number;
   turnTailMs: number;
   /** Send {"type":"killAudio"} on barge-in (honoured only by the jambonz build of mod_audio_fork). */
   sendKillAudio: boolean;
@@ -267,6 +273,9 @@ export function loadConfig(env: Env = process.env): Config {
     callSampleRate,
     playbackRate,
     playoutLeadMs: int(env, "PLAYOUT_LEAD_MS", 160, 0, 2000),
+    playoutFrameMs: oneOf(env, "PLAYOUT_FRAME_MS", 20, [20, 40, 60] as const),
+    uplinkBatchMs: oneOf(env, "UPLINK_BATCH_MS", 0, [0, 20, 40, 60, 80, 100] as const),
+    pacerPhases: int(env, "PACER_PHASES", 4, 1, 10),
     turnTailMs: int(env, "TURN_TAIL_MS", 200, 0, 2000),
     sendKillAudio: bool(env, "SEND_KILL_AUDIO", true),
     gemini: {

@@ -1,6 +1,10 @@
-// One process-wide 20 ms clock for every call's playout. Ticks are re-armed with setTimeout against an absolute
-// grid (t0 + k·period), never setInterval, which drifts ~1 % slow in Bun (docs/bun.md#timers). A late tick needs no loop:
-// each Playout subtracts the real elapsed time from its far-buffer estimate, so it sends the frames it owes.
+// One process-wide clock for every call's playout, on an absolute grid (t0 + k·step), re-armed with setTimeout,
+// never setInterval, which drifts ~1 % slow in Bun (docs/bun.md#timers). A late tick needs no loop: each Playout
+// subtracts the real time since it was last paced from its far-buffer estimate, so it sends the frames it owes.
+//
+// Phases: with `phases` > 1 the 20 ms period is cut into that many sub-ticks and each playout belongs to one of
+// them, so a tick sends a share of the calls' frames instead of all of them in one burst, and a caller frame
+// arriving meanwhile waits behind a short burst, not a long one. Every playout is still paced every period.
 // The timer only runs while at least one playout is registered, so an idle process pays nothing.
 
 import type { Playout } from "./playout.ts";
@@ -28,11 +32,13 @@ export const PACER_PERIOD_MS = 20;
 export class Pacer {
   private readonly clock: Clock;
   readonly periodMs: number;
-  private readonly playouts: Playout[] = [];
+  readonly phases: number;
+  private readonly stepMs: number;
+  private readonly buckets: Playout[][];
+  private count = 0;
   private timer: unknown = null;
   private t0 = 0;
   private k = 0; // index of the last grid point served
-  private lastTick = 0;
   private ticking = false;
   private readonly onTimer = (): void => {
     this.timer = null;
@@ -42,7 +48,7 @@ export class Pacer {
     } finally {
       this.ticking = false;
     }
-    if (this.playouts.length > 0 && this.timer === null) this.arm();
+    if (this.count > 0 && this.timer === null) this.arm();
   };
   /** Ticks run, and how many of them fired at least one period late (a scheduling health metric). */
   ticks = 0;
@@ -50,71 +56,92 @@ export class Pacer {
   /** Exceptions thrown by a playout's sink during a tick (caught so one call cannot stall the others). */
   errors = 0;
 
-  constructor(opts?: { clock?: Clock; periodMs?: number }) {
+  constructor(opts?: { clock?: Clock; periodMs?: number; phases?: number }) {
     this.clock = opts?.clock ?? realClock;
     this.periodMs = opts?.periodMs ?? PACER_PERIOD_MS;
+    this.phases = Math.max(1, Math.floor(opts?.phases ?? 1));
+    this.stepMs = this.periodMs / this.phases;
+    this.buckets = Array.from({ length: this.phases }, () => []);
   }
 
   get size(): number {
-    return this.playouts.length;
+    return this.count;
   }
 
   get running(): boolean {
     return this.timer !== null;
   }
 
+  now(): number {
+    return this.clock.now();
+  }
+
   add(p: Playout): void {
     if (p.pacer === this) return;
     p.pacer?.remove(p);
     p.pacer = this;
-    this.playouts.push(p);
+    // The least loaded phase keeps the bursts even.
+    let phase = 0;
+    for (let i = 1; i < this.phases; i++) if (this.buckets[i]!.length < this.buckets[phase]!.length) phase = i;
+    p.pacerPhase = phase;
+    this.buckets[phase]!.push(p);
+    this.count++;
+    const now = this.clock.now();
+    p.lastPacedAt = now;
     if (this.timer === null && !this.ticking) {
-      const now = this.clock.now();
       this.t0 = now;
       this.k = 0;
-      this.lastTick = now;
       this.arm();
     }
   }
 
   remove(p: Playout): void {
-    const i = this.playouts.indexOf(p);
+    const bucket = this.buckets[p.pacerPhase];
+    const i = bucket === undefined ? -1 : bucket.indexOf(p);
     if (i < 0) return;
-    this.playouts.splice(i, 1);
+    bucket!.splice(i, 1);
+    this.count--;
     p.pacer = null;
-    if (this.playouts.length === 0) this.cancel();
+    if (this.count === 0) this.cancel();
   }
 
   /** Stops the clock and forgets every playout (they keep their queues). */
   stop(): void {
     this.cancel();
-    for (const p of this.playouts) p.pacer = null;
-    this.playouts.length = 0;
+    for (const b of this.buckets) {
+      for (const p of b) p.pacer = null;
+      b.length = 0;
+    }
+    this.count = 0;
   }
 
-  /** Serves every playout for the time elapsed since the previous tick. The timer calls this; tests may too. */
+  /** Serves the phases whose grid points have passed since the last tick (all of them when phases = 1). */
   tickNow(): void {
     const now = this.clock.now();
-    const elapsed = now - this.lastTick;
-    this.lastTick = now;
+    const due = Math.floor((now - this.t0) / this.stepMs);
     this.ticks++;
-    if (elapsed >= 2 * this.periodMs) this.lateTicks++;
-    const list = this.playouts;
-    for (let i = 0; i < list.length; i++) {
-      try {
-        list[i]!.pace(elapsed);
-      } catch {
-        this.errors++;
+    if (now - (this.t0 + this.k * this.stepMs) >= this.stepMs + this.periodMs) this.lateTicks++;
+    // A late tick serves every phase it skipped, at most one full period's worth.
+    const from = this.phases === 1 ? due : Math.max(this.k + 1, due - this.phases + 1);
+    for (let g = from; g <= due; g++) {
+      const list = this.buckets[((g % this.phases) + this.phases) % this.phases]!;
+      for (let i = 0; i < list.length; i++) {
+        try {
+          list[i]!.pace(now);
+        } catch {
+          this.errors++;
+        }
       }
     }
+    if (due > this.k) this.k = due;
   }
 
   private arm(): void {
-    const P = this.periodMs;
+    const step = this.stepMs;
     const now = this.clock.now();
-    // Next grid point strictly after now; grid points missed while late are skipped (pace() caught up already).
-    this.k = Math.max(this.k + 1, Math.floor((now - this.t0) / P) + 1);
-    const deadline = this.t0 + this.k * P;
+    // Next grid point strictly after now; points missed while late are served by tickNow's catch-up.
+    const next = Math.max(this.k + 1, Math.floor((now - this.t0) / step) + 1);
+    const deadline = this.t0 + next * step;
     this.timer = this.clock.setTimeout(this.onTimer, Math.max(1, Math.ceil(deadline - now)));
   }
 

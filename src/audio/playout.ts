@@ -14,9 +14,10 @@
 // at the tail before resampling, so a model bursting minutes of audio costs at most maxQueuedMs of slabs per call.
 
 import { FrameQueue } from "./frame-queue.ts";
-import { sharedPool, type SlabPool } from "./pool.ts";
+import { sharedPoolFor, type SlabPool } from "./pool.ts";
 import { Resampler } from "./resampler.ts";
 
+/** Default frame duration; PLAYOUT_FRAME_MS may choose 40 or 60 (fewer sends per call; the media server takes any size). */
 export const FRAME_MS = 20;
 /** The media server's prebuffer (~160 ms, docs/sautikit-stream.md#playback-and-the-prebuffer). */
 export const PLAYOUT_LEAD_MS = 160;
@@ -38,6 +39,11 @@ export interface PlayoutSink {
 
 export interface PlayoutOptions {
   outRate: 8000 | 16000 | 24000;
+  /** Duration of each frame sent, ms (20, 40 or 60). Default FRAME_MS. */
+  frameMs?: number;
+  /** Send a starved playout's first frames when its audio arrives instead of at the next tick. Default true;
+   *  false paces on the grid only (the grid model's own tests). */
+  firstAudioAtOnce?: boolean;
   /** Audio kept ahead in the media server; values under one frame are treated as one frame. */
   leadMs: number;
   tailMs: number;
@@ -89,6 +95,8 @@ function scratchFor(bytes: number): Buffer {
 /** What a Playout needs from the Pacer it is registered with (structural, so this module does not import pacer.ts). */
 export interface PacerLink {
   remove(p: Playout): void;
+  /** The pacer's clock, so a playout can pace itself between ticks (first audio of a turn). */
+  now(): number;
 }
 
 /** Playback as data: how much of the current (or last) agent turn was queued, sent and heard. */
@@ -112,13 +120,19 @@ export interface PlayoutListener {
 
 export class Playout {
   readonly outRate: 8000 | 16000 | 24000;
+  readonly frameMs: number;
   readonly frameBytes: number;
+  private readonly atOnce: boolean;
   readonly leadMs: number;
   readonly tailMs: number;
   /** Estimated audio in the media server's buffer, ms. */
   farBufferMs = 0;
   /** Set by Pacer.add/remove. */
   pacer: PacerLink | null = null;
+  /** Pacer clock time this playout was last paced at (set by the Pacer on add). */
+  lastPacedAt = 0;
+  /** Which of the pacer's sub-ticks serves this playout (set by Pacer.add). */
+  pacerPhase = 0;
 
   private readonly queue: FrameQueue;
   private readonly pool: SlabPool;
@@ -161,13 +175,15 @@ export class Playout {
 
   constructor(opts: PlayoutOptions) {
     this.outRate = opts.outRate;
-    this.frameBytes = (opts.outRate / 1000) * FRAME_MS * 2;
+    this.frameMs = opts.frameMs ?? FRAME_MS;
+    this.atOnce = opts.firstAudioAtOnce ?? true;
+    this.frameBytes = (opts.outRate / 1000) * this.frameMs * 2;
     this.bytesPerMs = (opts.outRate / 1000) * 2;
-    this.leadMs = Math.max(FRAME_MS, opts.leadMs);
+    this.leadMs = Math.max(this.frameMs, opts.leadMs);
     this.tailMs = Math.max(0, opts.tailMs);
-    this.sendAtOrBelowMs = this.leadMs + LEAD_SLACK_MS - FRAME_MS;
-    this.maxQueuedBytes = opts.maxQueuedMs === undefined ? Infinity : Math.max(FRAME_MS, opts.maxQueuedMs) * this.bytesPerMs;
-    this.pool = opts.pool ?? sharedPool;
+    this.sendAtOrBelowMs = this.leadMs + LEAD_SLACK_MS - this.frameMs;
+    this.maxQueuedBytes = opts.maxQueuedMs === undefined ? Infinity : Math.max(this.frameMs, opts.maxQueuedMs) * this.bytesPerMs;
+    this.pool = opts.pool ?? sharedPoolFor(this.frameBytes);
     this.queue = new FrameQueue(this.pool, this.frameBytes);
   }
 
@@ -208,6 +224,7 @@ export class Playout {
     if (rs === null || rs.inRate !== rate) rs = this.resampler = new Resampler(rate, this.outRate);
     this.framesIn++;
     this.bytesIn += bytes.length;
+    const wasStarved = this.queue.queuedBytes < this.frameBytes;
     for (let start = 0; start < bytes.length; start += SLICE_BYTES) {
       if (this.queue.queuedBytes >= this.maxQueuedBytes) {
         this.overflow(bytes.length - start);
@@ -222,6 +239,9 @@ export class Playout {
       this.writtenPos += n;
     }
     this.noteDepth();
+    // First audio at once: a starved playout (new turn, after a barge-in, or mid-turn underrun) does not wait for
+    // the next tick; pacing on the clock's time keeps it on the same far-buffer model as the ticks.
+    if (wasStarved && this.atOnce && this.pacer !== null && this.sink !== null) this.pace(this.pacer.now());
   }
 
   onGenerationComplete(): void {
@@ -294,8 +314,10 @@ export class Playout {
     return new Promise((r) => this.drainWaiters.push(r));
   }
 
-  /** Called by the Pacer every tick with the real time since the previous tick. */
-  pace(elapsedMs: number): void {
+  /** Called by the Pacer on its tick (and by the playout itself for a turn's first audio) with the clock's time. */
+  pace(now: number): void {
+    const elapsedMs = now - this.lastPacedAt;
+    this.lastPacedAt = now;
     const before = this.farBufferMs;
     let far = before - elapsedMs;
     if (far < 0) far = 0;
@@ -312,7 +334,7 @@ export class Playout {
       }
       return;
     }
-    if (queued >= 2 * fb && far + FRAME_MS <= this.sendAtOrBelowMs) sink.cork(this.sendBurst);
+    if (queued >= 2 * fb && far + this.frameMs <= this.sendAtOrBelowMs) sink.cork(this.sendBurst);
     else this.sendFrames();
   }
 
@@ -372,7 +394,7 @@ export class Playout {
       this.framesOut++;
       this.bytesOut += fb;
       this.sentPos += fb;
-      this.farBufferMs += FRAME_MS;
+      this.farBufferMs += this.frameMs;
       if (this.turnFirstInAt >= 0 && this.sentPos > this.turnStartPos) this.firstFrameOut();
       if (r < 0) {
         // Queued under backpressure: it will be sent, but nothing more until drain.

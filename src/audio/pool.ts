@@ -184,3 +184,19 @@ export class SlabPool {
 }
 
 export const sharedPool: SlabPool = new SlabPool(SLAB_BYTES, SHARED_POOL_SLABS);
+
+const poolsByFrame = new Map<number, SlabPool>();
+
+/**
+ * The process-wide pool whose slabs hold whole frames of `frameBytes`: the shared 15360-byte pool for every 20 ms
+ * and 40 ms frame size, and one more pool per size that does not divide it (e.g. 60 ms at 24 kHz = 2880 B).
+ */
+export function sharedPoolFor(frameBytes: number): SlabPool {
+  if (SLAB_BYTES % frameBytes === 0) return sharedPool;
+  let p = poolsByFrame.get(frameBytes);
+  if (p === undefined) {
+    p = new SlabPool(Math.ceil(SLAB_BYTES / frameBytes) * frameBytes, 0);
+    poolsByFrame.set(frameBytes, p);
+  }
+  return p;
+}

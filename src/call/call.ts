@@ -11,6 +11,7 @@ import { PROBE_NONE, PROBE_START, SpeechProbe, type ProbeResult } from "../audio
 import type { Pacer } from "../audio/pacer.ts";
 import { SpeechEndDetector } from "../audio/speech-end.ts";
 import { Uplink } from "../audio/uplink.ts";
+import { UplinkBatcher } from "../audio/uplink-batch.ts";
 import { LogLimit } from "../log-limit.ts";
 import type { Logger } from "../log.ts";
 import type { CallHandler, CallSocket } from "../telephony/types.ts";
@@ -40,6 +41,8 @@ export interface CallSettings {
   callSampleRate: number;
   playbackRate: 8000 | 16000 | 24000;
   playoutLeadMs: number;
+  playoutFrameMs: number;
+  uplinkBatchMs: number;
   turnTailMs: number;
   sendKillAudio: boolean;
   /** Most model audio queued for playout (MAX_QUEUED_AUDIO_S). */
@@ -76,6 +79,7 @@ export class Call implements CallHandler, CallControl {
   readonly levels = { caller: new PeakMeter(), agent: new PeakMeter() };
   private readonly playout: Playout;
   private readonly uplink: Uplink;
+  private readonly batcher: UplinkBatcher | null;
   private readonly speech: SpeechEndDetector;
   private readonly leg: ModelLeg;
   private readonly socket: CallSocket;
@@ -127,8 +131,16 @@ export class Call implements CallHandler, CallControl {
     this.probe = s.modelStallS > 0 ? new SpeechProbe(s.callSampleRate) : null;
     this.hub = d.events;
     this.uplink = new Uplink(s.callSampleRate, d.leg.inputRate);
+    const batchBytes = (d.leg.inputRate / 1000) * s.uplinkBatchMs * 2;
+    this.batcher = batchBytes > 0 ? new UplinkBatcher(batchBytes, (chunk) => d.leg.sendAudio(chunk)) : null;
     this.speech = new SpeechEndDetector(s.callSampleRate);
-    this.playout = new Playout({ outRate: s.playbackRate, leadMs: s.playoutLeadMs, tailMs: s.turnTailMs, maxQueuedMs: s.maxQueuedAudioS * 1000 });
+    this.playout = new Playout({
+      outRate: s.playbackRate,
+      leadMs: s.playoutLeadMs,
+      tailMs: s.turnTailMs,
+      frameMs: s.playoutFrameMs,
+      maxQueuedMs: s.maxQueuedAudioS * 1000,
+    });
     const agentLevel = this.levels.agent;
     this.playout.attach({
       send: (f) => {
@@ -232,7 +244,8 @@ export class Call implements CallHandler, CallControl {
       const r = probe.push(pcm);
       if (r !== PROBE_NONE) this.probed(r);
     }
-    this.leg.sendAudio(this.uplink.process(pcm));
+    if (this.batcher === null) this.leg.sendAudio(this.uplink.process(pcm));
+    else this.batcher.push(this.uplink.process(pcm));
   }
 
   onText(): void {}

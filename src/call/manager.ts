@@ -47,6 +47,8 @@ export interface CallManagerOptions {
   prewarm: boolean;
   prewarmWaitMs: number;
   prewarmIdleMs: number;
+  /** Pacer sub-ticks per period (PACER_PHASES). */
+  pacerPhases?: number;
   /** "offline" when the model is the local echo stand-in: every call says so in its log. */
   modelLabel: string;
   /** Calls this instance takes at once (active + answered and waiting for their socket); MAX_CALLS. */
@@ -65,7 +67,7 @@ export interface RefusalCounters {
 }
 
 export class CallManager {
-  readonly pacer = new Pacer();
+  readonly pacer: Pacer;
   readonly events: CallEventHub;
   readonly counters: RefusalCounters = { atCapacity: 0, streamBusy: 0, streamEnded: 0 };
   readonly maxCalls: number;
@@ -77,6 +79,7 @@ export class CallManager {
   constructor(private readonly o: CallManagerOptions) {
     this.router = o.router;
     this.events = new CallEventHub(o.log);
+    this.pacer = new Pacer({ phases: o.pacerPhases ?? 1 });
     this.maxCalls = o.maxCalls ?? Infinity;
   }
 

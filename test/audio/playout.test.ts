@@ -43,12 +43,20 @@ afterEach(() => {
   pacers = [];
 });
 
-function setup(opts: { leadMs?: number; tailMs?: number; pool?: SlabPool; attach?: boolean } = {}) {
+/** The grid model on its own: frames leave on ticks only (firstAudioAtOnce is tested separately). */
+function setup(opts: { leadMs?: number; tailMs?: number; pool?: SlabPool; attach?: boolean; atOnce?: boolean; frameMs?: number; phases?: number } = {}) {
   const clock = new FakeClock();
-  const pacer = new Pacer({ clock });
+  const pacer = new Pacer({ clock, phases: opts.phases ?? 1 });
   pacers.push(pacer);
   const pool = opts.pool ?? new SlabPool(SLAB_BYTES, 8);
-  const p = new Playout({ outRate: 16000, leadMs: opts.leadMs ?? 160, tailMs: opts.tailMs ?? 200, pool });
+  const p = new Playout({
+    outRate: 16000,
+    leadMs: opts.leadMs ?? 160,
+    tailMs: opts.tailMs ?? 200,
+    pool,
+    firstAudioAtOnce: opts.atOnce ?? false,
+    frameMs: opts.frameMs ?? 20,
+  });
   const sink = new TestSink();
   if (opts.attach !== false) p.attach(sink);
   pacer.add(p);
@@ -356,7 +364,7 @@ describe("Pacer lifecycle", () => {
     const clock = new FakeClock();
     const pacer = new Pacer({ clock });
     pacers.push(pacer);
-    const p = new Playout({ outRate: 8000, leadMs: 160, tailMs: 0, pool: new SlabPool() });
+    const p = new Playout({ outRate: 8000, leadMs: 160, tailMs: 0, pool: new SlabPool(), firstAudioAtOnce: false });
     const sink = new TestSink();
     p.attach(sink);
     pacer.add(p);
@@ -378,13 +386,101 @@ describe("Pacer lifecycle", () => {
   });
 });
 
+describe("first audio at once, frame size, phases", () => {
+  test("a starved playout sends the lead when audio arrives, not at the next tick; then one frame per tick", () => {
+    const { clock, p, sink } = setup({ atOnce: true });
+    clock.advance(7); // mid-period
+    p.pushModelAudio(numberedFrames(0, 50), 16000);
+    expect(sink.take()).toBe(8); // same event-loop turn
+    expect(p.farBufferMs).toBe(160);
+    let maxFar = 0;
+    let sent = 0;
+    for (let i = 0; i < 20; i++) {
+      clock.advance(20);
+      const n = sink.take();
+      expect(n).toBeLessThanOrEqual(1); // back on the grid: one frame per tick at most
+      sent += n;
+      maxFar = Math.max(maxFar, p.farBufferMs);
+    }
+    expect(sent).toBeGreaterThanOrEqual(19); // real time: 400 ms of ticks after the lead
+    expect(maxFar).toBeLessThanOrEqual(160 + 20); // never ahead by more than one frame
+    expect(p.stats().underruns).toBe(0);
+  });
+
+  test("after a barge-in the next answer's first chunk goes out at once too", () => {
+    const { clock, p, sink } = setup({ atOnce: true });
+    p.pushModelAudio(numberedFrames(0, 50), 16000);
+    clock.advance(100);
+    p.onInterrupted();
+    p.onTurnComplete();
+    sink.take();
+    clock.advance(3);
+    p.pushModelAudio(numberedFrames(100, 20), 16000);
+    const out = sink.frames.splice(0);
+    expect(out.length).toBeGreaterThan(0);
+    expect(seq(out[0]!)).toBe(100);
+  });
+
+  test("40 ms frames: 1280-byte frames, the lead in 4 frames, then one frame every other tick", () => {
+    const { clock, p, sink } = setup({ frameMs: 40 });
+    p.pushModelAudio(numberedFrames(0, 60), 16000);
+    clock.advance(20);
+    expect(sink.frames.every((f) => f.length === 1280)).toBe(true);
+    expect(sink.take()).toBe(4);
+    let sent = 0;
+    for (let i = 0; i < 20; i++) {
+      clock.advance(20);
+      sent += sink.take();
+      expect(p.farBufferMs).toBeLessThanOrEqual(160);
+    }
+    expect(sent).toBe(10); // 400 ms of audio in 400 ms
+  });
+
+  test("60 ms frames at 24 kHz get their own pool (2880 B does not divide the shared slab)", () => {
+    const p = new Playout({ outRate: 24000, leadMs: 160, tailMs: 0, frameMs: 60 });
+    expect(p.frameBytes).toBe(2880);
+    p.pushModelAudio(Buffer.alloc(24000 * 2), 24000);
+    expect(p.queuedMs()).toBeCloseTo(1000, 0);
+    p.dispose();
+  });
+
+  test("4 phases: each tick paces a quarter of the calls, every call still gets one frame per 20 ms", () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer({ clock, phases: 4 });
+    pacers.push(pacer);
+    const sinks: TestSink[] = [];
+    for (let i = 0; i < 8; i++) {
+      const p = new Playout({ outRate: 16000, leadMs: 160, tailMs: 0, pool: new SlabPool(), firstAudioAtOnce: false });
+      const s = new TestSink();
+      p.attach(s);
+      pacer.add(p);
+      p.pushModelAudio(numberedFrames(0, 100), 16000);
+      sinks.push(s);
+    }
+    clock.advance(20); // every phase has had its first tick: the lead went out everywhere
+    for (const s of sinks) expect(s.take()).toBe(8);
+    const perTick: number[] = [];
+    for (let t = 0; t < 16; t++) {
+      clock.advance(5);
+      perTick.push(sinks.reduce((n, s) => n + s.take(), 0));
+    }
+    expect(perTick.every((n) => n === 2)).toBe(true); // 8 calls over 4 sub-ticks
+    // A sub-tick 12 ms late serves the phases it skipped: nobody owes a frame afterwards.
+    clock.fireNextLate(12);
+    clock.advance(20);
+    const owed = sinks.map((s) => s.take());
+    expect(owed.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(8);
+    expect(owed.every((n) => n >= 1 && n <= 2)).toBe(true);
+  });
+});
+
 describe("bounded playout (MAX_QUEUED_AUDIO_S)", () => {
   function capped(maxQueuedMs: number) {
     const clock = new FakeClock();
     const pool = new SlabPool(SLAB_BYTES, 0, { decayMs: 0 });
     const pacer = new Pacer({ clock });
     pacers.push(pacer);
-    const p = new Playout({ outRate: 16000, leadMs: 160, tailMs: 200, maxQueuedMs, pool });
+    const p = new Playout({ outRate: 16000, leadMs: 160, tailMs: 200, maxQueuedMs, pool, firstAudioAtOnce: false });
     const overflows: Array<[number, number]> = [];
     p.listen({ turnAudible: () => {}, overflow: (turn, ms) => overflows.push([turn, ms]) });
     const sink = new TestSink();

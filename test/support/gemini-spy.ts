@@ -52,6 +52,10 @@ export interface StandinOptions {
   onCallerAudio: ((session: StandinSession, pcm: Uint8Array, receivedAtMs: number) => void) | undefined;
   onSession: ((session: StandinSession) => void) | undefined;
   log: Logger | undefined;
+  /** Load-generator mode for the bench: audio messages in the exact form the relays send are taken without
+   *  JSON.parse, the speech detector is off (the bench decides when to answer), and audio frames are counted,
+   *  not listed, so thousands of calls cost the bench little. */
+  lean: boolean;
 }
 
 export const DEFAULT_STANDIN_OPTIONS: StandinOptions = {
@@ -82,7 +86,12 @@ export const DEFAULT_STANDIN_OPTIONS: StandinOptions = {
   onCallerAudio: undefined,
   onSession: undefined,
   log: undefined,
+  lean: false,
 };
+
+/** The exact audio message Sauti Relay and the floor send (JSON built by concatenation), for the lean path. */
+const LEAN_AUDIO_HEAD = `{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=16000","data":"`;
+const LEAN_AUDIO_TAIL = `"}}}`;
 
 export const MEDIA_CHUNKS_REASON = "realtime_input.media_chunks is deprecated. Use audio, video, or text instead.";
 export const INVALID_ARGUMENT = "Request contains an invalid argument.";
@@ -176,7 +185,7 @@ export class StandinSession {
   /** Starts an answer now: a tone (default) or the given 24 kHz PCM. */
   speak(a: { ms?: number; hz?: number; pcm24?: Uint8Array; transcript?: string } = {}): void {
     const o = this.server.opts;
-    const pcm = a.pcm24 ?? tone(a.ms ?? o.answerMs, a.hz ?? o.toneHz);
+    const pcm = a.pcm24 ?? this.server.toneFor(a.ms ?? o.answerMs, a.hz ?? o.toneHz);
     this.answer(pcm, a.transcript ?? "This is the stand-in answering.");
   }
 
@@ -213,6 +222,15 @@ export class StandinSession {
     this.send({ toolCallCancellation: { ids } });
   }
 
+  /** Sends a message already serialized and encoded (lean mode's cached answers). */
+  sendEncoded(bytes: Uint8Array, kind: string): void {
+    const ws = this.ws;
+    if (ws === undefined || this.closed !== undefined) return;
+    this.sent.push(kind);
+    if (this.server.opts.textFrames) ws.sendText(new TextDecoder().decode(bytes));
+    else ws.sendBinary(bytes);
+  }
+
   /** Sends any server message (pretty-printed, binary unless textFrames). */
   send(msg: Json): void {
     const ws = this.ws;
@@ -228,6 +246,9 @@ export class StandinSession {
   onFrame(raw: string | Buffer): void {
     if (this.closed !== undefined) return;
     if (typeof raw !== "string") this.binaryFrames++;
+    if (this.server.opts.lean && this.ready && typeof raw === "string" && raw.startsWith(LEAN_AUDIO_HEAD) && raw.endsWith(LEAN_AUDIO_TAIL)) {
+      return this.onLeanAudio(raw.slice(LEAN_AUDIO_HEAD.length, raw.length - LEAN_AUDIO_TAIL.length));
+    }
     let msg: unknown;
     try {
       msg = JSON.parse(typeof raw === "string" ? raw : raw.toString("utf8"));
@@ -338,7 +359,7 @@ export class StandinSession {
   }
 
   private onAudio(blob: Json | undefined): void {
-    this.received.push("audio");
+    if (!this.server.opts.lean) this.received.push("audio");
     const data = blob?.data;
     const mime = blob?.mimeType;
     if (typeof data !== "string" || (typeof mime === "string" && !mime.startsWith("audio/pcm"))) {
@@ -350,7 +371,16 @@ export class StandinSession {
     this.audioBytes += pcm.byteLength;
     const hook = this.server.opts.onCallerAudio;
     if (hook !== undefined) hook(this, pcm, performance.now());
-    this.vad.push(pcm);
+    if (!this.server.opts.lean) this.vad.push(pcm);
+  }
+
+  private onLeanAudio(b64: string): void {
+    const pcm = Buffer.from(b64, "base64");
+    if ((pcm.byteLength & 1) === 1) return this.close(1007, BAD_AUDIO_REASON);
+    this.audioFrames++;
+    this.audioBytes += pcm.byteLength;
+    const hook = this.server.opts.onCallerAudio;
+    if (hook !== undefined) hook(this, pcm, performance.now());
   }
 
   private onSpeechStart(): void {
@@ -380,6 +410,8 @@ export class StandinSession {
     const burstBytes = Math.max(2, Math.round((24000 * o.burstMs) / 1000) * 2);
     const bursts: Uint8Array[] = [];
     for (let off = 0; off < pcm.byteLength; off += burstBytes) bursts.push(pcm.subarray(off, off + burstBytes));
+    // Lean mode: every call answers with the same few tones; their audio messages are encoded once.
+    const lean = o.lean && !o.bundle ? this.server.encodedBursts(pcm, bursts) : undefined;
     const words = transcript.split(/\s+/).filter((w) => w !== "");
     const audioMs = (pcm.byteLength / 2 / 24000) * 1000;
     let i = 0;
@@ -408,8 +440,16 @@ export class StandinSession {
       const from = Math.floor((i * words.length) / bursts.length);
       const to = Math.floor(((i + 1) * words.length) / bursts.length);
       const text = words.slice(from, to).join(" ");
-      const part = { inlineData: { mimeType: "audio/pcm;rate=24000", data: Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64") } };
       const last = i === bursts.length - 1;
+      const encoded = lean?.[i];
+      if (encoded !== undefined) {
+        this.sendEncoded(encoded, "serverContent");
+        if (text !== "") this.send({ serverContent: { outputTranscription: { text: (from > 0 ? " " : "") + text } } });
+        i++;
+        this.burstTimer = setTimeout(step, last ? 0 : o.burstIntervalMs);
+        return;
+      }
+      const part = { inlineData: { mimeType: "audio/pcm;rate=24000", data: Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64") } };
       if (o.bundle) {
         const sc: Json = { modelTurn: { parts: [part] } };
         if (text !== "") sc.outputTranscription = { text: (from > 0 ? " " : "") + text };
@@ -562,6 +602,33 @@ export class StandinServer {
   /** Makes every issued handle unknown (next resume → 1008 session not found). */
   forgetHandles(): void {
     this.handles.clear();
+  }
+
+  private readonly tones = new Map<string, Uint8Array>();
+  private readonly encoded = new WeakMap<Uint8Array, Uint8Array[]>();
+
+  /** The answer tone, made once per length and pitch. */
+  toneFor(ms: number, hz: number): Uint8Array {
+    const key = `${ms}:${hz}`;
+    let t = this.tones.get(key);
+    if (t === undefined) {
+      t = tone(ms, hz);
+      this.tones.set(key, t);
+    }
+    return t;
+  }
+
+  /** The modelTurn message of each burst of `pcm`, serialized and UTF-8 encoded once per pcm. */
+  encodedBursts(pcm: Uint8Array, bursts: Uint8Array[]): Uint8Array[] {
+    let e = this.encoded.get(pcm);
+    if (e === undefined) {
+      e = bursts.map((b) => {
+        const data = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
+        return Buffer.from(JSON.stringify({ serverContent: { modelTurn: { parts: [{ inlineData: { mimeType: "audio/pcm;rate=24000", data } }] } } }, null, 2));
+      });
+      this.encoded.set(pcm, e);
+    }
+    return e;
   }
 
   newConversation(): Conversation {

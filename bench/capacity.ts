@@ -1,0 +1,92 @@
+// The capacity sweep (`bun run bench --capacity`): one relay at a time pinned to one core, the load generator on
+// the others, calls stepped up until a service level breaks. The last step that held is "calls per relay core".
+// When the load generator itself is the limit (its timer late, or its core saturated), that is said instead.
+import { round } from "./metrics.ts";
+import type { StepResult } from "./scenario.ts";
+
+/** The service levels a step must hold. */
+export const SLO = { uplinkP99Ms: 20, firstAudioP99Ms: 40, underrunMs: 0, deliveredErrPct: 1 } as const;
+/** The load generator is the limit when its 20 ms timer runs this late at p99, or its core is this busy. */
+export const BENCH_LIMIT = { latenessP99Ms: 10, cpuPct: 90 } as const;
+
+export interface CapacityStep {
+  calls: number;
+  result: StepResult;
+  held: boolean;
+  /** Why it did not hold ("" when it held). */
+  why: string;
+  benchBound: boolean;
+  /** CPU per call in millicores (= CPU ms per call-second). */
+  millicoresPerCall: number | null;
+  rssPerCallKB: number | null;
+}
+
+export interface CapacityRun {
+  name: string;
+  label: string;
+  idleRssMB: number | null;
+  steps: CapacityStep[];
+  /** Calls per relay core: the last step that held; null when even the first did not. */
+  capacity: number | null;
+  /** True when the sweep ended because the load generator broke first. */
+  benchBound: boolean;
+  note: string;
+  error?: string;
+}
+
+export function judge(r: StepResult, idleRssMB: number | null): CapacityStep {
+  const reasons: string[] = [];
+  if (r.connected < r.calls) reasons.push(`${r.calls - r.connected} calls failed to connect`);
+  if (r.dropped > 0) reasons.push(`${r.dropped} calls dropped`);
+  if (r.uplink.p99 === null || r.uplink.p99 > SLO.uplinkP99Ms) reasons.push(`p99 uplink ${r.uplink.p99} ms`);
+  if (r.firstAudio.p99 === null || r.firstAudio.p99 > SLO.firstAudioP99Ms) reasons.push(`p99 first audio ${r.firstAudio.p99} ms`);
+  if (r.underrunMs > SLO.underrunMs) reasons.push(`${r.underrunMs} ms underrun`);
+  if (r.deliveredErrPct.max === null || r.deliveredErrPct.max > SLO.deliveredErrPct) reasons.push(`delivered audio off by up to ${r.deliveredErrPct.max} %`);
+  const benchBound = (r.genLateness.p99 ?? 0) > BENCH_LIMIT.latenessP99Ms || r.benchCpuPct > BENCH_LIMIT.cpuPct;
+  const rssPer = r.rssMB !== null && idleRssMB !== null && r.connected > 0 ? round(((r.rssMB - idleRssMB) * 1024) / r.connected, 1) : null;
+  return {
+    calls: r.calls,
+    result: r,
+    held: reasons.length === 0,
+    why: reasons.join(", "),
+    benchBound,
+    millicoresPerCall: r.cpuMsPerCallS,
+    rssPerCallKB: rssPer,
+  };
+}
+
+const f = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? "n/a" : String(round(v, d)));
+
+export function renderCapacity(runs: CapacityRun[], meta: { date: string; machine: string; bun: string }): string {
+  const lines: string[] = [];
+  lines.push(`## Capacity (\`bun run bench --capacity\`, ${meta.date}, ${meta.machine}, Bun ${meta.bun})`);
+  lines.push("");
+  lines.push(
+    `Each relay runs pinned to one core (\`taskset -c 0\`); the load generator and the Live stand-in run on the other core(s). ` +
+      `A step holds when every call connects and stays up, p99 uplink ≤ ${SLO.uplinkP99Ms} ms, p99 first audio ≤ ${SLO.firstAudioP99Ms} ms, ` +
+      `0 ms underrun and delivered audio within ${SLO.deliveredErrPct} % of what the model sent. Answers: 2 s of every 5 s per call. ` +
+      `CPU per call is millicores of the relay's core; RSS per call is the relay process tree's resident memory above idle, per call.`,
+  );
+  lines.push("");
+  lines.push("| Relay | Calls | p99 uplink ms | p99 first audio ms | underrun ms | delivered err max % | CPU/call mcores | RSS/call KB | bench CPU % | gen. late p99 ms | verdict |");
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+  for (const run of runs) {
+    for (const s of run.steps) {
+      const r = s.result;
+      const verdict = s.held ? "held" : s.benchBound ? `load generator limit (${s.why})` : `broke: ${s.why}`;
+      lines.push(
+        `| ${run.name} | ${s.calls} | ${f(r.uplink.p99)} | ${f(r.firstAudio.p99)} | ${f(r.underrunMs, 1)} | ${f(r.deliveredErrPct.max)} | ${f(s.millicoresPerCall)} | ${f(s.rssPerCallKB, 1)} | ${f(r.benchCpuPct, 1)} | ${f(r.genLateness.p99)} | ${verdict} |`,
+      );
+    }
+  }
+  lines.push("");
+  for (const run of runs) {
+    const held = run.steps.filter((s) => s.held).at(-1);
+    const cap = run.capacity === null ? "none" : `${run.capacity} calls per core`;
+    lines.push(
+      `- **${run.label}**: ${cap}${held ? ` (at that step ${f(held.millicoresPerCall)} millicores and ${f(held.rssPerCallKB, 1)} KB per call)` : ""}. ${run.note}`,
+    );
+  }
+  lines.push("");
+  return lines.join("\n");
+}
