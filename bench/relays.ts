@@ -20,12 +20,14 @@ export const ROOT = join(import.meta.dir, "..");
 export const SECRET = "bench-webhook-secret";
 export const API_KEY = "bench-key";
 
-export function relaySpecs(opts: { binary: boolean; set?: Record<string, string> }): RelaySpec[] {
+export function relaySpecs(opts: { binary: boolean; set?: Record<string, string>; profileDir?: string }): RelaySpec[] {
+  // --profile: Bun's sampling profiler on Sauti Relay, a markdown report per run in that folder.
+  const prof = opts.profileDir === undefined || opts.binary ? [] : ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${opts.profileDir}`];
   return [
     {
       name: "sauti",
       label: opts.binary ? "Sauti Relay (dist/sauti-relay)" : "Sauti Relay (bun src/main.ts)",
-      cmd: opts.binary ? [join(ROOT, "dist/sauti-relay")] : [process.execPath, join(ROOT, "src/main.ts")],
+      cmd: opts.binary ? [join(ROOT, "dist/sauti-relay")] : [process.execPath, ...prof, join(ROOT, "src/main.ts")],
       lenient: false,
       delivery: { bytesPerMs: 32 }, // 24 kHz resampled to 16 kHz
       env: (port, liveUrl) => ({

@@ -4,7 +4,8 @@
 // Options: --out <dir> (default bench/results), --binary (dist/sauti-relay instead of src/main.ts),
 //          --split (caller frames split at odd byte offsets), --micro (micro-benchmarks in quick mode too),
 //          --only sauti,floor,baseline and --steps 50,200 (subset, for development; the report wants all three),
-//          --set PLAYOUT_FRAME_MS=40,PACER_PHASES=1 (extra Sauti Relay settings, to compare choices).
+//          --set PLAYOUT_FRAME_MS=40,PACER_PHASES=1 (extra Sauti Relay settings, to compare choices),
+//          --profile (Bun's CPU profiler on Sauti Relay: <out>/profile/*.md).
 //   bun run bench --capacity      the capacity sweep: each relay pinned to core 0 (taskset), the load generator on
 //                                 the other cores, steps of calls until a service level breaks → calls per core.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
@@ -257,7 +258,7 @@ async function main(): Promise<void> {
     micro = await loadMicro();
     log(micro ? `  ${Object.keys(micro).length} micro-benchmarks` : "  bench/micro.ts not present (skipped)");
   }
-  const specs = relaySpecs({ binary: flag("--binary"), set: SET }).filter((s) => !ONLY || ONLY.includes(s.name));
+  const specs = relaySpecs({ binary: flag("--binary"), set: SET, profileDir: flag("--profile") ? join(OUT, "profile") : undefined }).filter((s) => !ONLY || ONLY.includes(s.name));
   const runs: RelayRun[] = [];
   for (const spec of specs) {
     log(`${spec.label}:`);
