@@ -6,8 +6,9 @@ import type { StepResult } from "./scenario.ts";
 
 /** The service levels a step must hold. */
 export const SLO = { uplinkP99Ms: 20, firstAudioP99Ms: 40, underrunMs: 0, deliveredErrPct: 1 } as const;
-/** The load generator is the limit when its 20 ms timer runs this late at p99, or its core is this busy. */
-export const BENCH_LIMIT = { latenessP99Ms: 10, cpuPct: 90 } as const;
+/** The load generator is the limit when its core is this busy. (Its timer running late is reported, not judged:
+ *  a relay that stalls and then catches up floods the generator too, so lateness alone does not say who broke.) */
+export const BENCH_LIMIT = { cpuPct: 85 } as const;
 
 export interface CapacityStep {
   calls: number;
@@ -42,7 +43,7 @@ export function judge(r: StepResult, idleRssMB: number | null): CapacityStep {
   if (r.firstAudio.p99 === null || r.firstAudio.p99 > SLO.firstAudioP99Ms) reasons.push(`p99 first audio ${r.firstAudio.p99} ms`);
   if (r.underrunMs > SLO.underrunMs) reasons.push(`${r.underrunMs} ms underrun`);
   if (r.deliveredErrPct.max === null || r.deliveredErrPct.max > SLO.deliveredErrPct) reasons.push(`delivered audio off by up to ${r.deliveredErrPct.max} %`);
-  const benchBound = (r.genLateness.p99 ?? 0) > BENCH_LIMIT.latenessP99Ms || r.benchCpuPct > BENCH_LIMIT.cpuPct;
+  const benchBound = r.benchCpuPct > BENCH_LIMIT.cpuPct;
   const rssPer = r.rssMB !== null && idleRssMB !== null && r.connected > 0 ? round(((r.rssMB - idleRssMB) * 1024) / r.connected, 1) : null;
   return {
     calls: r.calls,

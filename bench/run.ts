@@ -188,10 +188,10 @@ async function runCapacity(spec: RelaySpec): Promise<CapacityRun> {
       }
       if (s.held) {
         run.benchBound = true;
-        run.note = `At ${n} calls the service levels held but the load generator was at its limit (bench CPU ${r.benchCpuPct} %, timer late ${r.genLateness.p99} ms at p99): the relay's ceiling is higher than this bench can show.`;
+        run.note = `At ${n} calls the service levels held but the load generator's core was saturated (bench CPU ${r.benchCpuPct} %): the relay's ceiling is higher than this bench can show.`;
       } else if (s.benchBound) {
         run.benchBound = true;
-        run.note = `At ${n} calls the load generator broke first (bench CPU ${r.benchCpuPct} %, timer late ${r.genLateness.p99} ms at p99), so this is a floor for the relay's capacity, not its ceiling.`;
+        run.note = `At ${n} calls the load generator's core was saturated (bench CPU ${r.benchCpuPct} %) and a service level broke (${s.why}), so this is a floor for the relay's capacity, not its ceiling.`;
       } else {
         run.note = `First failing step: ${n} calls (${s.why}).`;
       }
