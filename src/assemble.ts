@@ -54,6 +54,7 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     counters: httpCounters(metrics),
     readiness,
     metrics: metricsHandler(metrics, config.metricsToken),
+    claims: records.streamClaims,
   });
   const stopServer = relay.stop;
   relay.stop = async () => {

@@ -1,5 +1,5 @@
 // Call records for one relay: the store (DATABASE_URL), the recorder on the call event hub, the claim that
-// decides which instance streams a call, the end-of-call webhook outbox, retention. None of it is on the audio
+// decides which instance streams a call, the mark that keeps one live socket per call across instances, the end-of-call webhook outbox, retention. None of it is on the audio
 // path, and none of it can end a call: a database that is down only delays the records.
 import type { CallManager } from "../call/manager.ts";
 import type { EndReason } from "../call/events.ts";
@@ -10,6 +10,7 @@ import { CallClaims } from "./claims.ts";
 import { Deliveries } from "./delivery.ts";
 import { Recorder } from "./recorder.ts";
 import { Retention } from "./retention.ts";
+import { StoreStreamClaims } from "./stream-claims.ts";
 import { describeDatabase, SqlStore, type RecordStore } from "./store.ts";
 
 /** How long shutdown waits for queued records to reach the database (less if it was never reached). */
@@ -20,6 +21,8 @@ export class Records {
   readonly store: RecordStore;
   readonly recorder: Recorder;
   readonly claims: CallClaims;
+  /** The "stream URL used" mark, shared by every instance on this database (server.ts asks it at upgrade). */
+  readonly streamClaims: StoreStreamClaims;
   readonly deliveries: Deliveries | undefined;
   readonly retention: Retention;
   private readonly unsubscribe: () => void;
@@ -42,6 +45,7 @@ export class Records {
       onEnded: () => this.deliveries?.kick(0),
     });
     this.claims = new CallClaims(this.store, new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000));
+    this.streamClaims = new StoreStreamClaims(this.store, config.streamTokenTtlS * 1000, config.seenCallsMax, rlog);
     this.retention = new Retention(this.store, r.retentionDays, rlog);
     this.unsubscribe = calls.events.subscribe(this.recorder.observe);
     this.deliveries?.start();

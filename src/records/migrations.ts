@@ -89,6 +89,20 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX deliveries_call ON deliveries (call_id)`,
     ],
   },
+  {
+    version: 2,
+    name: "stream claims",
+    // One row per call whose stream URL was used: 'open' while its socket lives, 'ended' after. Kept until the
+    // stream token expires (expires_at, unix ms); past it the token itself is refused.
+    statements: [
+      `CREATE TABLE stream_claims (
+        call_id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX stream_claims_expiry ON stream_claims (expires_at)`,
+    ],
+  },
 ];
 
 /** Arbitrary constant naming this schema's advisory lock in a shared PostgreSQL database. */

@@ -6,6 +6,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { CallSource, EndReason, ToolOutcome } from "../call/events.ts";
 import type { Logger } from "../log.ts";
+import type { ClaimResult } from "../telephony/stream-claims.ts";
 import { migrate, type Engine } from "./migrations.ts";
 import type { CallClaim, CallRecord, CallSummary, RecordOp, ToolCallRecord, Utterance } from "./record.ts";
 
@@ -56,6 +57,13 @@ export interface RecordStore {
   deliveryDone(id: string, attempts: number, at: number): Promise<void>;
   deliveryRetry(id: string, attempts: number, nextAt: number, error: string): Promise<void>;
   deliveryFailed(id: string, attempts: number, error: string): Promise<void>;
+  /** Takes the call's stream mark until `expiresAt` unless a live one exists (an expired one is taken over). */
+  claimStream(callId: string, now: number, expiresAt: number): Promise<ClaimResult>;
+  /** `ended`: the mark refuses the URL from now on (written even if the claim never reached the store);
+   *  otherwise an open mark is removed so the URL may be used again. */
+  releaseStream(callId: string, ended: boolean, expiresAt: number): Promise<void>;
+  /** Deletes stream marks expired by `now`; returns how many. */
+  sweepStreamClaims(now: number): Promise<number>;
   /** Deletes calls started before `cutoff` (unix ms) with their transcript, tool calls and deliveries. */
   deleteOlderThan(cutoff: number): Promise<number>;
   close(): Promise<void>;
@@ -418,6 +426,40 @@ export class SqlStore implements RecordStore {
       () => this.sql`UPDATE deliveries SET status = 'failed', attempts = ${attempts}, last_error = ${error},
         locked_until = NULL WHERE id = ${id}`,
     );
+  }
+
+  async claimStream(callId: string, now: number, expiresAt: number): Promise<ClaimResult> {
+    this.need();
+    // One statement decides, so of two instances racing for one call only one gets the row back.
+    const won = await this.run(
+      () => this.sql`INSERT INTO stream_claims (call_id, state, expires_at) VALUES (${callId}, ${"open"}, ${expiresAt})
+        ON CONFLICT (call_id) DO UPDATE SET state = excluded.state, expires_at = excluded.expires_at
+        WHERE stream_claims.expires_at <= ${now}
+        RETURNING call_id`,
+    );
+    if (won.length === 1) return "ok";
+    const rows = (await this.run(() => this.sql`SELECT state FROM stream_claims WHERE call_id = ${callId}`)) as Row[];
+    const state = rows[0]?.state;
+    // Gone in between: its upgrade failed and it was released; the next attempt may take it.
+    return state === "ended" ? "ended" : "busy";
+  }
+
+  async releaseStream(callId: string, ended: boolean, expiresAt: number): Promise<void> {
+    this.need();
+    if (ended) {
+      await this.run(
+        () => this.sql`INSERT INTO stream_claims (call_id, state, expires_at) VALUES (${callId}, ${"ended"}, ${expiresAt})
+          ON CONFLICT (call_id) DO UPDATE SET state = excluded.state`,
+      );
+    } else {
+      await this.run(() => this.sql`DELETE FROM stream_claims WHERE call_id = ${callId} AND state = ${"open"}`);
+    }
+  }
+
+  async sweepStreamClaims(now: number): Promise<number> {
+    this.need();
+    const gone = await this.run(() => this.sql`DELETE FROM stream_claims WHERE expires_at <= ${now}`);
+    return gone.count;
   }
 
   async deleteOlderThan(cutoff: number): Promise<number> {

@@ -61,7 +61,7 @@ describe("store", () => {
     expect(b.lines.some((l) => l.includes("schema migrated"))).toBe(false);
     const raw = new SQL(url);
     cleanups.push(() => raw.close());
-    expect(await raw`SELECT version FROM schema_migrations`).toEqual([{ version: 1 }]);
+    expect(await raw`SELECT version FROM schema_migrations ORDER BY version`).toEqual([{ version: 1 }, { version: 2 }]);
     expect(await raw`PRAGMA journal_mode`).toEqual([{ journal_mode: "wal" }]);
   });
 
