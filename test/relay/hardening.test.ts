@@ -1,9 +1,10 @@
 // Hardening over real sockets: one live socket per call, admission control, webhook limits, dead caller legs,
 // log flooding. Each test starts its own relay (the settings differ) against the Live spy on loopback.
 import { afterEach, describe, expect, test } from "bun:test";
+import { rawUpgrade } from "../support/caller.ts";
 import { join } from "node:path";
 import type { CallEndedEvent } from "../../src/call/events.ts";
-import { Caller, numberedPcm, PROTO, startHarness, until, type Harness } from "./harness.ts";
+import { Caller, numberedPcm, startHarness, until, type Harness } from "./harness.ts";
 
 let h: Harness | undefined;
 let rest: ReturnType<typeof Bun.serve> | undefined;
@@ -34,18 +35,6 @@ function endedEvents(hh: Harness): CallEndedEvent[] {
     if (e.type === "ended") out.push(e);
   });
   return out;
-}
-
-/** The upgrade request as a media server sends it, answered with its HTTP status (101 when it would be accepted). */
-function rawUpgrade(url: string, protocol: string | null = PROTO): Promise<Response> {
-  const headers: Record<string, string> = {
-    upgrade: "websocket",
-    connection: "Upgrade",
-    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-    "sec-websocket-version": "13",
-  };
-  if (protocol !== null) headers["sec-websocket-protocol"] = protocol;
-  return fetch(url.replace(/^ws/, "http"), { headers });
 }
 
 const settled = (c: Caller) => c.opened || c.closed !== undefined || c.error;

@@ -4,8 +4,9 @@ import { until } from "./wait.ts";
 
 export const PROTO = "audio.drachtio.org";
 
-/** A bare upgrade request (no WebSocket client), to see the HTTP status the relay answers with. */
-export function rawUpgrade(url: string, protocol: string | null): Promise<Response> {
+/** A bare upgrade request as a media server sends it (no WebSocket client), to see the HTTP status the relay
+ *  answers with (101 when it would accept it). */
+export function rawUpgrade(url: string, protocol: string | null = PROTO): Promise<Response> {
   const headers: Record<string, string> = {
     upgrade: "websocket",
     connection: "Upgrade",
