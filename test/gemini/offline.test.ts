@@ -265,7 +265,7 @@ describe("offline model memory", () => {
       const rssAfterGc = async () => {
         await until(() => model.liveSessions() === 0, "sockets closed on the server");
         Bun.gc(true);
-        await Bun.sleep(20);
+        await Bun.sleep(300);
         Bun.gc(true);
         return process.memoryUsage.rss();
       };
