@@ -264,12 +264,9 @@ describe("offline model memory", () => {
       };
       const rssAfterGc = async () => {
         await until(() => model.liveSessions() === 0, "sockets closed on the server");
-        // Freed pages go back to the OS a little after a collection (background scavenger), so settle first:
-        // reading right after gc(true) swings by a few MB from run to run.
-        for (let k = 0; k < 3; k++) {
-          Bun.gc(true);
-          await Bun.sleep(100);
-        }
+        Bun.gc(true);
+        await Bun.sleep(300);
+        Bun.gc(true);
         return process.memoryUsage.rss();
       };
       for (let i = 0; i < 100; i++) await call();

@@ -3,7 +3,10 @@
 import { tone } from "../../src/gemini/offline/voice.ts";
 import { Caller, startHarness, until } from "./harness.ts";
 
-function rss(): number {
+/** RSS after a full GC. Freed memory goes back to the OS with a delay, so it collects twice, some time apart. */
+async function rss(): Promise<number> {
+  Bun.gc(true);
+  await Bun.sleep(300);
   Bun.gc(true);
   return process.memoryUsage().rss;
 }
@@ -22,21 +25,21 @@ await until(() => (hh.calls.calls()[0]?.stats().model.audioMessages ?? 0) >= 20,
 w.ws.close();
 await until(() => hh.calls.activeCalls === 0, "warm-up ended");
 
-const before = rss();
+const before = await rss();
 const callers: Caller[] = [];
 for (let i = 0; i < 10; i++) callers.push(await new Caller(await hh.streamUrlFor(`HD_burst${i}`)).open());
 await until(() => hh.calls.activeCalls === 10 && hh.standin.sessions.slice(1).every((s) => s.ready), "10 calls up");
 for (const s of hh.standin.sessions.slice(1)) s.speak({ pcm24: fiveMinutes, transcript: "" });
 // Taken in: every call's leg decoded all 300 audio messages.
 await until(() => hh.calls.calls().every((c) => (c.stats().model.audioMessages ?? 0) >= 300), "bursts taken in", 20000);
-const held = rss() - before;
+const held = (await rss()) - before;
 const audio = hh.calls.calls().map((c) => c.stats().audio);
 const warnings = hh.logs.filter((l) => l.includes("MAX_QUEUED_AUDIO_S")).length;
 
 for (const c of callers) c.ws.close(1000);
 await until(() => hh.calls.activeCalls === 0, "calls ended");
 await Bun.sleep(200);
-const after = rss();
+const after = await rss();
 await hh.stop();
 console.log(JSON.stringify({ maxQueuedS, before, held, after, warnings, audio }));
 process.exit(0);
