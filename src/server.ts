@@ -22,6 +22,7 @@ import {
 import { isSafeCallId } from "./telephony/call-id.ts";
 import { MemoryStreamClaims, type ClaimResult, type StreamClaims } from "./telephony/stream-claims.ts";
 import { checkStreamToken } from "./telephony/stream-token.ts";
+import { within } from "./within.ts";
 
 /** Union of every socket kind's data; add a kind here and a handler in `handlers`. */
 export type SocketData = MediaSocketData | SoftphoneSocketData;
@@ -83,16 +84,12 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
   app.route("/", consoleUi.api);
 
   const claim = async (callId: string): Promise<ClaimResult> => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), CLAIM_TIMEOUT_MS)));
     try {
-      const r = await Promise.race([claims.claim(callId), late]);
-      if (r !== "late") return r;
+      const r = await within(claims.claim(callId), CLAIM_TIMEOUT_MS);
+      if (r !== "timeout") return r;
       log.warn({ callId, timeoutMs: CLAIM_TIMEOUT_MS }, "stream claim store did not answer: accepting the socket unchecked");
     } catch (err) {
       log.warn({ callId, err: String(err) }, "stream claim store failed: accepting the socket unchecked");
-    } finally {
-      clearTimeout(timer);
     }
     return "ok";
   };

@@ -2,6 +2,7 @@
 // by call id, the one pacing clock, and the event hub observers subscribe to.
 import { Pacer } from "../audio/pacer.ts";
 import type { Logger } from "../log.ts";
+import { within } from "../within.ts";
 import type { CallHandler, CallSocket } from "../telephony/types.ts";
 import type { Agent } from "./agent.ts";
 import { Call, type CallSettings } from "./call.ts";
@@ -140,7 +141,8 @@ export class CallManager {
         return "failed" as const;
       },
     );
-    const waited = await Promise.race([started, Bun.sleep(this.o.prewarmWaitMs).then(() => "pending" as const)]);
+    const r = await within(started, this.o.prewarmWaitMs);
+    const waited = r === "timeout" ? ("pending" as const) : r;
     if (waited === "failed") this.drop(callId);
     return waited;
   }

@@ -8,6 +8,7 @@
 import { HARD_STOP_MS, NUDGE_GOODBYE } from "../call/call.ts";
 import type { EndReason } from "../call/events.ts";
 import type { Logger } from "../log.ts";
+import { within } from "../within.ts";
 
 /** What the drain needs from the call manager (CallManager fits). */
 export interface DrainableCalls {
@@ -40,17 +41,6 @@ export type DrainState = "serving" | "draining" | "ending" | "exiting";
 type Flusher = { name: string; fn: () => Promise<void> | void };
 
 const NEVER = new Promise<void>(() => {});
-
-/** `p`, or "timeout" after `ms` (the timer is cleared either way, so nothing lingers). */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ms)));
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export class Drain {
   private _state: DrainState = "serving";

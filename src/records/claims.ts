@@ -4,6 +4,7 @@
 // answers its own repeats without a round trip, and decides alone while the database cannot answer.
 import type { Logger } from "../log.ts";
 import type { SeenCalls } from "../telephony/seen-calls.ts";
+import { within } from "../within.ts";
 import type { CallClaim } from "./record.ts";
 import { errText, type RecordStore } from "./store.ts";
 
@@ -19,20 +20,18 @@ export class CallClaims {
   /** True when this POST is the call's first anywhere (as far as can be known): answer it with <Stream>. */
   async claim(c: CallClaim, log: Logger): Promise<boolean> {
     if (!this.seen.markIfNew(c.id)) return false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let err: unknown;
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CLAIM_TIMEOUT_MS} ms`)), CLAIM_TIMEOUT_MS);
-      });
-      return await Promise.race([this.store.claim(c), timeout]);
-    } catch (err) {
-      log.warn(
-        { err: errText(err) },
-        "records: database cannot claim the call; deciding from this process's memory (a repeat POST reaching another instance could stream again)",
-      );
-      return true;
-    } finally {
-      clearTimeout(timer);
+      const won = await within(this.store.claim(c), CLAIM_TIMEOUT_MS);
+      if (won !== "timeout") return won;
+      err = new Error(`no answer within ${CLAIM_TIMEOUT_MS} ms`);
+    } catch (e) {
+      err = e;
     }
+    log.warn(
+      { err: errText(err) },
+      "records: database cannot claim the call; deciding from this process's memory (a repeat POST reaching another instance could stream again)",
+    );
+    return true;
   }
 }
