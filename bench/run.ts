@@ -15,7 +15,7 @@ import { StandinServer } from "../test/support/gemini-spy.ts";
 import { renderSvg } from "./chart.ts";
 import { FIGURE_KEYS, figures, passes, type Figures, type RelayRun } from "./figures.ts";
 import { rssMB, rssTreeMB } from "./procstat.ts";
-import { killAllChildren, relaySpecs, ROOT, SECRET, API_KEY, startRelay, type RelaySpec } from "./relays.ts";
+import { killAllChildren, relaySpecs, ROOT, SECRET, API_KEY, startRelay, type RelayProc, type RelaySpec } from "./relays.ts";
 import { renderMarkdown, type ReportMeta } from "./report.ts";
 import { judge, renderCapacity, type CapacityRun } from "./capacity.ts";
 import { runStep, UplinkRouter, type AnswerPlan, type StepPlan, type StepResult } from "./scenario.ts";
@@ -90,40 +90,55 @@ process.on("uncaughtException", (e) => {
   process.exit(1);
 });
 
-async function runRelay(spec: RelaySpec): Promise<RelayRun> {
-  const run: RelayRun = { name: spec.name, label: spec.label, idleRssMB: null, solo: null, func: null, sweep: [], capacity: null, capacityNote: "" };
+/**
+ * Starts the Live stand-in and one relay (`lean`: the stand-in's load-generator mode; `pinCpu`: the relay on that
+ * core only), runs `body` against them, and stops both. A relay that does not start, or a body that throws, comes
+ * back as `error`; `started` says which it was.
+ */
+async function withRelay(
+  spec: RelaySpec,
+  o: { lean: boolean; pinCpu?: number },
+  body: (relay: RelayProc, standin: StandinServer, router: UplinkRouter) => Promise<void>,
+): Promise<{ error?: string; started: boolean }> {
   const router = new UplinkRouter();
-  const standin = new StandinServer({
-    lenient: spec.lenient,
-    apiKey: API_KEY,
-    toneHz: TONE_HZ,
-    onCallerAudio: router.onCallerAudio,
-  });
+  const standin = new StandinServer({ lenient: spec.lenient, apiKey: API_KEY, toneHz: TONE_HZ, onCallerAudio: router.onCallerAudio, lean: o.lean });
   const liveUrl = await standin.start();
-  let relay;
+  let relay: RelayProc;
   try {
-    relay = await startRelay(spec, liveUrl, OUT);
+    relay = await startRelay(spec, liveUrl, OUT, o.pinCpu);
   } catch (e) {
     await standin.stop();
-    run.error = String(e).split("\n")[0];
-    run.capacityNote = "did not start";
     log(`  ${spec.label}: ${String(e)}`);
-    return run;
+    return { error: String(e).split("\n")[0], started: false };
   }
-  let idx = 0;
-  const step = async (plan: StepPlan): Promise<StepResult> => {
-    const t = performance.now();
-    const r = await runStep(relay, standin, router, SECRET, plan, idx, log);
-    idx += plan.calls;
-    if (idx > 3500) idx = 0; // the marker's call field holds 12 bits
-    log(
-      `  ${spec.name.padEnd(8)} ${plan.label.padEnd(9)} ${String(plan.calls).padStart(4)} calls: uplink p50/p99 ${r.uplink.p50}/${r.uplink.p99} ms, ` +
-        `first audio p50 ${r.firstAudio.p50} ms, underruns ${r.underrunMs} ms, CPU ${r.cpuMsPerCallS} ms/call-s, RSS ${r.rssMB} MB, ` +
-        `lost ${r.uplinkLost}/${r.uplinkFrames}, dropped calls ${r.dropped}, stand-in closes ${r.standinClosesByServer}, gen. lateness p99 ${r.genLateness.p99} ms, bench CPU ${r.benchCpuPct} % (${((performance.now() - t) / 1000).toFixed(1)} s)`,
-    );
-    return r;
-  };
   try {
+    await body(relay, standin, router);
+    return { started: true };
+  } catch (e) {
+    log(`  ${spec.label} failed: ${String(e)}`);
+    return { error: String(e), started: true };
+  } finally {
+    await relay.stop();
+    await standin.stop();
+  }
+}
+
+async function runRelay(spec: RelaySpec): Promise<RelayRun> {
+  const run: RelayRun = { name: spec.name, label: spec.label, idleRssMB: null, solo: null, func: null, sweep: [], capacity: null, capacityNote: "" };
+  const { error, started } = await withRelay(spec, { lean: false }, async (relay, standin, router) => {
+    let idx = 0;
+    const step = async (plan: StepPlan): Promise<StepResult> => {
+      const t = performance.now();
+      const r = await runStep(relay, standin, router, SECRET, plan, idx, log);
+      idx += plan.calls;
+      if (idx > 3500) idx = 0; // the marker's call field holds 12 bits
+      log(
+        `  ${spec.name.padEnd(8)} ${plan.label.padEnd(9)} ${String(plan.calls).padStart(4)} calls: uplink p50/p99 ${r.uplink.p50}/${r.uplink.p99} ms, ` +
+          `first audio p50 ${r.firstAudio.p50} ms, underruns ${r.underrunMs} ms, CPU ${r.cpuMsPerCallS} ms/call-s, RSS ${r.rssMB} MB, ` +
+          `lost ${r.uplinkLost}/${r.uplinkFrames}, dropped calls ${r.dropped}, stand-in closes ${r.standinClosesByServer}, gen. lateness p99 ${r.genLateness.p99} ms, bench CPU ${r.benchCpuPct} % (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+      );
+      return r;
+    };
     await Bun.sleep(300);
     run.idleRssMB = rssMB(relay.pid);
     run.solo = await step(periodic(1, "solo", true, spec.delivery));
@@ -142,32 +157,16 @@ async function runRelay(spec: RelaySpec): Promise<RelayRun> {
       }
     }
     if (!run.capacityNote) run.capacityNote = `every step passed (≥ ${run.capacity})`;
-  } catch (e) {
-    run.error = String(e);
-    log(`  ${spec.label} failed: ${String(e)}`);
-  } finally {
-    await relay.stop();
-    await standin.stop();
-  }
+  });
+  if (error !== undefined) run.error = error;
+  if (!started) run.capacityNote = "did not start";
   return run;
 }
 
 async function runCapacity(spec: RelaySpec): Promise<CapacityRun> {
   const run: CapacityRun = { name: spec.name, label: spec.label, idleRssMB: null, steps: [], capacity: null, benchBound: false, note: "" };
-  const router = new UplinkRouter();
-  const standin = new StandinServer({ lenient: spec.lenient, apiKey: API_KEY, toneHz: TONE_HZ, onCallerAudio: router.onCallerAudio, lean: true });
-  const liveUrl = await standin.start();
-  let relay;
-  try {
-    relay = await startRelay(spec, liveUrl, OUT, 0);
-  } catch (e) {
-    await standin.stop();
-    run.error = String(e).split("\n")[0];
-    run.note = "did not start";
-    return run;
-  }
-  let idx = 0;
-  try {
+  const { error, started } = await withRelay(spec, { lean: true, pinCpu: 0 }, async (relay, standin, router) => {
+    let idx = 0;
     await Bun.sleep(300);
     run.idleRssMB = rssTreeMB(relay.pid);
     for (const n of CAPACITY_STEPS) {
@@ -198,13 +197,9 @@ async function runCapacity(spec: RelaySpec): Promise<CapacityRun> {
       break;
     }
     if (run.note === "") run.note = `Every step held (≥ ${run.capacity}).`;
-  } catch (e) {
-    run.error = String(e);
-    log(`  ${spec.label} failed: ${String(e)}`);
-  } finally {
-    await relay.stop();
-    await standin.stop();
-  }
+  });
+  if (error !== undefined) run.error = error;
+  if (!started) run.note = "did not start";
   return run;
 }
 
