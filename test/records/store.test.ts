@@ -1,6 +1,7 @@
 // The store and its helpers on real databases: migrations once, retention, the bounded write queue; and the
 // settings that configure them.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
+import { cleanupAfterEach } from "../support/cleanup.ts";
 import { SQL } from "bun";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,14 +13,11 @@ import { SqlStore, type RecordStore } from "../../src/records/store.ts";
 import { captureLog, until } from "../gemini/helpers.ts";
 import { freshDatabase, pgTest } from "../support/postgres.ts";
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-}, 20000);
+const defer = cleanupAfterEach();
 
 function sqliteUrl(): string {
   const file = `${tmpdir()}/sauti-store-${process.pid}-${crypto.randomUUID()}.db`;
-  cleanups.push(() => {
+  defer(() => {
     for (const f of ["", "-wal", "-shm"]) rmSync(file + f, { force: true });
   });
   return `sqlite://${file}`;
@@ -28,7 +26,7 @@ function sqliteUrl(): string {
 async function open(url: string, engine: "sqlite" | "postgres"): Promise<{ store: SqlStore; lines: string[] }> {
   const { log, lines } = captureLog();
   const store = new SqlStore(url, engine, log);
-  cleanups.push(() => store.close());
+  defer(() => store.close());
   await store.ready;
   return { store, lines };
 }
@@ -60,7 +58,7 @@ describe("store", () => {
     expect(a.lines.some((l) => l.includes("schema migrated"))).toBe(true);
     expect(b.lines.some((l) => l.includes("schema migrated"))).toBe(false);
     const raw = new SQL(url);
-    cleanups.push(() => raw.close());
+    defer(() => raw.close());
     expect(await raw`SELECT version FROM schema_migrations ORDER BY version`).toEqual([{ version: 1 }, { version: 2 }]);
     expect(await raw`PRAGMA journal_mode`).toEqual([{ journal_mode: "wal" }]);
   });
@@ -71,7 +69,7 @@ describe("store", () => {
 
   pgTest("PostgreSQL: retention deletes calls past RECORDS_RETENTION_DAYS with their transcript; 0 keeps everything", async () => {
     const db = await freshDatabase();
-    cleanups.push(() => db.drop());
+    defer(() => db.drop());
     await retentionOn(db.url, "postgres");
   });
 });
@@ -91,7 +89,7 @@ describe("recorder queue", () => {
     const flaky = switchable(store);
     const { log, lines } = captureLog();
     const rec = new Recorder({ store: flaky, queueMax: 100, deliveries: false, log });
-    cleanups.push(() => rec.stop());
+    defer(() => rec.stop());
     for (let i = 0; i < 130; i++) rec.push(utter("HD_q", i));
     expect(rec.pending).toBe(100);
     expect(rec.dropped).toBe(30);
