@@ -8,8 +8,9 @@
 import { polyphaseFilter, type PolyphaseFilter } from "./fir.ts";
 
 // Input samples gathered before a filtering pass; bounds the per-instance history (8 B per sample: a float history
-// avoids an int→double conversion per multiply-add, ~20 % faster than an Int16Array one).
-const HISTORY_SAMPLES = 1024;
+// avoids an int→double conversion per multiply-add, ~20 % faster than an Int16Array one). Small, so hundreds of
+// calls' histories stay in cache; a 40 ms model chunk (960 samples) takes four passes, each as fast as one.
+const HISTORY_SAMPLES = 256;
 
 export class Resampler {
   readonly passThrough: boolean;
@@ -136,12 +137,13 @@ export class Resampler {
         a3 += c[cb + j + 3]! * hist[base + j + 3]!;
       }
       for (; j < K; j++) a0 += c[cb + j]! * hist[base + j]!;
-      const acc = a0 + a1 + (a2 + a3);
-      let v = Math.round(acc);
-      if (v > 32767) v = 32767;
-      else if (v < -32768) v = -32768;
-      target[o] = v;
-      target[o + 1] = v >> 8;
+      // Math.round and the clamp in one: shift into [0, 65535], clamp, truncate (floor for non-negatives), shift back.
+      let v = a0 + a1 + (a2 + a3) + 32768.5;
+      if (v < 0) v = 0;
+      else if (v > 65535) v = 65535;
+      const s = (v | 0) - 32768;
+      target[o] = s;
+      target[o + 1] = s >> 8;
       o += 2;
       pos += advance[phase]!;
       phase = nextPhase[phase]!;
