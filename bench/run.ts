@@ -5,7 +5,8 @@
 //          --split (caller frames split at odd byte offsets), --micro (micro-benchmarks in quick mode too),
 //          --only sauti,floor,baseline and --steps 50,200 (subset, for development; the report wants all three),
 //          --set PLAYOUT_FRAME_MS=40,PACER_PHASES=1 (extra Sauti Relay settings, to compare choices),
-//          --profile (Bun's CPU profiler on Sauti Relay: <out>/profile/*.md).
+//          --profile (Bun's CPU profiler on Sauti Relay: <out>/profile/*.md),
+//          --periods 3 (CPU measured over that many 5 s answer periods instead of one: less noise).
 //   bun run bench --capacity      the capacity sweep: each relay pinned to core 0 (taskset), the load generator on
 //                                 the other cores, steps of calls until a service level breaks → calls per core.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
@@ -40,10 +41,12 @@ const log = (s: string) => console.log(s);
 // ---- plans ----
 const P = QUICK ? 2000 : 5000; // answer period
 const A = QUICK ? 800 : 2000; // answer length
-const WINDOW = A + P; // from A on, the answer duty cycle is steady; CPU is measured over one period
+/** `--periods N`: CPU is measured over N answer periods instead of one (less noise when comparing settings). */
+const PERIODS = Math.max(1, Number(value("--periods") ?? 1));
+const WINDOW = A + PERIODS * P; // from A on, the answer duty cycle is steady; CPU is measured over the periods
 type Delivery = StepPlan["delivery"];
 const periodic = (calls: number, label: string, deep: boolean, delivery: Delivery): StepPlan => ({
-  label, calls, windowMs: WINDOW, cpuFromMs: A, cpuToMs: A + P, deep, split: SPLIT, delivery,
+  label, calls, windowMs: WINDOW, cpuFromMs: A, cpuToMs: WINDOW, deep, split: SPLIT, delivery,
   answers: (i, n): AnswerPlan[] => {
     const out: AnswerPlan[] = [];
     for (let at = 200 + (i * P) / n; at < WINDOW; at += P) out.push({ at, ms: A, hz: TONE_HZ });
