@@ -75,7 +75,7 @@ const funcPlan = (delivery: Delivery): StepPlan => ({
   },
 });
 const SWEEP = value("--steps")?.split(",").map(Number) ?? (QUICK ? [4] : [50, 100, 200, 400, 800]);
-const CAPACITY_STEPS = value("--steps")?.split(",").map(Number) ?? (QUICK ? [4] : [200, 400, 800, 1200, 1600, 2000]);
+const CAPACITY_STEPS = value("--steps")?.split(",").map(Number) ?? (QUICK ? [4] : [200, 400, 600, 800, 1000, 1200, 1600, 2000]);
 const LOAD_CALLS = QUICK ? 4 : 200;
 const HIGH_CALLS = QUICK ? 4 : 400;
 

@@ -190,6 +190,7 @@ export class ConsoleHub {
 
   /** Sends to every viewer; the payload is built at most once per masking mode. */
   private broadcast(event: string, build: (full: boolean) => string, onlyWatching?: string): void {
+    if (this.viewers.size === 0) return; // the usual case: nothing to build
     const cache: { [k: string]: string } = {};
     for (const v of this.viewers) {
       if (onlyWatching !== undefined && v.watch !== onlyWatching) continue;
@@ -248,8 +249,10 @@ export class ConsoleHub {
     } else {
       s.partial[e.role] = e.text;
     }
-    const { type: _t, ...line } = e;
-    this.broadcast("transcript", () => JSON.stringify(line), e.callId);
+    this.broadcast("transcript", () => {
+      const { type: _t, ...line } = e;
+      return JSON.stringify(line);
+    }, e.callId);
   }
 
   private ended(s: State, reason: EndReason, detail: string, at: number, durationMs: number, agentTurns: number, bargeIns: number): void {

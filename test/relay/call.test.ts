@@ -16,16 +16,16 @@ async function dial(hh: Harness, callId: string): Promise<Caller> {
 }
 
 describe("playback", () => {
-  test("a 3 s answer arrives as 3 s (± one frame, plus the tail) of 16 kHz audio in 640-byte frames", async () => {
+  test("a 3 s answer arrives as 3 s (± one frame, plus the tail) of 16 kHz audio in frames of PLAYOUT_FRAME_MS", async () => {
     await using h = await startHarness();
+    const frameMs = h.config.playoutFrameMs;
     await using c = await dial(h, "HD_3s");
     liveFor(h).speak({ ms: 3000, hz: 1000 });
-    // 3 s of audio + 200 ms tail = 160 frames; playback is paced at real time.
-    await until(() => c.frames.length >= 159, "answer played", 15000);
+    // 3 s of audio + 200 ms tail; playback is paced at real time.
+    await until(() => c.audioMs() >= 3200 - frameMs, "answer played", 15000);
     await Bun.sleep(300);
-    expect(c.frames.every((f) => f.byteLength === 640)).toBe(true);
-    const audioMs = c.frames.length * 20;
-    expect(Math.abs(audioMs - 3200)).toBeLessThanOrEqual(20);
+    expect(c.frames.every((f) => f.byteLength === frameMs * 32)).toBe(true);
+    expect(Math.abs(c.audioMs() - 3200)).toBeLessThanOrEqual(frameMs);
     // The tone itself: 3 s at 16 kHz, within one frame; the tail is silence.
     expect(Math.abs(c.loudSamples() - 48000)).toBeLessThanOrEqual(320);
     const last = c.frames[c.frames.length - 1]!;

@@ -60,6 +60,13 @@ export class Caller {
     return this;
   }
 
+  /** Audio received so far (frames `from` on), ms of S16LE mono at `rate`: frame sizes follow PLAYOUT_FRAME_MS. */
+  audioMs(from = 0, rate = 16000): number {
+    let bytes = 0;
+    for (let i = from; i < this.frames.length; i++) bytes += this.frames[i]!.byteLength;
+    return bytes / (rate / 500);
+  }
+
   /** Samples the caller heard that are not silence. */
   loudSamples(from = 0): number {
     let n = 0;
