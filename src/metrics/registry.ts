@@ -8,6 +8,7 @@
 // counters; pull-style ones read numbers the audio path already keeps (pacer ticks, slab pool) at scrape time.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { SlabPoolStats } from "../audio/pool.ts";
+import { LOOP_LAG_SAMPLE_MS } from "./loop-lag.ts";
 
 /** What the scrape-time metrics read. Set by RelayMetrics.watch() once the call manager exists. */
 export interface MetricSources {
@@ -70,7 +71,9 @@ export class RelayMetrics {
 
   constructor() {
     const r = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    // prom-client's event-loop delay monitor samples every 10 ms by default: 100 wake-ups a second, the idle
+    // process's largest cost. Our own sampler (LOOP_LAG_SAMPLE_MS) covers lag; its precision here matches it.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: LOOP_LAG_SAMPLE_MS });
     this.callsActive = new Gauge({
       name: "sauti_calls_active",
       help: "Calls in progress, by agent.",
