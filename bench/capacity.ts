@@ -67,7 +67,9 @@ export function renderCapacity(runs: CapacityRun[], meta: { date: string; machin
       `A step holds when every call connects and stays up, p99 uplink ≤ ${SLO.uplinkP99Ms} ms, p99 first audio ≤ ${SLO.firstAudioP99Ms} ms, ` +
       `0 ms underrun and delivered audio within ${SLO.deliveredErrPct} % of what the model sent. Answers: 2 s of every 5 s per call. ` +
       `CPU per call is millicores of the relay's core; RSS per call is the relay process tree's resident memory above idle, per call.` +
-      (meta.warmupCalls > 0 ? ` Before the first step each relay runs a warm-up step of ${meta.warmupCalls} calls, not judged, so JIT compilation does not land on it.` : ""),
+      (meta.warmupCalls > 0
+        ? ` Before the first step each relay runs a warm-up step of ${meta.warmupCalls} calls, not judged, so JIT compilation does not land on it; "idle" is the process after it.`
+        : ""),
   );
   lines.push("");
   lines.push("| Relay | Calls | p99 uplink ms | p99 first audio ms | underrun ms | delivered err max % | CPU/call mcores | RSS/call KB | bench CPU % | gen. late p99 ms | verdict |");

@@ -173,12 +173,14 @@ async function runCapacity(spec: RelaySpec): Promise<CapacityRun> {
   const { error, started } = await withRelay(spec, { lean: true, pinCpu: 0 }, async (relay, standin, router) => {
     let idx = 0;
     await Bun.sleep(300);
-    run.idleRssMB = rssTreeMB(relay.pid);
     if (CAPACITY_WARMUP > 0) {
       // Not judged: the first calls of a fresh process pay for JIT compilation, which would land on the first step.
       await runStep(relay, standin, router, SECRET, periodic(CAPACITY_WARMUP, "warm-up", false, spec.delivery), idx, log);
       idx += CAPACITY_WARMUP;
+      await Bun.sleep(1000); // the warm-up's calls close
     }
+    // Per-call memory is counted above this: the process warmed up (its JIT code and heap), with no call.
+    run.idleRssMB = rssTreeMB(relay.pid);
     for (const n of CAPACITY_STEPS) {
       const t = performance.now();
       if (idx + n > 4000) idx = 0; // the marker's call field holds 12 bits
