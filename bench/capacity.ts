@@ -56,6 +56,45 @@ export function judge(r: StepResult, idleRssMB: number | null): CapacityStep {
   };
 }
 
+/** The performance bars, judged on the relay's and the floor's steps at BARS_CALLS calls of the same sweep. */
+export const BARS_CALLS = 200;
+
+export interface Bar {
+  name: string;
+  relay: number | null;
+  floor: number | null;
+  /** The bar, in words. */
+  target: string;
+  met: boolean | null;
+  /** Judged against the floor (the table shows relay ÷ floor). */
+  relative: boolean;
+}
+
+/** null when the sweep has no BARS_CALLS step for the relay or the floor. */
+export function bars(runs: CapacityRun[]): Bar[] | null {
+  const at = (name: string) => runs.find((r) => r.name === name)?.steps.find((s) => s.calls === BARS_CALLS);
+  const relay = at("sauti");
+  const floor = at("floor");
+  if (relay === undefined || floor === undefined) return null;
+  const base = at("baseline");
+  const r = relay.result;
+  const fl = floor.result;
+  const both = (a: number | null, b: number | null, ok: (a: number, b: number) => boolean) => (a === null || b === null ? null : ok(a, b));
+  const out: Bar[] = [
+    { name: "CPU per call, mcores", relay: relay.millicoresPerCall, floor: floor.millicoresPerCall, target: "≤ 1.2× floor", relative: true, met: both(relay.millicoresPerCall, floor.millicoresPerCall, (a, b) => a <= 1.2 * b) },
+    { name: "p99 uplink, ms", relay: r.uplink.p99, floor: fl.uplink.p99, target: "≤ 1.5× floor", relative: true, met: both(r.uplink.p99, fl.uplink.p99, (a, b) => a <= 1.5 * b) },
+    { name: "first audio p50, ms", relay: r.firstAudio.p50, floor: fl.firstAudio.p50, target: "≤ floor + 1 ms", relative: true, met: both(r.firstAudio.p50, fl.firstAudio.p50, (a, b) => a <= b + 1) },
+    { name: "first audio p99, ms", relay: r.firstAudio.p99, floor: fl.firstAudio.p99, target: "≤ floor + 5 ms", relative: true, met: both(r.firstAudio.p99, fl.firstAudio.p99, (a, b) => a <= b + 5) },
+    { name: "underrun, ms", relay: r.underrunMs, floor: fl.underrunMs, target: "0", relative: false, met: r.underrunMs === 0 },
+    { name: "delivered audio error max, %", relay: r.deliveredErrPct.max, floor: fl.deliveredErrPct.max, target: "within 3 %", relative: false, met: r.deliveredErrPct.max === null ? null : r.deliveredErrPct.max <= 3 },
+  ];
+  if (base !== undefined) {
+    const b = base.result.uplink.p99;
+    out.push({ name: "p99 uplink vs the tutorial design, ms", relay: r.uplink.p99, floor: b, target: "< tutorial design's (in the floor column)", relative: true, met: both(r.uplink.p99, b, (a, c) => a < c) });
+  }
+  return out;
+}
+
 const f = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? "n/a" : String(round(v, d)));
 
 export function renderCapacity(runs: CapacityRun[], meta: { date: string; machine: string; bun: string; warmupCalls: number }): string {
@@ -84,6 +123,18 @@ export function renderCapacity(runs: CapacityRun[], meta: { date: string; machin
     }
   }
   lines.push("");
+  const judged = bars(runs);
+  if (judged !== null) {
+    lines.push(`Bars at ${BARS_CALLS} calls, relay and floor each pinned to one core, same sweep:`);
+    lines.push("");
+    lines.push("| Bar | Relay | Floor | Relay ÷ floor | Target | Met |");
+    lines.push("|---|---:|---:|---:|---|---|");
+    for (const b of judged) {
+      const ratio = b.relative && b.relay !== null && b.floor !== null && b.floor > 0 ? `${f(b.relay / b.floor)}×` : "–";
+      lines.push(`| ${b.name} | ${f(b.relay)} | ${f(b.floor)} | ${ratio} | ${b.target} | ${b.met === null ? "n/a" : b.met ? "yes" : "**no**"} |`);
+    }
+    lines.push("");
+  }
   for (const run of runs) {
     const held = run.steps.filter((s) => s.held).at(-1);
     const cap = run.capacity === null ? "none" : `${run.capacity} calls per core`;

@@ -18,7 +18,7 @@ import { FIGURE_KEYS, figures, passes, type Figures, type RelayRun } from "./fig
 import { rssMB, rssTreeMB } from "./procstat.ts";
 import { killAllChildren, relaySpecs, ROOT, SECRET, API_KEY, startRelay, type RelayProc, type RelaySpec } from "./relays.ts";
 import { renderMarkdown, type ReportMeta } from "./report.ts";
-import { judge, renderCapacity, type CapacityRun } from "./capacity.ts";
+import { bars, judge, renderCapacity, type CapacityRun } from "./capacity.ts";
 import { runStep, UplinkRouter, type AnswerPlan, type StepPlan, type StepResult } from "./scenario.ts";
 
 const argv = process.argv.slice(2);
@@ -233,7 +233,7 @@ async function capacityMain(): Promise<void> {
   const md = renderCapacity(runs, meta);
   console.log("\n" + md);
   writeAtomic(join(OUT, "capacity.md"), md);
-  writeAtomic(join(OUT, "capacity.json"), JSON.stringify({ meta, runs }, null, 2) + "\n");
+  writeAtomic(join(OUT, "capacity.json"), JSON.stringify({ meta, bars: bars(runs), runs }, null, 2) + "\n");
   log(`wrote ${join(OUT, "capacity.md")}, capacity.json`);
   if (runs.some((r) => r.error !== undefined)) process.exit(1);
 }
