@@ -6,10 +6,19 @@ import type { TranscriptEvent } from "./events.ts";
 
 type Role = "caller" | "agent";
 
+/**
+ * Partial (not yet final) events at most this often per utterance. The model sends a fragment every few words or
+ * with every audio chunk; the console's live line needs a few updates a second, and every event costs each observer
+ * a call. The final event always carries the whole text.
+ */
+export const PARTIAL_EVERY_MS = 250;
+
 interface Open {
   text: string;
   startMs: number;
   endMs: number;
+  /** When the last partial event of this utterance went out. */
+  partialAt: number;
 }
 
 export class TranscriptAggregator {
@@ -57,10 +66,13 @@ export class TranscriptAggregator {
   }
 
   private add(open: Open | undefined, role: Role, text: string, atMs: number): Open {
-    const o = open ?? { text: "", startMs: atMs, endMs: atMs };
+    const o = open ?? { text: "", startMs: atMs, endMs: atMs, partialAt: -Infinity };
     o.text += text;
     o.endMs = atMs;
-    if (text !== "") this.emit(this.event(role, o, false, atMs, false, undefined));
+    if (text !== "" && atMs - o.partialAt >= PARTIAL_EVERY_MS) {
+      o.partialAt = atMs;
+      this.emit(this.event(role, o, false, atMs, false, undefined));
+    }
     return o;
   }
 
