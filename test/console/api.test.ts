@@ -160,7 +160,7 @@ describe("softphone", () => {
     for (let i = 0; i < pcm.length; i += 640) c.ws.send(pcm.subarray(i, i + 640));
     await until(() => live.audioBytes > 0, "caller audio reached the model");
     live.speak({ ms: 3000 });
-    await until(() => c.frames.length > 10, "agent audio reached the browser");
+    await until(() => c.audioMs() > 200, "agent audio reached the browser");
     live.interrupt();
     await until(() => c.texts.includes(KILL_AUDIO), "killAudio sent to the browser");
 
@@ -203,7 +203,7 @@ describe("calls in memory and live events", () => {
       const live = h.standin.sessions[0]!;
       live.send({ serverContent: { inputTranscription: { text: "Hello there", finished: true } } });
       live.speak({ ms: 1500, transcript: "Hi, how can I help?" });
-      await until(() => c.frames.length > 20, "agent audible");
+      await until(() => c.audioMs() > 400, "agent audible");
       await until(() => all.events.some((e) => e.event === "levels" && e.data.calls[0]?.out > 0), "agent level seen", 5000);
 
       const started = all.events.find((e) => e.event === "started")!.data;

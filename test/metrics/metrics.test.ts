@@ -116,9 +116,9 @@ describe("/metrics", () => {
     live.toolCall("lookup_order", { order: "A1" });
     live.toolCall("made_up_tool", {});
     await until(() => live.toolResponses.length === 2, "tools answered");
-    const framesBefore = c.frames.length;
+    const heardBefore = c.audioMs();
     live.speak({ ms: 5000 });
-    await until(() => c.frames.length > framesBefore + 20, "second answer playing", 10000);
+    await until(() => c.audioMs() > heardBefore + 400, "second answer playing", 10000);
     live.interrupt();
     await until(() => c.texts.includes(KILL_AUDIO), "killAudio");
     c.ws.close();

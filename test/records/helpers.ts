@@ -3,6 +3,7 @@
 import { expect } from "bun:test";
 import type { Agent, CallTool } from "../../src/call/agent.ts";
 import { KILL_AUDIO } from "../../src/call/call.ts";
+import { loadConfig } from "../../src/config.ts";
 import type { CallRecord } from "../../src/records/record.ts";
 import { Caller, until, type Harness } from "../relay/harness.ts";
 
@@ -55,11 +56,11 @@ export async function talkAndHangUp(h: Harness, id: string): Promise<void> {
   live.send({ serverContent: { inputTranscription: { text: " order?", finished: true } } });
   const turnsDone = () => live.sent.filter((k) => k.includes("usageMetadata")).length;
   live.speak({ ms: 400, transcript: "Let me check that for you." });
-  await until(() => turnsDone() === 1 && caller.frames.length > 20, "first answer complete and played", 10000);
+  await until(() => turnsDone() === 1 && caller.audioMs() > 400, "first answer complete and played", 10000);
   live.toolCall("lookup_order", { order: "A1" });
   await until(() => live.toolResponses.length === 1, "tool answered");
   live.speak({ ms: 5000, transcript: LONG_ANSWER });
-  await until(() => caller.frames.length > 60, "second answer playing", 10000);
+  await until(() => caller.audioMs() > 1200, "second answer playing", 10000);
   live.interrupt();
   await until(() => caller.texts.includes(KILL_AUDIO), "killAudio");
   caller.ws.close();
@@ -110,7 +111,8 @@ export function expectTalkRecord(r: CallRecord, id: string): void {
   expect(r.usage!.totalTokens).toBeGreaterThan(0);
   expect(Object.keys(r.usage!.tokens).length).toBeGreaterThan(0);
   expect(r.firstAudioMs!.max).toBeGreaterThanOrEqual(r.firstAudioMs!.p50);
-  expect(r.audio!.framesOut).toBeGreaterThan(60);
+  // More than 1.2 s of audio went out, in frames of the default PLAYOUT_FRAME_MS the test relays run with.
+  expect(r.audio!.framesOut * loadConfig({}).playoutFrameMs).toBeGreaterThan(1200);
   expect(r.reconnects).toBe(0);
   expect(r.rotations).toBe(0);
   expect(r.model!.connections).toBe(1);

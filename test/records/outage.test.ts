@@ -40,13 +40,13 @@ describe("database outage", () => {
     await pgCtl("stop");
     stopped = true;
     // The call goes on: the caller is heard and transcribed, the agent answers and is cut by barge-in.
-    const framesBefore = caller.frames.length;
+    const heardBefore = caller.audioMs();
     const loudBefore = caller.loudSamples();
     live.send({ serverContent: { inputTranscription: { text: "Where is my order?", finished: true } } });
     live.toolCall("lookup_order", { order: "B2" });
     await until(() => live.toolResponses.length === 1, "tool answered during the outage");
     live.speak({ ms: 3000, transcript: LONG_ANSWER });
-    await until(() => caller.frames.length > framesBefore + 40, "agent audio flowing during the outage", 10000);
+    await until(() => caller.audioMs() > heardBefore + 800, "agent audio flowing during the outage", 10000);
     expect(caller.loudSamples()).toBeGreaterThan(loudBefore + 16000 * 0.5);
     live.interrupt();
     await until(() => caller.texts.includes(KILL_AUDIO), "barge-in during the outage");
