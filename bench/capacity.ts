@@ -97,14 +97,14 @@ export function bars(runs: CapacityRun[]): Bar[] | null {
 
 const f = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? "n/a" : String(round(v, d)));
 
-export function renderCapacity(runs: CapacityRun[], meta: { date: string; machine: string; bun: string; warmupCalls: number }): string {
+export function renderCapacity(runs: CapacityRun[], meta: { date: string; machine: string; bun: string; warmupCalls: number; periods: number }): string {
   const lines: string[] = [];
   lines.push(`## Capacity (\`bun run bench --capacity\`, ${meta.date}, ${meta.machine}, Bun ${meta.bun})`);
   lines.push("");
   lines.push(
     `Each relay runs pinned to one core (\`taskset -c 0\`); the load generator and the Live stand-in run on the other core(s). ` +
       `A step holds when every call connects and stays up, p99 uplink ≤ ${SLO.uplinkP99Ms} ms, p99 first audio ≤ ${SLO.firstAudioP99Ms} ms, ` +
-      `0 ms underrun and delivered audio within ${SLO.deliveredErrPct} % of what the model sent. Answers: 2 s of every 5 s per call. ` +
+      `0 ms underrun and delivered audio within ${SLO.deliveredErrPct} % of what the model sent. Answers: 2 s of every 5 s per call; each step is measured over ${meta.periods} such period${meta.periods === 1 ? "" : "s"}. ` +
       `CPU per call is millicores of the relay's core; RSS per call is the relay process tree's resident memory above idle, per call.` +
       (meta.warmupCalls > 0
         ? ` Before the first step each relay runs a warm-up step of ${meta.warmupCalls} calls, not judged, so JIT compilation does not land on it; "idle" is the process after it.`

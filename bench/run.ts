@@ -6,7 +6,7 @@
 //          --only sauti,floor,baseline and --steps 50,200 (subset, for development; the report wants all three),
 //          --set PLAYOUT_FRAME_MS=40,PACER_PHASES=1 (extra Sauti Relay settings, to compare choices),
 //          --profile (Bun's CPU profiler on Sauti Relay: <out>/profile/*.md),
-//          --periods 3 (CPU measured over that many 5 s answer periods instead of one: less noise).
+//          --periods 3 (measured over that many 5 s answer periods; default 1, 2 with --capacity: less noise).
 //   bun run bench --capacity      the capacity sweep: each relay pinned to core 0 (taskset), the load generator on
 //                                 the other cores, steps of calls until a service level breaks → calls per core.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
@@ -41,8 +41,9 @@ const log = (s: string) => console.log(s);
 // ---- plans ----
 const P = QUICK ? 2000 : 5000; // answer period
 const A = QUICK ? 800 : 2000; // answer length
-/** `--periods N`: CPU is measured over N answer periods instead of one (less noise when comparing settings). */
-const PERIODS = Math.max(1, Number(value("--periods") ?? 1));
+/** `--periods N`: CPU (and latency) are measured over N answer periods (default 1; 2 for the capacity sweep, whose
+ *  figures size VMs): more periods, less noise. */
+const PERIODS = Math.max(1, Number(value("--periods") ?? (CAPACITY && !QUICK ? 2 : 1)));
 const WINDOW = A + PERIODS * P; // from A on, the answer duty cycle is steady; CPU is measured over the periods
 type Delivery = StepPlan["delivery"];
 const periodic = (calls: number, label: string, deep: boolean, delivery: Delivery): StepPlan => ({
@@ -229,7 +230,7 @@ async function capacityMain(): Promise<void> {
     log(`${spec.label}:`);
     runs.push(await runCapacity(spec));
   }
-  const meta = { date: new Date().toISOString(), machine: `${n}× ${cpus()[0]?.model ?? "cpu"}`, bun: Bun.version, warmupCalls: CAPACITY_WARMUP };
+  const meta = { date: new Date().toISOString(), machine: `${n}× ${cpus()[0]?.model ?? "cpu"}`, bun: Bun.version, warmupCalls: CAPACITY_WARMUP, periods: PERIODS };
   const md = renderCapacity(runs, meta);
   console.log("\n" + md);
   writeAtomic(join(OUT, "capacity.md"), md);
