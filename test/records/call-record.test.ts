@@ -2,21 +2,22 @@
 // agent turn, the tool call, the end-of-call figures. On a real SQLite file and a real PostgreSQL server, read
 // back over the API, and still there after the relay restarts on the same database.
 import { afterEach, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { singleAgent } from "../../src/call/manager.ts";
 import type { CallRecord } from "../../src/records/record.ts";
 import { Caller, startHarness, until, type Harness } from "../relay/harness.ts";
+import { cleanupAfterEach } from "../support/cleanup.ts";
 import { freshDatabase, pgTest } from "../support/postgres.ts";
+import { removeSqlite } from "../support/scratch-db.ts";
 import { agent, expectTalkRecord, getJson, recordWhen, talkAndHangUp } from "./helpers.ts";
 
 let h: Harness | undefined;
-const cleanups: Array<() => Promise<void> | void> = [];
+// The relay stops first (registered first, so it runs first), then what the test started beside it.
 afterEach(async () => {
   await h?.stop();
   h = undefined;
-  for (const c of cleanups.splice(0)) await c();
 }, 20000);
+const cleanup = cleanupAfterEach();
 
 async function relayOn(databaseUrl: string): Promise<Harness> {
   const hh = await startHarness({ DATABASE_URL: databaseUrl }, {}, { router: singleAgent(agent) });
@@ -42,26 +43,26 @@ async function callSurvivesRestart(databaseUrl: string, id: string): Promise<voi
 describe("a call's record", () => {
   test("SQLite file: utterances in order with roles, times and the interrupted turn; survives a restart", async () => {
     const file = `${tmpdir()}/sauti-records-${process.pid}-${crypto.randomUUID()}.db`;
-    cleanups.push(() => {
-      for (const f of ["", "-wal", "-shm"]) rmSync(file + f, { force: true });
+    cleanup(() => {
+      removeSqlite(file);
     });
     await callSurvivesRestart(`sqlite://${file}`, "HD_rec_sqlite");
   }, 30000);
 
   pgTest("PostgreSQL: utterances in order with roles, times and the interrupted turn; survives a restart", async () => {
     const db = await freshDatabase();
-    cleanups.push(() => db.drop());
+    cleanup(() => db.drop());
     await callSurvivesRestart(db.url, "HD_rec_pg");
   }, 30000);
 
   test("the row written at webhook time keeps who called whom when the audio reaches a relay that did not see the webhook", async () => {
     const file = `${tmpdir()}/sauti-records-${process.pid}-${crypto.randomUUID()}.db`;
-    cleanups.push(() => {
-      for (const f of ["", "-wal", "-shm"]) rmSync(file + f, { force: true });
+    cleanup(() => {
+      removeSqlite(file);
     });
     // Two relays on one SQLite file (WAL): the webhook reaches the first, the audio socket the second.
     const a = await relayOn(`sqlite://${file}`);
-    cleanups.push(() => a.stop());
+    cleanup(() => a.stop());
     h = await startHarness({ DATABASE_URL: `sqlite://${file}`, STREAM_TOKEN_SECRET: "stream-secret" }, {}, { router: singleAgent({ ...agent, name: "fallback-agent" }) });
     await h.records.store.ready;
     const url = (await a.streamUrlFor("HD_split")).replace(`:${a.relay.port}/`, `:${h.relay.port}/`);

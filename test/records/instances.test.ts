@@ -1,11 +1,11 @@
 // Two relay processes on one PostgreSQL database (and, on one host, on one SQLite file): every voice webhook POST
 // for a call id, whichever instance it reaches and however many arrive at once, gets exactly one <Stream>.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { Subprocess } from "bun";
 import { signBody } from "../../src/http/signature.ts";
 import { freshDatabase, PG_URL, pgTest } from "../support/postgres.ts";
+import { removeSqlite } from "../support/scratch-db.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const SECRET = "whsec_instances";
@@ -85,7 +85,7 @@ afterAll(async () => {
     await i.proc.exited;
   }
   await db?.drop();
-  for (const f of ["", "-wal", "-shm"]) rmSync(sqliteFile + f, { force: true });
+  removeSqlite(sqliteFile);
 });
 
 async function exactlyOneStream(a: Instance, b: Instance, prefix: string): Promise<void> {

@@ -3,7 +3,6 @@
 import { describe, expect, test } from "bun:test";
 import { cleanupAfterEach } from "../support/cleanup.ts";
 import { SQL } from "bun";
-import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 import type { RecordOp } from "../../src/records/record.ts";
@@ -12,13 +11,14 @@ import { Retention } from "../../src/records/retention.ts";
 import { SqlStore, type RecordStore } from "../../src/records/store.ts";
 import { captureLog, until } from "../gemini/helpers.ts";
 import { freshDatabase, pgTest } from "../support/postgres.ts";
+import { removeSqlite } from "../support/scratch-db.ts";
 
 const defer = cleanupAfterEach();
 
 function sqliteUrl(): string {
   const file = `${tmpdir()}/sauti-store-${process.pid}-${crypto.randomUUID()}.db`;
   defer(() => {
-    for (const f of ["", "-wal", "-shm"]) rmSync(file + f, { force: true });
+    removeSqlite(file);
   });
   return `sqlite://${file}`;
 }

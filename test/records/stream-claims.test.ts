@@ -2,12 +2,12 @@
 // and one SQLite file), sharing the stream token secret. A stream URL minted and opened on relay A is refused by
 // relay B while A's socket is open (409, no model session on B), and after the call ended (410).
 import { afterEach, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { singleAgent } from "../../src/call/manager.ts";
 import { Caller, PROTO, startHarness, until, type Harness } from "../relay/harness.ts";
 import { freshDatabase, pgTest } from "../support/postgres.ts";
 import { agent } from "./helpers.ts";
+import { removeSqlite } from "../support/scratch-db.ts";
 
 const harnesses: Harness[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -88,7 +88,7 @@ describe("stream claims shared by instances", () => {
   test("SQLite: two relays on one file: 409 on B while A's socket is open, 410 after the call ended", async () => {
     const file = `${tmpdir()}/sauti-stream-claims-${process.pid}-${crypto.randomUUID()}.db`;
     cleanups.push(() => {
-      for (const f of ["", "-wal", "-shm"]) rmSync(file + f, { force: true });
+      removeSqlite(file);
     });
     await secondSocketRefusedElsewhere(`sqlite://${file}`, "SC_sqlite");
   }, 30000);

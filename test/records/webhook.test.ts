@@ -2,13 +2,14 @@
 // Standard Webhooks (checked with the `standardwebhooks` verifier), retried after a 500 with the same webhook-id,
 // and still delivered when the relay restarts before the receiver accepts it.
 import { afterEach, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Webhook } from "standardwebhooks";
 import { singleAgent } from "../../src/call/manager.ts";
 import { retryDelayMs } from "../../src/records/delivery.ts";
 import type { CallRecord } from "../../src/records/record.ts";
 import { startHarness, until, type Harness } from "../relay/harness.ts";
+import { cleanupAfterEach } from "../support/cleanup.ts";
+import { removeSqlite } from "../support/scratch-db.ts";
 import { agent, getJson, openCall, talkAndHangUp } from "./helpers.ts";
 
 interface Received {
@@ -36,17 +37,17 @@ const SECRET = `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).
 const OTHER = `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64")}`;
 
 let h: Harness | undefined;
-const cleanups: Array<() => Promise<void> | void> = [];
+// The relay stops first (registered first, so it runs first), then what the test started beside it.
 afterEach(async () => {
   await h?.stop();
   h = undefined;
-  for (const c of cleanups.splice(0)) await c();
 }, 20000);
+const cleanup = cleanupAfterEach();
 
 function scratchSqlite(): string {
   const file = `${tmpdir()}/sauti-webhook-${process.pid}-${crypto.randomUUID()}.db`;
-  cleanups.push(() => {
-    for (const f of ["", "-wal", "-shm"]) rmSync(file + f, { force: true });
+  cleanup(() => {
+    removeSqlite(file);
   });
   return `sqlite://${file}`;
 }
@@ -54,7 +55,7 @@ function scratchSqlite(): string {
 describe("end-of-call webhook", () => {
   test("arrives signed (standardwebhooks verifies it), is retried after a 500 with the same webhook-id, and carries the API's record", async () => {
     const r = receiver([500, 204]);
-    cleanups.push(r.stop);
+    cleanup(r.stop);
     h = await startHarness(
       { DATABASE_URL: scratchSqlite(), CALL_WEBHOOK_URL: r.url, CALL_WEBHOOK_SECRET: SECRET, CALL_WEBHOOK_BACKOFF_MS: "200" },
       {},
@@ -90,7 +91,7 @@ describe("end-of-call webhook", () => {
 
   test("a report still pending when the relay stops is delivered by the next relay on the same database", async () => {
     const r = receiver([], 503);
-    cleanups.push(r.stop);
+    cleanup(r.stop);
     const db = scratchSqlite();
     const env = { DATABASE_URL: db, CALL_WEBHOOK_URL: r.url, CALL_WEBHOOK_SECRET: SECRET, CALL_WEBHOOK_BACKOFF_MS: "100" };
     h = await startHarness(env, {}, { router: singleAgent(agent) });
@@ -127,7 +128,7 @@ describe("end-of-call webhook", () => {
         return new Response(null, { status: mode === "gone" ? 410 : 204 });
       },
     });
-    cleanups.push(() => void slow.stop(true));
+    cleanup(() => void slow.stop(true));
     h = await startHarness(
       { DATABASE_URL: scratchSqlite(), CALL_WEBHOOK_URL: `http://127.0.0.1:${slow.port}/`, CALL_WEBHOOK_SECRET: SECRET, CALL_WEBHOOK_BACKOFF_MS: "100", CALL_WEBHOOK_TIMEOUT_MS: "300" },
       {},

@@ -1,6 +1,7 @@
 // The relay as a process: config errors exit 2; the compiled binary starts, answers /healthz, stops on SIGTERM.
 import { describe, expect, test } from "bun:test";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { removeSqlite } from "../support/scratch-db.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -54,7 +55,7 @@ describe("process", () => {
       for (const line of out.trim().split("\n")) expect(() => JSON.parse(line)).not.toThrow();
     } finally {
       p.kill();
-      for (const f of ["", "-wal", "-shm"]) rmSync(db + f, { force: true });
+      removeSqlite(db);
     }
   }, 60000);
 });
