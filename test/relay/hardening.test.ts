@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { rawUpgrade } from "../support/caller.ts";
 import { join } from "node:path";
+import { PACER_PERIOD_MS } from "../../src/audio/pacer.ts";
 import type { CallEndedEvent } from "../../src/call/events.ts";
 import { Caller, numberedPcm, startHarness, until, type Harness } from "./harness.ts";
 
@@ -135,13 +136,15 @@ describe("webhook limits", () => {
     expect(statuses).toEqual({ withLength: 413, chunked: 413 });
     await until(() => c.audioMs() >= 3100, "answer played", 10000);
 
-    // Pacing as the caller saw it: after the lead burst, one frame per frame duration, none more than 20 ms late.
-    // The window starts at the last frame before the posts, so a stall they cause shows as one long gap (the frames
-    // owed are then sent at once: zero gaps after it).
+    // Pacing as the caller saw it: after the lead burst, one frame per frame duration, none later than one pacer
+    // tick plus timer jitter. (A frame due just after a tick goes on the next one when timers jitter by more than
+    // the pacer's slack, as on a loaded machine: 20 ms late, harmless under the media server's lead. A stall the
+    // posts caused would show as more.) The window starts at the last frame before the posts, so such a stall shows
+    // as one long gap (the frames owed are then sent at once: zero gaps after it).
     const at = c.frameAt.slice(from - 1, Math.floor(3000 / frameMs));
     let worst = 0;
     for (let i = 1; i < at.length; i++) worst = Math.max(worst, at[i]! - at[i - 1]! - frameMs);
-    expect(worst).toBeLessThanOrEqual(20);
+    expect(worst).toBeLessThanOrEqual(PACER_PERIOD_MS + 5);
     expect(h.logs.some((l) => l.includes("body too large"))).toBe(true);
     expect(Math.max(...h.logs.map((l) => l.length))).toBeLessThan(4096);
     c.ws.close();
