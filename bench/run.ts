@@ -224,7 +224,9 @@ async function capacityMain(): Promise<void> {
   if (pin.exitCode !== 0) throw new Error(`taskset failed: ${pin.stderr.toString()}`);
   mkdirSync(OUT, { recursive: true });
   log(`Sauti Relay capacity sweep → ${OUT} (relay on core 0, load generator on cores 1-${n - 1})`);
-  const specs = relaySpecs({ binary: flag("--binary"), set: SET }).filter((s) => (ONLY ? ONLY.includes(s.name) : s.name !== "baseline"));
+  const specs = relaySpecs({ binary: flag("--binary"), set: SET, profileDir: flag("--profile") ? join(OUT, "profile") : undefined }).filter((s) =>
+    ONLY ? ONLY.includes(s.name) : s.name !== "baseline",
+  );
   const runs: CapacityRun[] = [];
   for (const spec of specs) {
     log(`${spec.label}:`);
