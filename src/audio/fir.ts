@@ -26,6 +26,10 @@ export interface PolyphaseFilter {
    * arrays forwards). Includes the gain L so each branch has unit DC gain on average.
    */
   coeffs: Float64Array;
+  /** The same taps in Q15 for the SIMD kernel: taps[p*stride + j] = round(coeffs[p*K + j] · 2^15), each branch
+   *  zero-padded to `stride` (K rounded up to a multiple of 8, one SIMD multiply-add). */
+  taps: Int16Array;
+  stride: number;
   /** For output branch p: the next branch, and how many input samples to advance. */
   nextPhase: Int32Array;
   advance: Int32Array;
@@ -111,5 +115,15 @@ function design(inRate: number, outRate: number): PolyphaseFilter {
     nextPhase[p] = q % L;
     advance[p] = Math.floor(q / L);
   }
-  return { inRate, outRate, L, M, K, coeffs, nextPhase, advance };
+  // Q15: every tap of these designs is below 1 (the largest is about min(in, out) / in · 0.93), so none saturates.
+  const stride = Math.ceil(K / 8) * 8;
+  const taps = new Int16Array(L * stride);
+  for (let p = 0; p < L; p++) {
+    for (let j = 0; j < K; j++) {
+      const q = Math.round(coeffs[p * K + j]! * 32768);
+      if (q > 32767 || q < -32768) throw new RangeError(`tap ${coeffs[p * K + j]} does not fit Q15 (${inRate} -> ${outRate})`);
+      taps[p * stride + j] = q;
+    }
+  }
+  return { inRate, outRate, L, M, K, coeffs, taps, stride, nextPhase, advance };
 }

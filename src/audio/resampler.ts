@@ -2,25 +2,31 @@
 // the rates match. Input may be split anywhere, even mid-sample (the odd byte is carried), and chunked output is
 // bit-identical to one-shot output because every output sample depends only on absolute input positions.
 //
+// The filtering runs in the shared WebAssembly kernel (fir-kernel.ts): a pass copies this resampler's history
+// (the last K-1 input samples) and the new bytes into the kernel's memory, runs it, and copies the output to the
+// target and the new history back. Each resampler keeps only those K-1 samples (62 bytes at 24 → 16 kHz).
+//
 // Output goes into a caller-supplied target (no allocation, no callback): process() returns the bytes written.
 // Size the target with maxOutputBytes(inputBytes).
 
+import { heap, kernelState, loadFilter, OUT, OUT_SAMPLES, runFir, X, X_SAMPLES, type LoadedFilter } from "./fir-kernel.ts";
 import { polyphaseFilter, type PolyphaseFilter } from "./fir.ts";
-
-// Input samples gathered before a filtering pass; bounds the per-instance history (8 B per sample: a float history
-// avoids an int→double conversion per multiply-add, ~20 % faster than an Int16Array one). Small, so hundreds of
-// calls' histories stay in cache; a 40 ms model chunk (960 samples) takes four passes, each as fast as one.
-const HISTORY_SAMPLES = 256;
 
 export class Resampler {
   readonly passThrough: boolean;
   private readonly f: PolyphaseFilter | null;
+  private readonly kernel: LoadedFilter | null;
   private readonly K: number;
-  private readonly hist: Float64Array;
-  private histLen = 0; // valid samples in hist
-  private pos = 0; // hist index of the newest input sample the next output uses
+  /** The last input samples (at most K-1), S16LE, oldest first. */
+  private readonly hist: Buffer;
+  private histSamples = 0;
+  private base = 0; // where the next output's window starts, in samples from the start of hist
   private phase = 0; // polyphase branch of the next output
   private carry = -1; // pending low byte of a split sample, or -1
+  /** New input bytes one kernel pass takes at most (bounded by the kernel's input and output areas). */
+  private readonly passBytes: number;
+  /** K-1 zero samples: what flush() feeds. */
+  private readonly zeros: Buffer;
 
   constructor(
     readonly inRate: number,
@@ -28,8 +34,12 @@ export class Resampler {
   ) {
     this.passThrough = inRate === outRate;
     this.f = this.passThrough ? null : polyphaseFilter(inRate, outRate);
+    this.kernel = this.f === null ? null : loadFilter(this.f);
     this.K = this.f === null ? 1 : this.f.K;
-    this.hist = new Float64Array(this.f === null ? 0 : this.K - 1 + HISTORY_SAMPLES);
+    this.hist = Buffer.alloc((this.K - 1) * 2);
+    this.zeros = Buffer.alloc((this.K - 1) * 2);
+    const f = this.f;
+    this.passBytes = f === null ? 0 : 2 * Math.min(X_SAMPLES, Math.floor(((OUT_SAMPLES - 2) * f.M) / f.L)) - 2 * this.K;
     this.reset();
   }
 
@@ -55,29 +65,11 @@ export class Resampler {
       throw new RangeError(`resampler target too small: ${target.length - offset} < ${this.maxOutputBytes(len)}`);
     }
     if (this.f === null) return this.copyThrough(input, target, offset);
+    if (len <= this.passBytes) return this.pass(input, target, offset) - offset;
+    // Multi-second bursts: several passes (slicing allocates a view, so only here).
     let o = offset;
-    let i = 0;
-    const hist = this.hist;
-    const cap = hist.length;
-    if (this.carry >= 0 && len > 0) {
-      hist[this.histLen++] = (this.carry | (input[0]! << 8)) << 16 >> 16;
-      this.carry = -1;
-      i = 1;
-      if (this.histLen === cap) o = this.run(target, o);
-    }
-    while (i + 1 < len) {
-      // Fill history up to capacity, then filter and slide.
-      let h = this.histLen;
-      const stop = Math.min(cap, h + ((len - i) >> 1));
-      while (h < stop) {
-        hist[h++] = (input[i]! | (input[i + 1]! << 8)) << 16 >> 16;
-        i += 2;
-      }
-      this.histLen = h;
-      if (h === cap) o = this.run(target, o);
-    }
-    if (i < len) this.carry = input[i]!;
-    return this.run(target, o) - offset;
+    for (let i = 0; i < len; i += this.passBytes) o = this.pass(input.subarray(i, Math.min(len, i + this.passBytes)), target, o);
+    return o - offset;
   }
 
   /**
@@ -90,12 +82,7 @@ export class Resampler {
       return 0;
     }
     this.carry = -1;
-    let o = offset;
-    for (let z = 0; z < this.K - 1; z++) {
-      this.hist[this.histLen++] = 0;
-      if (this.histLen === this.hist.length) o = this.run(target, o);
-    }
-    o = this.run(target, o);
+    const o = this.pass(this.zeros, target, offset);
     this.reset();
     return o - offset;
   }
@@ -104,59 +91,36 @@ export class Resampler {
   reset(): void {
     this.carry = -1;
     this.phase = 0;
-    if (this.f === null) return;
-    this.hist.fill(0, 0, this.K - 1);
-    this.histLen = this.K - 1;
-    this.pos = this.K - 1;
+    this.hist.fill(0);
+    this.histSamples = this.K - 1;
+    this.base = 0;
   }
 
-  /** Emits every output whose input window is complete, then slides the history down. Returns the new offset. */
-  private run(target: Uint8Array, o: number): number {
-    const f = this.f!;
-    const K = f.K;
-    const c = f.coeffs;
-    const nextPhase = f.nextPhase;
-    const advance = f.advance;
-    const hist = this.hist;
-    const histLen = this.histLen;
-    let pos = this.pos;
-    let phase = this.phase;
-    while (pos < histLen) {
-      const base = pos - K + 1;
-      const cb = phase * K;
-      // Four independent accumulators let the JIT overlap the multiply-adds.
-      let a0 = 0;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      let j = 0;
-      for (; j + 3 < K; j += 4) {
-        a0 += c[cb + j]! * hist[base + j]!;
-        a1 += c[cb + j + 1]! * hist[base + j + 1]!;
-        a2 += c[cb + j + 2]! * hist[base + j + 2]!;
-        a3 += c[cb + j + 3]! * hist[base + j + 3]!;
-      }
-      for (; j < K; j++) a0 += c[cb + j]! * hist[base + j]!;
-      // Math.round and the clamp in one: shift into [0, 65535], clamp, truncate (floor for non-negatives), shift back.
-      let v = a0 + a1 + (a2 + a3) + 32768.5;
-      if (v < 0) v = 0;
-      else if (v > 65535) v = 65535;
-      const s = (v | 0) - 32768;
-      target[o] = s;
-      target[o + 1] = s >> 8;
-      o += 2;
-      pos += advance[phase]!;
-      phase = nextPhase[phase]!;
+  /** One kernel pass over history + carried byte + input. Returns the new output offset. */
+  private pass(input: Uint8Array, target: Uint8Array, o: number): number {
+    const K = this.K;
+    let p = X + this.hist.copy(heap, X, 0, this.histSamples * 2);
+    if (this.carry >= 0) {
+      heap[p++] = this.carry;
+      this.carry = -1;
     }
-    // Keep the K-1 samples before `pos` (the next output's window minus its newest sample).
-    const keepFrom = pos - K + 1;
-    if (keepFrom > 0) {
-      hist.copyWithin(0, keepFrom, histLen);
-      this.histLen = histLen - keepFrom;
-      pos -= keepFrom;
+    heap.set(input, p);
+    p += input.length;
+    const bytes = p - X;
+    const n = bytes >> 1;
+    if (bytes & 1) this.carry = heap[p - 1]!;
+    let base = this.base;
+    if (base < n - K + 1) {
+      const made = runFir(this.kernel!, K, n, base, this.phase);
+      base = kernelState[0]!;
+      this.phase = kernelState[1]!;
+      o += heap.copy(target, o, OUT, OUT + made * 2);
     }
-    this.pos = pos;
-    this.phase = phase;
+    // Keep what the next windows still need: the samples from the next window's start on (at most K-1).
+    const keepFrom = base < n ? base : n;
+    this.histSamples = n - keepFrom;
+    heap.copy(this.hist, 0, X + keepFrom * 2, X + n * 2);
+    this.base = base - keepFrom;
     return o;
   }
 
