@@ -105,19 +105,33 @@ function guarded(ws: ServerWebSocket<AudioSocketData>, what: string, fn: (h: Cal
   try {
     fn(h);
   } catch (err) {
-    ws.data.log.error({ err, where: what }, "call handler failed; closing this call's socket");
-    ws.data.handler = undefined;
-    try {
-      h.onClose(1011, "handler failed");
-    } catch {
-      // already failing; the socket close below is what matters
-    }
-    ws.close(1011, "internal error");
+    failed(ws, h, what, err);
   }
 }
 
-function onBinary(ws: ServerWebSocket<AudioSocketData>, msg: Buffer): void {
-  const d = ws.data;
+function failed(ws: ServerWebSocket<AudioSocketData>, h: CallHandler, what: string, err: unknown): void {
+  ws.data.log.error({ err, where: what }, "call handler failed; closing this call's socket");
+  ws.data.handler = undefined;
+  try {
+    h.onClose(1011, "handler failed");
+  } catch {
+    // already failing; the socket close below is what matters
+  }
+  ws.close(1011, "internal error");
+}
+
+/** guarded() for caller audio, without a closure per frame: every caller frame passes here. */
+function audio(ws: ServerWebSocket<AudioSocketData>, d: AudioSocketData, pcm: Uint8Array): void {
+  const h = d.handler;
+  if (!h) return;
+  try {
+    h.onAudio(pcm);
+  } catch (err) {
+    failed(ws, h, "audio", err);
+  }
+}
+
+function onBinary(ws: ServerWebSocket<AudioSocketData>, d: AudioSocketData, msg: Buffer): void {
   const n = msg.length;
   if (n === 0) return; // mod_audio_fork sends an empty frame on graceful stop
   d.framesIn++;
@@ -127,9 +141,9 @@ function onBinary(ws: ServerWebSocket<AudioSocketData>, msg: Buffer): void {
     d.log.info({ bytes: n }, "first caller audio");
   }
   if (d.carry < 0) {
-    if ((n & 1) === 0) return guarded(ws, "audio", (h) => h.onAudio(msg));
+    if ((n & 1) === 0) return audio(ws, d, msg);
     d.carry = msg[n - 1]!;
-    if (n > 1) guarded(ws, "audio", (h) => h.onAudio(msg.subarray(0, n - 1)));
+    if (n > 1) audio(ws, d, msg.subarray(0, n - 1));
     return;
   }
   // Rare path: the previous frame ended mid-sample. Join through a per-socket scratch buffer.
@@ -139,7 +153,7 @@ function onBinary(ws: ServerWebSocket<AudioSocketData>, msg: Buffer): void {
   const total = n + 1;
   const whole = total & ~1;
   d.carry = whole === total ? -1 : scratch[total - 1]!;
-  guarded(ws, "audio", (h) => h.onAudio(scratch.subarray(0, whole)));
+  audio(ws, d, scratch.subarray(0, whole));
 }
 
 function onText(ws: ServerWebSocket<AudioSocketData>, text: string): void {
@@ -208,9 +222,10 @@ export function audioSocketHandlers<D extends AudioSocketData>(startCall: StartC
       }
     },
     message(ws, msg) {
-      ws.data.framesSeen++;
+      const d = ws.data;
+      d.framesSeen++;
       if (typeof msg === "string") onText(ws, msg);
-      else onBinary(ws, msg as Buffer);
+      else onBinary(ws, d, msg as Buffer);
     },
     drain(ws) {
       guarded(ws, "drain", (h) => h.onDrain());
