@@ -6,6 +6,11 @@
 // them, so a tick sends a share of the calls' frames instead of all of them in one burst, and a caller frame
 // arriving meanwhile waits behind a short burst, not a long one. Every playout is still paced every period.
 // The timer only runs while at least one playout is registered, so an idle process pays nothing.
+//
+// Awake list: a tick visits only the playouts that have something to do (audio queued or playing, a turn open,
+// someone waiting for the drain). A playout whose pace() says it is idle leaves its phase's list, and wakes
+// itself when model audio arrives, so the calls whose caller is speaking cost the tick nothing, and the ones
+// visited touch only their own state, not every call's.
 
 import type { Playout } from "./playout.ts";
 
@@ -34,7 +39,10 @@ export class Pacer {
   readonly periodMs: number;
   readonly phases: number;
   private readonly stepMs: number;
+  /** Per phase: the registered playouts that are awake (the others are idle and skipped). */
   private readonly buckets: Playout[][];
+  /** Registered playouts per phase, awake or not (phase assignment keeps these even). */
+  private readonly members: number[];
   private count = 0;
   private timer: unknown = null;
   private t0 = 0;
@@ -62,10 +70,18 @@ export class Pacer {
     this.phases = Math.max(1, Math.floor(opts?.phases ?? 1));
     this.stepMs = this.periodMs / this.phases;
     this.buckets = Array.from({ length: this.phases }, () => []);
+    this.members = new Array<number>(this.phases).fill(0);
   }
 
   get size(): number {
     return this.count;
+  }
+
+  /** Playouts a tick visits now (the rest are idle). */
+  get awake(): number {
+    let n = 0;
+    for (const b of this.buckets) n += b.length;
+    return n;
   }
 
   get running(): boolean {
@@ -82,12 +98,13 @@ export class Pacer {
     p.pacer = this;
     // The least loaded phase keeps the bursts even.
     let phase = 0;
-    for (let i = 1; i < this.phases; i++) if (this.buckets[i]!.length < this.buckets[phase]!.length) phase = i;
+    for (let i = 1; i < this.phases; i++) if (this.members[i]! < this.members[phase]!) phase = i;
     p.pacerPhase = phase;
-    this.buckets[phase]!.push(p);
+    this.members[phase]!++;
     this.count++;
     const now = this.clock.now();
     p.lastPacedAt = now;
+    this.wake(p);
     if (this.timer === null && !this.ticking) {
       this.t0 = now;
       this.k = 0;
@@ -96,22 +113,39 @@ export class Pacer {
   }
 
   remove(p: Playout): void {
-    const bucket = this.buckets[p.pacerPhase];
-    const i = bucket === undefined ? -1 : bucket.indexOf(p);
-    if (i < 0) return;
-    bucket!.splice(i, 1);
+    if (p.pacer !== this) return;
+    if (p.awake) {
+      const bucket = this.buckets[p.pacerPhase]!;
+      const i = bucket.indexOf(p);
+      if (i >= 0) bucket.splice(i, 1);
+      p.awake = false;
+    }
+    this.members[p.pacerPhase]!--;
     this.count--;
     p.pacer = null;
     if (this.count === 0) this.cancel();
+  }
+
+  /** Puts a registered playout back on its phase's list; it is paced from the next tick on. */
+  wake(p: Playout): void {
+    if (p.awake || p.pacer !== this) return;
+    p.awake = true;
+    // Idle means nothing was playing: no far-buffer time to account for since it was last paced.
+    p.lastPacedAt = this.clock.now();
+    this.buckets[p.pacerPhase]!.push(p);
   }
 
   /** Stops the clock and forgets every playout (they keep their queues). */
   stop(): void {
     this.cancel();
     for (const b of this.buckets) {
-      for (const p of b) p.pacer = null;
+      for (const p of b) {
+        p.pacer = null;
+        p.awake = false;
+      }
       b.length = 0;
     }
+    this.members.fill(0);
     this.count = 0;
   }
 
@@ -125,12 +159,22 @@ export class Pacer {
     const from = this.phases === 1 ? due : Math.max(this.k + 1, due - this.phases + 1);
     for (let g = from; g <= due; g++) {
       const list = this.buckets[((g % this.phases) + this.phases) % this.phases]!;
-      for (let i = 0; i < list.length; i++) {
+      for (let i = 0; i < list.length; ) {
+        const p = list[i]!;
+        let busy = true;
         try {
-          list[i]!.pace(now);
+          busy = p.pace(now);
         } catch {
           this.errors++;
         }
+        if (busy) {
+          i++;
+          continue;
+        }
+        // Idle: leave the list (swap with the last; order within a phase does not matter).
+        p.awake = false;
+        list[i] = list[list.length - 1]!;
+        list.pop();
       }
     }
     if (due > this.k) this.k = due;

@@ -95,6 +95,8 @@ function scratchFor(bytes: number): Buffer {
 /** What a Playout needs from the Pacer it is registered with (structural, so this module does not import pacer.ts). */
 export interface PacerLink {
   remove(p: Playout): void;
+  /** Back onto the tick after pace() reported idle. */
+  wake(p: Playout): void;
   /** The pacer's clock, so a playout can pace itself between ticks (first audio of a turn). */
   now(): number;
 }
@@ -133,6 +135,8 @@ export class Playout {
   lastPacedAt = 0;
   /** Which of the pacer's sub-ticks serves this playout (set by Pacer.add). */
   pacerPhase = 0;
+  /** On the pacer's list for its phase (false while idle; set by the Pacer). */
+  awake = false;
 
   private readonly queue: FrameQueue;
   private readonly pool: SlabPool;
@@ -222,6 +226,7 @@ export class Playout {
     }
     let rs = this.resampler;
     if (rs === null || rs.inRate !== rate) rs = this.resampler = new Resampler(rate, this.outRate);
+    if (!this.awake) this.pacer?.wake(this);
     this.framesIn++;
     this.bytesIn += bytes.length;
     const wasStarved = this.queue.queuedBytes < this.frameBytes;
@@ -311,11 +316,16 @@ export class Playout {
   /** Resolves once everything queued has been played to the caller (checked on every pacer tick). */
   whenDrained(): Promise<void> {
     if (this.drained || this.disposed) return Promise.resolve();
+    if (!this.awake) this.pacer?.wake(this);
     return new Promise((r) => this.drainWaiters.push(r));
   }
 
-  /** Called by the Pacer on its tick (and by the playout itself for a turn's first audio) with the clock's time. */
-  pace(now: number): void {
+  /**
+   * Called by the Pacer on its tick (and by the playout itself for a turn's first audio) with the clock's time.
+   * Returns false when there is nothing to do until more audio arrives: nothing queued, nothing left playing at the
+   * far end, no turn open and no one waiting for the drain (the pacer then skips it until it wakes itself).
+   */
+  pace(now: number): boolean {
     const elapsedMs = now - this.lastPacedAt;
     this.lastPacedAt = now;
     const before = this.farBufferMs;
@@ -324,18 +334,20 @@ export class Playout {
     this.farBufferMs = far;
     if (this.drainWaiters.length > 0 && this.drained) this.releaseWaiters();
     const sink = this.sink;
-    if (sink === null || this.blocked || far > this.sendAtOrBelowMs) return;
+    if (sink === null || this.blocked || far > this.sendAtOrBelowMs) return true;
     const fb = this.frameBytes;
     const queued = this.queue.queuedBytes;
     if (queued < fb) {
-      if (far === 0 && this.speaking && this.sentPos > this.turnStartPos) {
+      const speaking = this.speaking;
+      if (far === 0 && speaking && this.sentPos > this.turnStartPos) {
         if (before > 0) this.underruns++;
         this.underrunMs += elapsedMs - before; // the part of this tick the caller heard nothing
       }
-      return;
+      return far > 0 || speaking || this.drainWaiters.length > 0;
     }
     if (queued >= 2 * fb && far + this.frameMs <= this.sendAtOrBelowMs) sink.cork(this.sendBurst);
     else this.sendFrames();
+    return true;
   }
 
   stats(): PlayoutStats {
@@ -422,6 +434,7 @@ export class Playout {
   private endTurn(): void {
     if (!this.turnOpen || this.turnEnded || this.disposed) return;
     this.turnEnded = true;
+    if (!this.awake) this.pacer?.wake(this); // the tail must play out
     const rs = this.resampler;
     if (rs !== null) {
       const buf = scratchFor(rs.maxFlushBytes());

@@ -474,6 +474,53 @@ describe("first audio at once, frame size, phases", () => {
   });
 });
 
+describe("idle playouts leave the tick", () => {
+  test("only calls with audio to play are paced; a drained call wakes itself with its next answer", () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer({ clock, phases: 4 });
+    pacers.push(pacer);
+    const calls = Array.from({ length: 8 }, () => {
+      const p = new Playout({ outRate: 16000, leadMs: 160, tailMs: 40, pool: new SlabPool(), firstAudioAtOnce: true });
+      const s = new TestSink();
+      p.attach(s);
+      pacer.add(p);
+      return { p, s };
+    });
+    clock.advance(40); // nothing queued anywhere: every playout goes idle on its first tick
+    expect(pacer.size).toBe(8);
+    expect(pacer.awake).toBe(0);
+    const [a, b] = calls as [(typeof calls)[0], (typeof calls)[0]];
+    a.p.pushModelAudio(numberedFrames(0, 25), 16000); // 500 ms
+    b.p.pushModelAudio(numberedFrames(0, 10), 16000);
+    expect(pacer.awake).toBe(2);
+    expect(a.s.take()).toBe(8); // the lead goes out at once, as before
+    // Still paced one frame per 20 ms while asleep calls cost nothing.
+    const got: number[] = [];
+    for (let t = 0; t < 5; t++) {
+      clock.advance(20);
+      got.push(a.s.take());
+    }
+    expect(got).toEqual([1, 1, 1, 1, 1]);
+    a.p.onTurnComplete();
+    b.p.onTurnComplete();
+    clock.advance(2000); // the rest, the tail, and the far buffer's 160 ms all played
+    expect(a.s.frames.length + 8 + 5).toBe(25 + 2); // 25 frames of audio + 2 of tail in all
+    expect(a.p.drained).toBe(true);
+    expect(pacer.awake).toBe(0);
+    // A drain waiter keeps nobody awake once drained, and a new answer wakes the call.
+    let drained = false;
+    void a.p.whenDrained().then(() => (drained = true));
+    a.p.pushModelAudio(numberedFrames(100, 3), 16000);
+    expect(pacer.awake).toBe(1);
+    expect(seq(a.s.frames[a.s.frames.length - 3]!)).toBe(100); // first audio at once, on waking
+    a.p.onTurnComplete();
+    clock.advance(1000);
+    expect(pacer.awake).toBe(0);
+    expect(a.p.stats().underrunMs).toBe(0);
+    return Promise.resolve().then(() => expect(drained).toBe(true));
+  });
+});
+
 describe("bounded playout (MAX_QUEUED_AUDIO_S)", () => {
   function capped(maxQueuedMs: number) {
     const clock = new FakeClock();
