@@ -8,7 +8,9 @@
 //          --profile (Bun's CPU profiler on Sauti Relay: <out>/profile/*.md),
 //          --periods 3 (measured over that many 5 s answer periods; default 1, 2 with --capacity: less noise).
 //   bun run bench --capacity      the capacity sweep: each relay pinned to core 0 (taskset), the load generator on
-//                                 the other cores, steps of calls until a service level breaks → calls per core.
+//                                 the other cores, steps of calls until a service level breaks → calls per core;
+//                                 then --bar-rounds N (default 3) rounds of relay and floor back to back at 200 calls,
+//                                 on which the performance bars are judged.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -18,7 +20,7 @@ import { FIGURE_KEYS, figures, passes, type Figures, type RelayRun } from "./fig
 import { rssMB, rssTreeMB } from "./procstat.ts";
 import { killAllChildren, relaySpecs, ROOT, SECRET, API_KEY, startRelay, type RelayProc, type RelaySpec } from "./relays.ts";
 import { renderMarkdown, type ReportMeta } from "./report.ts";
-import { bars, judge, renderCapacity, type CapacityRun } from "./capacity.ts";
+import { BARS_CALLS, bars, judge, renderCapacity, type BarRound, type CapacityRun, type CapacityStep } from "./capacity.ts";
 import { runStep, UplinkRouter, type AnswerPlan, type StepPlan, type StepResult } from "./scenario.ts";
 
 const argv = process.argv.slice(2);
@@ -79,6 +81,9 @@ const SWEEP = value("--steps")?.split(",").map(Number) ?? (QUICK ? [4] : [50, 10
 const CAPACITY_STEPS = value("--steps")?.split(",").map(Number) ?? (QUICK ? [4] : [200, 400, 600, 800, 1000, 1200, 1600, 2000]);
 /** Calls of the capacity sweep's warm-up step (run first, not judged). */
 const CAPACITY_WARMUP = QUICK ? 0 : 100;
+/** `--bar-rounds N`: the #14 bars are judged on N rounds of a fresh relay and a fresh floor back to back (capacity.ts
+ *  BarRound); 0 judges them on the sweeps' 200-call steps. */
+const BAR_ROUNDS = Math.max(0, Number(value("--bar-rounds") ?? (QUICK ? 0 : 3)));
 const LOAD_CALLS = QUICK ? 4 : 200;
 const HIGH_CALLS = QUICK ? 4 : 400;
 
@@ -169,17 +174,33 @@ async function runRelay(spec: RelaySpec): Promise<RelayRun> {
   return run;
 }
 
+/** Runs the warm-up step (not judged: the first calls of a fresh process pay for JIT compilation, which would land
+ *  on the first judged step). Returns the next call index. */
+async function warmUp(relay: RelayProc, standin: StandinServer, router: UplinkRouter, spec: RelaySpec): Promise<number> {
+  await Bun.sleep(300);
+  if (CAPACITY_WARMUP === 0) return 0;
+  await runStep(relay, standin, router, SECRET, periodic(CAPACITY_WARMUP, "warm-up", false, spec.delivery), 0, log);
+  await Bun.sleep(1000); // the warm-up's calls close
+  return CAPACITY_WARMUP;
+}
+
+/** One side of a bar round: a fresh process, pinned, warmed up, one BARS_CALLS step. */
+async function barStep(spec: RelaySpec): Promise<CapacityStep | null> {
+  let step: CapacityStep | null = null;
+  await withRelay(spec, { lean: true, pinCpu: 0 }, async (relay, standin, router) => {
+    const idx = await warmUp(relay, standin, router, spec);
+    const idle = rssTreeMB(relay.pid);
+    const r = await runStep(relay, standin, router, SECRET, periodic(BARS_CALLS, "bars", false, spec.delivery), idx, log);
+    step = judge(r, idle);
+    log(`  ${spec.name.padEnd(8)} ${BARS_CALLS} calls: uplink p99 ${r.uplink.p99} ms, first audio p50/p99 ${r.firstAudio.p50}/${r.firstAudio.p99} ms, ${step.millicoresPerCall} mcores/call`);
+  });
+  return step;
+}
+
 async function runCapacity(spec: RelaySpec): Promise<CapacityRun> {
   const run: CapacityRun = { name: spec.name, label: spec.label, idleRssMB: null, steps: [], capacity: null, benchBound: false, note: "" };
   const { error, started } = await withRelay(spec, { lean: true, pinCpu: 0 }, async (relay, standin, router) => {
-    let idx = 0;
-    await Bun.sleep(300);
-    if (CAPACITY_WARMUP > 0) {
-      // Not judged: the first calls of a fresh process pay for JIT compilation, which would land on the first step.
-      await runStep(relay, standin, router, SECRET, periodic(CAPACITY_WARMUP, "warm-up", false, spec.delivery), idx, log);
-      idx += CAPACITY_WARMUP;
-      await Bun.sleep(1000); // the warm-up's calls close
-    }
+    let idx = await warmUp(relay, standin, router, spec);
     // Per-call memory is counted above this: the process warmed up (its JIT code and heap), with no call.
     run.idleRssMB = rssTreeMB(relay.pid);
     for (const n of CAPACITY_STEPS) {
@@ -232,11 +253,22 @@ async function capacityMain(): Promise<void> {
     log(`${spec.label}:`);
     runs.push(await runCapacity(spec));
   }
+  const rounds: BarRound[] = [];
+  const relaySpec = specs.find((s) => s.name === "sauti");
+  const floorSpec = specs.find((s) => s.name === "floor");
+  if (BAR_ROUNDS > 0 && relaySpec !== undefined && floorSpec !== undefined) {
+    log(`Bar rounds (${BAR_ROUNDS}): a fresh relay and a fresh floor, ${BARS_CALLS} calls each, back to back:`);
+    for (let i = 0; i < BAR_ROUNDS; i++) {
+      const relay = await barStep(relaySpec);
+      const floor = await barStep(floorSpec);
+      if (relay !== null && floor !== null) rounds.push({ relay, floor });
+    }
+  }
   const meta = { date: new Date().toISOString(), machine: `${n}× ${cpus()[0]?.model ?? "cpu"}`, bun: Bun.version, warmupCalls: CAPACITY_WARMUP, periods: PERIODS };
-  const md = renderCapacity(runs, meta);
+  const md = renderCapacity(runs, meta, rounds);
   console.log("\n" + md);
   writeAtomic(join(OUT, "capacity.md"), md);
-  writeAtomic(join(OUT, "capacity.json"), JSON.stringify({ meta, bars: bars(runs), runs }, null, 2) + "\n");
+  writeAtomic(join(OUT, "capacity.json"), JSON.stringify({ meta, bars: bars(runs, rounds), rounds, runs }, null, 2) + "\n");
   log(`wrote ${join(OUT, "capacity.md")}, capacity.json`);
   if (runs.some((r) => r.error !== undefined)) process.exit(1);
 }

@@ -1,7 +1,7 @@
 // The capacity sweep's verdicts (bench/capacity.ts) on made-up step results: the service levels a step must hold,
 // and the performance bars judged on the relay's and the floor's 200-call steps.
 import { describe, expect, test } from "bun:test";
-import { bars, judge, type CapacityRun } from "../bench/capacity.ts";
+import { bars, judge, renderCapacity, type BarRound, type CapacityRun } from "../bench/capacity.ts";
 import type { Dist } from "../bench/metrics.ts";
 import type { StepResult } from "../bench/scenario.ts";
 
@@ -66,5 +66,33 @@ describe("capacity sweep verdicts", () => {
     expect(withBase.at(-1)).toMatchObject({ name: "p99 uplink vs the tutorial design, ms", met: false });
     // No 200-call step for one of them: nothing to judge.
     expect(bars([run("sauti", [step(400)]), floor])).toBeNull();
+  });
+
+  test("with bar rounds the bars are judged on the median of the rounds' own ratios and differences", () => {
+    const round = (relayCpu: number, floorCpu: number, relayUp: number, floorUp: number, relayFa99 = 6): BarRound => ({
+      relay: judge(step(200, { cpu: relayCpu, uplinkP99: relayUp, firstP50: 1.5, firstP99: relayFa99 }), 50),
+      floor: judge(step(200, { cpu: floorCpu, uplinkP99: floorUp, firstP50: 1, firstP99: 2 }), 50),
+    });
+    // The machine's speed drifts: round 2 ran slow for both. Ratios 1.1, 1.1, 1.3 → median 1.1 (met), where the
+    // relay's median (1.3) over the floor's median (1) would say 1.3, and pairing round 1's floor with round 2's
+    // relay would say 1.65.
+    const rounds = [round(1.1, 1, 3, 2.5), round(1.65, 1.5, 4.5, 3), round(1.3, 1, 4, 2.5, 20)];
+    const sweep = [run("sauti", [step(200, { cpu: 9 })]), run("floor", [step(200, { cpu: 1 })])];
+    const b = bars(sweep, rounds)!;
+    const cpu = b.find((x) => x.name === "CPU per call, mcores")!;
+    expect(cpu.perRound!.map((v) => Math.round(v * 100) / 100)).toEqual([1.1, 1.1, 1.3]);
+    expect(cpu).toMatchObject({ relay: 1.3, floor: 1, met: true });
+    const up = b.find((x) => x.name === "p99 uplink, ms")!;
+    expect(up.met).toBe(true); // ratios 1.2, 1.5, 1.6 → median 1.5
+    const fa99 = b.find((x) => x.name === "first audio p99, ms")!;
+    expect(fa99.perRound).toEqual([4, 4, 18]);
+    expect(fa99.met).toBe(true); // median +4 ms
+    // The sweep's own 200-call steps (9 against 1) are not what is judged when there are rounds.
+    expect(bars(sweep)!.find((x) => x.name === "CPU per call, mcores")!.met).toBe(false);
+    // An underrun in any round fails that bar.
+    const bad = [...rounds.slice(0, 2), { ...rounds[2]!, relay: judge(step(200, { cpu: 1.3, underrunMs: 40 }), 50) }];
+    expect(bars(sweep, bad)!.find((x) => x.name === "underrun, ms")).toMatchObject({ relay: 40, met: false });
+    const md = renderCapacity(sweep, { date: "d", machine: "m", bun: "b", warmupCalls: 100, periods: 2 }, rounds);
+    expect(md).toContain("| CPU per call, mcores | 1.3 | 1 | 1.1× | 1.1×, 1.1×, 1.3× | ≤ 1.2× floor | yes |");
   });
 });
