@@ -1,19 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { Resampler } from "../../src/audio/resampler.ts";
 import { Uplink } from "../../src/audio/uplink.ts";
+import { oneShot } from "./one-shot.ts";
 import { concat, db, fromBytes, goertzelAmp, prng, risingCrossings, rms, tone, toBytes, zeroCrossFreq } from "../support/signal.ts";
 
-/** One-shot resample of a whole signal, including the filter tail. */
-function oneShot(inRate: number, outRate: number, x: Int16Array): Int16Array {
-  const r = new Resampler(inRate, outRate);
-  const bytes = toBytes(x);
-  const out = new Uint8Array(r.maxOutputBytes(bytes.length) + r.maxFlushBytes());
-  let n = r.process(bytes, out, 0);
-  n += r.flush(out, n);
-  return fromBytes(out.subarray(0, n));
-}
-
-/** Same, fed in random-sized chunks (odd sizes included, so samples get split across calls). */
+/** A one-shot resample (one-shot.ts), fed in random-sized chunks instead (odd sizes included, so samples get split across calls). */
 function chunked(inRate: number, outRate: number, x: Int16Array, seed: number, maxChunk = 997): Int16Array {
   const r = new Resampler(inRate, outRate);
   const bytes = toBytes(x);
