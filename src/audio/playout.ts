@@ -17,7 +17,7 @@ import { FrameQueue } from "./frame-queue.ts";
 import { sharedPoolFor, type SlabPool } from "./pool.ts";
 import { Resampler } from "./resampler.ts";
 
-/** Frame duration when none is given (the grid the playout's own tests use); the relay passes PLAYOUT_FRAME_MS (default 40). */
+/** Frame duration when none is given (the grid the playout's own tests use); the relay passes PLAYOUT_FRAME_MS (default 60). */
 export const FRAME_MS = 20;
 /** The media server's prebuffer (~160 ms, docs/sautikit-stream.md#playback-and-the-prebuffer). */
 export const PLAYOUT_LEAD_MS = 160;
