@@ -41,7 +41,9 @@ export class Pacer {
   private readonly stepMs: number;
   /** Per phase: the registered playouts that are awake (the others are idle and skipped). */
   private readonly buckets: Playout[][];
-  /** Registered playouts per phase, awake or not (phase assignment keeps these even). */
+  /** Every registered playout, awake or not. */
+  private readonly registered = new Set<Playout>();
+  /** Registered playouts per phase (phase assignment keeps these even). */
   private readonly members: number[];
   private count = 0;
   private timer: unknown = null;
@@ -101,6 +103,7 @@ export class Pacer {
     for (let i = 1; i < this.phases; i++) if (this.members[i]! < this.members[phase]!) phase = i;
     p.pacerPhase = phase;
     this.members[phase]!++;
+    this.registered.add(p);
     this.count++;
     const now = this.clock.now();
     p.lastPacedAt = now;
@@ -121,6 +124,7 @@ export class Pacer {
       p.awake = false;
     }
     this.members[p.pacerPhase]!--;
+    this.registered.delete(p);
     this.count--;
     p.pacer = null;
     if (this.count === 0) this.cancel();
@@ -138,13 +142,12 @@ export class Pacer {
   /** Stops the clock and forgets every playout (they keep their queues). */
   stop(): void {
     this.cancel();
-    for (const b of this.buckets) {
-      for (const p of b) {
-        p.pacer = null;
-        p.awake = false;
-      }
-      b.length = 0;
+    for (const p of this.registered) {
+      p.pacer = null;
+      p.awake = false;
     }
+    this.registered.clear();
+    for (const b of this.buckets) b.length = 0;
     this.members.fill(0);
     this.count = 0;
   }

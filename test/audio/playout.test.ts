@@ -517,6 +517,9 @@ describe("idle playouts leave the tick", () => {
     clock.advance(1000);
     expect(pacer.awake).toBe(0);
     expect(a.p.stats().underrunMs).toBe(0);
+    // stop() lets go of every playout, the idle ones too.
+    pacer.stop();
+    expect(calls.every(({ p }) => p.pacer === null && !p.awake)).toBe(true);
     return Promise.resolve().then(() => expect(drained).toBe(true));
   });
 });
