@@ -109,6 +109,7 @@ function guarded(ws: ServerWebSocket<AudioSocketData>, what: string, fn: (h: Cal
   }
 }
 
+/** A handler threw: its call ends and its socket closes; no other call notices. */
 function failed(ws: ServerWebSocket<AudioSocketData>, h: CallHandler, what: string, err: unknown): void {
   ws.data.log.error({ err, where: what }, "call handler failed; closing this call's socket");
   ws.data.handler = undefined;
