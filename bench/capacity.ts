@@ -70,6 +70,7 @@ export interface BarRound {
   floor: CapacityStep;
 }
 
+/** Exact median (metrics.ts's dist() rounds, and a rounded ratio rounded again for the table would drift). */
 function median(xs: number[]): number | null {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);
@@ -84,75 +85,61 @@ export interface Bar {
   /** The bar, in words. */
   target: string;
   met: boolean | null;
-  /** Judged against the floor (the table shows relay ÷ floor). */
-  relative: boolean;
-  /** With bar rounds: each round's relay ÷ floor (ratio bars) or relay − floor (ms bars), in round order. */
+  /** ratio: judged on relay ÷ floor; diff: on relay − floor (ms); absolute: on the relay's own value. */
+  kind: "ratio" | "diff" | "absolute";
+  /** Each round's relay ÷ floor (ratio bars) or relay − floor (diff bars), in round order. */
   perRound?: number[];
 }
 
 type Metric = (s: CapacityStep) => number | null;
-const cpu: Metric = (s) => s.millicoresPerCall;
-const up99: Metric = (s) => s.result.uplink.p99;
-const fa50: Metric = (s) => s.result.firstAudio.p50;
-const fa99: Metric = (s) => s.result.firstAudio.p99;
 
-/** Bars from bar rounds: medians of the relay's and the floor's values, judged on the median of the rounds' ratios
- *  (CPU, p99 uplink) or differences (first audio); underrun and delivered audio on the worst round. */
-function roundBars(rounds: BarRound[]): Bar[] {
+/** The bars, once: ratio and diff bars are judged on the median of the rounds' own ratios or differences, absolute
+ *  ones on the relay's worst round. */
+const BARS: Array<{ name: string; metric: Metric; kind: Bar["kind"]; target: string; ok: (x: number) => boolean }> = [
+  { name: "CPU per call, mcores", metric: (s) => s.millicoresPerCall, kind: "ratio", target: "≤ 1.2× floor", ok: (x) => x <= 1.2 },
+  { name: "p99 uplink, ms", metric: (s) => s.result.uplink.p99, kind: "ratio", target: "≤ 1.5× floor", ok: (x) => x <= 1.5 },
+  { name: "first audio p50, ms", metric: (s) => s.result.firstAudio.p50, kind: "diff", target: "≤ floor + 1 ms", ok: (x) => x <= 1 },
+  { name: "first audio p99, ms", metric: (s) => s.result.firstAudio.p99, kind: "diff", target: "≤ floor + 5 ms", ok: (x) => x <= 5 },
+  { name: "underrun, ms", metric: (s) => s.result.underrunMs, kind: "absolute", target: "0", ok: (x) => x === 0 },
+  { name: "delivered audio error max, %", metric: (s) => s.result.deliveredErrPct.max, kind: "absolute", target: "within 3 %", ok: (x) => x <= 3 },
+];
+
+/** The bars over rounds: relay and floor columns are medians (worst values for absolute bars). */
+function judgeRounds(rounds: BarRound[]): Bar[] {
   const vals = (side: "relay" | "floor", m: Metric) => rounds.map((r) => m(r[side])).filter((v): v is number => v !== null);
-  const per = (m: Metric, op: (a: number, b: number) => number) =>
-    rounds.flatMap((r) => {
-      const a = m(r.relay);
-      const b = m(r.floor);
-      return a === null || b === null || (op === ratio && b <= 0) ? [] : [op(a, b)];
+  const worst = (v: number[]) => (v.length === 0 ? null : Math.max(...v));
+  return BARS.map(({ name, metric, kind, target, ok }) => {
+    if (kind === "absolute") {
+      const relay = worst(vals("relay", metric));
+      return { name, relay, floor: worst(vals("floor", metric)), target, kind, met: relay === null ? null : ok(relay) };
+    }
+    const perRound = rounds.flatMap((r) => {
+      const a = metric(r.relay);
+      const b = metric(r.floor);
+      if (a === null || b === null || (kind === "ratio" && b <= 0)) return [];
+      return [kind === "ratio" ? a / b : a - b];
     });
-  const ratio = (a: number, b: number) => a / b;
-  const diff = (a: number, b: number) => a - b;
-  const bar = (name: string, m: Metric, op: typeof ratio, target: string, ok: (x: number) => boolean): Bar => {
-    const p = per(m, op);
-    const mid = median(p);
-    return { name, relay: median(vals("relay", m)), floor: median(vals("floor", m)), target, relative: true, met: mid === null ? null : ok(mid), perRound: p };
-  };
-  const worst = (side: "relay" | "floor", m: Metric) => {
-    const v = vals(side, m);
-    return v.length === 0 ? null : Math.max(...v);
-  };
-  const underrun: Metric = (s) => s.result.underrunMs;
-  const delivered: Metric = (s) => s.result.deliveredErrPct.max;
-  const ru = worst("relay", underrun);
-  const rd = worst("relay", delivered);
-  return [
-    bar("CPU per call, mcores", cpu, ratio, "≤ 1.2× floor", (x) => x <= 1.2),
-    bar("p99 uplink, ms", up99, ratio, "≤ 1.5× floor", (x) => x <= 1.5),
-    bar("first audio p50, ms", fa50, diff, "≤ floor + 1 ms", (x) => x <= 1),
-    bar("first audio p99, ms", fa99, diff, "≤ floor + 5 ms", (x) => x <= 5),
-    { name: "underrun, ms", relay: ru, floor: worst("floor", underrun), target: "0", relative: false, met: ru === null ? null : ru === 0 },
-    { name: "delivered audio error max, %", relay: rd, floor: worst("floor", delivered), target: "within 3 %", relative: false, met: rd === null ? null : rd <= 3 },
-  ];
+    const mid = median(perRound);
+    return { name, relay: median(vals("relay", metric)), floor: median(vals("floor", metric)), target, kind, met: mid === null ? null : ok(mid), perRound };
+  });
 }
 
-/** null when there are no bar rounds and the sweep has no BARS_CALLS step for the relay or the floor. */
+/**
+ * The bars: on the bar rounds when there are any, else on the sweeps' BARS_CALLS steps taken as one round (plus,
+ * with the tutorial design in the sweep, whether the relay's p99 uplink is below its). null when neither exists.
+ */
 export function bars(runs: CapacityRun[], rounds: BarRound[] = []): Bar[] | null {
-  if (rounds.length > 0) return roundBars(rounds);
+  if (rounds.length > 0) return judgeRounds(rounds);
   const at = (name: string) => runs.find((r) => r.name === name)?.steps.find((s) => s.calls === BARS_CALLS);
   const relay = at("sauti");
   const floor = at("floor");
   if (relay === undefined || floor === undefined) return null;
+  const out = judgeRounds([{ relay, floor }]);
   const base = at("baseline");
-  const r = relay.result;
-  const fl = floor.result;
-  const both = (a: number | null, b: number | null, ok: (a: number, b: number) => boolean) => (a === null || b === null ? null : ok(a, b));
-  const out: Bar[] = [
-    { name: "CPU per call, mcores", relay: relay.millicoresPerCall, floor: floor.millicoresPerCall, target: "≤ 1.2× floor", relative: true, met: both(relay.millicoresPerCall, floor.millicoresPerCall, (a, b) => a <= 1.2 * b) },
-    { name: "p99 uplink, ms", relay: r.uplink.p99, floor: fl.uplink.p99, target: "≤ 1.5× floor", relative: true, met: both(r.uplink.p99, fl.uplink.p99, (a, b) => a <= 1.5 * b) },
-    { name: "first audio p50, ms", relay: r.firstAudio.p50, floor: fl.firstAudio.p50, target: "≤ floor + 1 ms", relative: true, met: both(r.firstAudio.p50, fl.firstAudio.p50, (a, b) => a <= b + 1) },
-    { name: "first audio p99, ms", relay: r.firstAudio.p99, floor: fl.firstAudio.p99, target: "≤ floor + 5 ms", relative: true, met: both(r.firstAudio.p99, fl.firstAudio.p99, (a, b) => a <= b + 5) },
-    { name: "underrun, ms", relay: r.underrunMs, floor: fl.underrunMs, target: "0", relative: false, met: r.underrunMs === 0 },
-    { name: "delivered audio error max, %", relay: r.deliveredErrPct.max, floor: fl.deliveredErrPct.max, target: "within 3 %", relative: false, met: r.deliveredErrPct.max === null ? null : r.deliveredErrPct.max <= 3 },
-  ];
   if (base !== undefined) {
+    const a = relay.result.uplink.p99;
     const b = base.result.uplink.p99;
-    out.push({ name: "p99 uplink vs the tutorial design, ms", relay: r.uplink.p99, floor: b, target: "< tutorial design's (in the floor column)", relative: true, met: both(r.uplink.p99, b, (a, c) => a < c) });
+    out.push({ name: "p99 uplink vs the tutorial design, ms", relay: a, floor: b, target: "< tutorial design's (in the floor column)", kind: "ratio", met: a === null || b === null ? null : a < b });
   }
   return out;
 }
@@ -200,8 +187,7 @@ export function renderCapacity(
     lines.push("| Bar | Relay | Floor | Median of rounds | Rounds | Target | Met |");
     lines.push("|---|---:|---:|---:|---|---|---|");
     for (const b of judged) {
-      const isRatio = b.target.includes("×");
-      const unit = (v: number) => (isRatio ? `${f(v)}×` : `${v >= 0 ? "+" : ""}${f(v)} ms`);
+      const unit = (v: number) => (b.kind === "ratio" ? `${f(v)}×` : `${v >= 0 ? "+" : ""}${f(v)} ms`);
       const p = b.perRound ?? [];
       const mid = median(p);
       lines.push(
@@ -215,7 +201,7 @@ export function renderCapacity(
     lines.push("| Bar | Relay | Floor | Relay ÷ floor | Target | Met |");
     lines.push("|---|---:|---:|---:|---|---|");
     for (const b of judged) {
-      const ratio = b.relative && b.relay !== null && b.floor !== null && b.floor > 0 ? `${f(b.relay / b.floor)}×` : "–";
+      const ratio = b.kind !== "absolute" && b.relay !== null && b.floor !== null && b.floor > 0 ? `${f(b.relay / b.floor)}×` : "–";
       lines.push(`| ${b.name} | ${f(b.relay)} | ${f(b.floor)} | ${ratio} | ${b.target} | ${b.met === null ? "n/a" : b.met ? "yes" : "**no**"} |`);
     }
     lines.push("");
