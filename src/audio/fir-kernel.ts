@@ -20,7 +20,9 @@ const exports = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(FIR_
 
 /** Bytes of the kernel's memory. */
 export const heap = Buffer.from(exports.memory.buffer);
-const state = new Int32Array(exports.memory.buffer, 0, 2);
+const STATE = 0;
+/** [base, phase] after the last runFir. */
+export const kernelState: Readonly<Int32Array> = new Int32Array(exports.memory.buffer, STATE, 2);
 const TABLES = 64;
 export const X = 64 * 1024;
 export const OUT = 128 * 1024;
@@ -66,8 +68,5 @@ export function loadFilter(f: PolyphaseFilter): LoadedFilter {
  * `kernelState` afterwards.
  */
 export function runFir(f: LoadedFilter, K: number, samples: number, base: number, phase: number): number {
-  return exports.fir(X, samples - K + 1, base, phase, OUT, f.taps, f.stride, f.next, f.adv, 0);
+  return exports.fir(X, samples - K + 1, base, phase, OUT, f.taps, f.stride, f.next, f.adv, STATE);
 }
-
-/** [base, phase] after the last runFir. */
-export const kernelState: Readonly<Int32Array> = state;

@@ -45,7 +45,6 @@ export class Pacer {
   private readonly registered = new Set<Playout>();
   /** Registered playouts per phase (phase assignment keeps these even). */
   private readonly members: number[];
-  private count = 0;
   private timer: unknown = null;
   private t0 = 0;
   private k = 0; // index of the last grid point served
@@ -58,7 +57,7 @@ export class Pacer {
     } finally {
       this.ticking = false;
     }
-    if (this.count > 0 && this.timer === null) this.arm();
+    if (this.registered.size > 0 && this.timer === null) this.arm();
   };
   /** Ticks run, and how many of them fired at least one period late (a scheduling health metric). */
   ticks = 0;
@@ -76,7 +75,7 @@ export class Pacer {
   }
 
   get size(): number {
-    return this.count;
+    return this.registered.size;
   }
 
   /** Playouts a tick visits now (the rest are idle). */
@@ -104,7 +103,6 @@ export class Pacer {
     p.pacerPhase = phase;
     this.members[phase]!++;
     this.registered.add(p);
-    this.count++;
     const now = this.clock.now();
     p.lastPacedAt = now;
     this.wake(p);
@@ -125,9 +123,8 @@ export class Pacer {
     }
     this.members[p.pacerPhase]!--;
     this.registered.delete(p);
-    this.count--;
     p.pacer = null;
-    if (this.count === 0) this.cancel();
+    if (this.registered.size === 0) this.cancel();
   }
 
   /** Puts a registered playout back on its phase's list; it is paced from the next tick on. */
@@ -149,7 +146,6 @@ export class Pacer {
     this.registered.clear();
     for (const b of this.buckets) b.length = 0;
     this.members.fill(0);
-    this.count = 0;
   }
 
   /** Serves the phases whose grid points have passed since the last tick (all of them when phases = 1). */

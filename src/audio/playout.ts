@@ -226,7 +226,7 @@ export class Playout {
     }
     let rs = this.resampler;
     if (rs === null || rs.inRate !== rate) rs = this.resampler = new Resampler(rate, this.outRate);
-    if (!this.awake) this.pacer?.wake(this);
+    this.pacer?.wake(this);
     this.framesIn++;
     this.bytesIn += bytes.length;
     const wasStarved = this.queue.queuedBytes < this.frameBytes;
@@ -316,7 +316,7 @@ export class Playout {
   /** Resolves once everything queued has been played to the caller (checked on every pacer tick). */
   whenDrained(): Promise<void> {
     if (this.drained || this.disposed) return Promise.resolve();
-    if (!this.awake) this.pacer?.wake(this);
+    this.pacer?.wake(this);
     return new Promise((r) => this.drainWaiters.push(r));
   }
 
@@ -434,7 +434,7 @@ export class Playout {
   private endTurn(): void {
     if (!this.turnOpen || this.turnEnded || this.disposed) return;
     this.turnEnded = true;
-    if (!this.awake) this.pacer?.wake(this); // the tail must play out
+    this.pacer?.wake(this); // the tail must play out
     const rs = this.resampler;
     if (rs !== null) {
       const buf = scratchFor(rs.maxFlushBytes());
