@@ -79,8 +79,6 @@ export class Call implements CallHandler, CallControl {
   readonly levels = { caller: new PeakMeter(), agent: new PeakMeter() };
   private readonly playout: Playout;
   private readonly uplink: Uplink;
-  /** The caller's rate is the leg's: frames go through untouched (and the Uplink object is not touched per frame). */
-  private readonly uplinkSameRate: boolean;
   private readonly batcher: UplinkBatcher | null;
   private readonly speech: SpeechEndDetector;
   private readonly leg: ModelLeg;
@@ -133,7 +131,6 @@ export class Call implements CallHandler, CallControl {
     this.probe = s.modelStallS > 0 ? new SpeechProbe(s.callSampleRate) : null;
     this.hub = d.events;
     this.uplink = new Uplink(s.callSampleRate, d.leg.inputRate);
-    this.uplinkSameRate = s.callSampleRate === d.leg.inputRate;
     const batchBytes = (d.leg.inputRate / 1000) * s.uplinkBatchMs * 2;
     this.batcher = batchBytes > 0 ? new UplinkBatcher(batchBytes, (chunk) => d.leg.sendAudio(chunk)) : null;
     this.speech = new SpeechEndDetector(s.callSampleRate);
@@ -247,9 +244,8 @@ export class Call implements CallHandler, CallControl {
       const r = probe.push(pcm);
       if (r !== PROBE_NONE) this.probed(r);
     }
-    const toLeg = this.uplinkSameRate ? pcm : this.uplink.process(pcm);
-    if (this.batcher === null) this.leg.sendAudio(toLeg);
-    else this.batcher.push(toLeg);
+    if (this.batcher === null) this.leg.sendAudio(this.uplink.process(pcm));
+    else this.batcher.push(this.uplink.process(pcm));
   }
 
   onText(): void {}

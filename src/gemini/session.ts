@@ -113,11 +113,6 @@ export class LiveSession implements ModelLeg {
   private held: Array<{ kind: "tool" | "text"; frame: string }> = [];
   private backpressured = false;
   private readonly counters = newLiveCounters();
-  // The per-frame counters live on the session itself, so a caller frame touches one object fewer
-  // (stats() folds them back in).
-  private callerChunks = 0;
-  private framesSent = 0;
-  private bytesSent = 0;
 
   constructor(private readonly opts: LiveSessionOptions) {
     this.log = opts.log;
@@ -153,7 +148,7 @@ export class LiveSession implements ModelLeg {
 
   /** 16 kHz S16LE, whole samples (the telephony socket keeps the stream sample-aligned). */
   sendAudio(pcm16k: Uint8Array): void {
-    this.callerChunks++;
+    this.counters.callerChunks++;
     if (pcm16k.byteLength === 0) return;
     switch (this._state) {
       case "ready":
@@ -228,9 +223,6 @@ export class LiveSession implements ModelLeg {
   stats(): Record<string, number> {
     return {
       ...this.counters,
-      callerChunks: this.callerChunks,
-      framesSent: this.framesSent,
-      bytesSent: this.bytesSent,
       queuedChunks: this.queue.queuedChunks,
       queueDroppedChunks: this.queue.droppedChunks,
       queueDroppedBytes: this.queue.droppedBytes,
@@ -449,8 +441,8 @@ export class LiveSession implements ModelLeg {
   private write(chunk: Uint8Array): boolean {
     const conn = this.active;
     if (conn === undefined || !conn.send(audioFrame(chunk))) return false;
-    const sent = ++this.framesSent;
-    this.bytesSent += chunk.byteLength;
+    const sent = ++this.counters.framesSent;
+    this.counters.bytesSent += chunk.byteLength;
     // bufferedAmount is a call into the runtime; every 16th frame (~⅓ s of audio) is often enough to see a
     // socket buffer growing towards the warning level.
     if ((sent & 15) !== 0) return true;
