@@ -1,5 +1,5 @@
 // Turns what a Live socket says (serverContent, toolCall, toolCallCancellation, usageMetadata) into the call
-// layer's ModelLegEvents. Stateless apart from the reused base64 scratch buffer and the log-only transcript.
+// layer's ModelLegEvents. Stateless apart from the log-only transcript (the base64 scratch buffer is shared).
 // Resumption and goAway are connection matters and stay in session.ts.
 import type { ModelLegEvents, ModelUsage } from "../call/model-leg.ts";
 import type { Logger } from "../log.ts";
@@ -30,8 +30,11 @@ export function toModelUsage(u: Record<string, unknown>): ModelUsage {
   return { tokens, totalTokens: total };
 }
 
+/** Model audio is decoded here and consumed (resampled into the call's queue) before audio() returns, so one
+ *  buffer serves every session: it stays in cache, and idle calls hold none. */
+let scratch = new Uint8Array(32 * 1024);
+
 export class ServerDecoder {
-  private scratch = new Uint8Array(32 * 1024); // model audio decode buffer, reused
   private outText = "";
   events: ModelLegEvents | undefined;
 
@@ -109,17 +112,17 @@ export class ServerDecoder {
 
   private audio(b64: string, rate: number): void {
     const need = Math.ceil(b64.length / 4) * 3;
-    if (need > this.scratch.byteLength) this.scratch = new Uint8Array(Math.max(need, this.scratch.byteLength * 2));
+    if (need > scratch.byteLength) scratch = new Uint8Array(Math.max(need, scratch.byteLength * 2));
     let written: number;
     try {
-      written = this.scratch.setFromBase64(b64).written;
+      written = scratch.setFromBase64(b64).written;
     } catch {
       this.counters.badAudio++;
       return;
     }
     this.counters.audioMessages++;
     this.counters.audioBytesReceived += written;
-    const view = this.scratch.subarray(0, written);
+    const view = scratch.subarray(0, written);
     this.safe(() => this.events?.audio(view, rate));
   }
 
