@@ -1,0 +1,89 @@
+// `bun bench/ab.ts A B [--rounds 3] [--calls 200]`: two relays measured at the same time, for choosing changes.
+// A and B are each `floor`, or a checkout of this repo (its src/main.ts is run), optionally with settings:
+// `../other-checkout`, `.@PLAYOUT_FRAME_MS=40`, `.@PACER_PHASES=1,MODEL_STALL_S=0`.
+//
+// Why at the same time: this machine's speed drifts by tens of percent over minutes, so two runs one after the
+// other compare the drift as much as the code. Here each round starts two capacity runs at once (one step of
+// `--calls` calls each, both relays pinned to core 0, their load generators on the other cores), so both relays
+// see the same machine. Two runs of the same code agree within about 2 % this way. Sharing the core's caches costs
+// the relay with the larger working set a little more than running alone would, so use it to rank changes; the
+// performance bars stay with `bun run bench --capacity`, where each relay has the core to itself.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { ROOT } from "./relays.ts";
+
+interface Side {
+  label: string;
+  dir: string;
+  only: "sauti" | "floor";
+  set?: string;
+}
+
+interface Figures {
+  mcores: number;
+  uplinkP99: number;
+  rssKB: number;
+  held: boolean;
+}
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  const v = i < 0 ? fallback : Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v <= 0) {
+    console.error(`${name} must be a positive whole number`);
+    process.exit(2);
+  }
+  return v;
+}
+
+function side(spec: string): Side {
+  if (spec === "floor") return { label: spec, dir: ROOT, only: "floor" };
+  const at = spec.indexOf("@");
+  const dir = resolve(at < 0 ? spec : spec.slice(0, at));
+  return { label: spec, dir, only: "sauti", set: at < 0 ? undefined : spec.slice(at + 1) };
+}
+
+async function measure(s: Side, calls: number, out: string): Promise<Figures> {
+  const cmd = [process.execPath, join(s.dir, "bench/run.ts"), "--capacity", "--steps", String(calls), "--periods", "3"];
+  cmd.push("--bar-rounds", "0", "--only", s.only, "--out", out, ...(s.set === undefined ? [] : ["--set", s.set]));
+  const p = Bun.spawn(cmd, { cwd: s.dir, stdout: "pipe", stderr: "pipe" });
+  const [code, text] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  if (code !== 0) throw new Error(`${s.label}: bench exited ${code}\n${text.slice(-1500)}`);
+  const run = JSON.parse(readFileSync(join(out, "capacity.json"), "utf8")) as {
+    runs: Array<{ steps: Array<{ held: boolean; millicoresPerCall: number; rssPerCallKB: number; result: { uplink: { p99: number } } }> }>;
+  };
+  const step = run.runs[0]?.steps[0];
+  if (step === undefined) throw new Error(`${s.label}: no step in ${out}/capacity.json`);
+  return { mcores: step.millicoresPerCall, uplinkP99: step.result.uplink.p99, rssKB: step.rssPerCallKB, held: step.held };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const specs = process.argv.slice(2).filter((a, i, all) => !a.startsWith("--") && !all[i - 1]?.startsWith("--"));
+if (specs.length !== 2) {
+  console.error("usage: bun bench/ab.ts A B [--rounds 3] [--calls 200]   (A, B: floor | checkout[@K=V,...])");
+  process.exit(2);
+}
+const rounds = arg("--rounds", 3);
+const calls = arg("--calls", 200);
+const [a, b] = [side(specs[0]!), side(specs[1]!)];
+const tmp = mkdtempSync(join(tmpdir(), "sauti-ab-"));
+const cpu: number[] = [];
+const up: number[] = [];
+const rss: number[] = [];
+for (let r = 1; r <= rounds; r++) {
+  const [fa, fb] = await Promise.all([measure(a, calls, join(tmp, `a${r}`)), measure(b, calls, join(tmp, `b${r}`))]);
+  cpu.push(fa.mcores / fb.mcores);
+  up.push(fa.uplinkP99 / fb.uplinkP99);
+  rss.push(fa.rssKB / fb.rssKB);
+  const held = fa.held && fb.held ? "" : `  (a step broke: ${a.label} ${fa.held ? "held" : "broke"}, ${b.label} ${fb.held ? "held" : "broke"})`;
+  console.log(
+    `round ${r}: CPU/call ${fa.mcores} vs ${fb.mcores} mcores (${cpu[r - 1]!.toFixed(3)}×), p99 uplink ${fa.uplinkP99} vs ${fb.uplinkP99} ms, RSS/call ${fa.rssKB} vs ${fb.rssKB} KB${held}`,
+  );
+}
+console.log(`${a.label} ÷ ${b.label} at ${calls} calls, median of ${rounds} rounds: CPU/call ${median(cpu).toFixed(3)}×, p99 uplink ${median(up).toFixed(2)}×, RSS/call ${median(rss).toFixed(2)}×`);
