@@ -48,8 +48,8 @@ async function measure(s: Side, calls: number, out: string): Promise<Figures> {
   const cmd = [process.execPath, join(s.dir, "bench/run.ts"), "--capacity", "--steps", String(calls), "--periods", "3"];
   cmd.push("--bar-rounds", "0", "--only", s.only, "--out", out, ...(s.set === undefined ? [] : ["--set", s.set]));
   const p = Bun.spawn(cmd, { cwd: s.dir, stdout: "pipe", stderr: "pipe" });
-  const [code, text] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  if (code !== 0) throw new Error(`${s.label}: bench exited ${code}\n${text.slice(-1500)}`);
+  const [code, out1, err1] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  if (code !== 0) throw new Error(`${s.label}: bench exited ${code}\n${(out1 + err1).slice(-1500)}`);
   const run = JSON.parse(readFileSync(join(out, "capacity.json"), "utf8")) as {
     runs: Array<{ steps: Array<{ held: boolean; millicoresPerCall: number; rssPerCallKB: number; result: { uplink: { p99: number } } }> }>;
   };
