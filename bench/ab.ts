@@ -11,6 +11,7 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { BARS_CALLS, median, type CapacityRun } from "./capacity.ts";
 import { ROOT } from "./relays.ts";
 
 interface Side {
@@ -50,18 +51,11 @@ async function measure(s: Side, calls: number, out: string): Promise<Figures> {
   const p = Bun.spawn(cmd, { cwd: s.dir, stdout: "pipe", stderr: "pipe" });
   const [code, out1, err1] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
   if (code !== 0) throw new Error(`${s.label}: bench exited ${code}\n${(out1 + err1).slice(-1500)}`);
-  const run = JSON.parse(readFileSync(join(out, "capacity.json"), "utf8")) as {
-    runs: Array<{ steps: Array<{ held: boolean; millicoresPerCall: number; rssPerCallKB: number; result: { uplink: { p99: number } } }> }>;
-  };
-  const step = run.runs[0]?.steps[0];
-  if (step === undefined) throw new Error(`${s.label}: no step in ${out}/capacity.json`);
-  return { mcores: step.millicoresPerCall, uplinkP99: step.result.uplink.p99, rssKB: step.rssPerCallKB, held: step.held };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  const { runs } = JSON.parse(readFileSync(join(out, "capacity.json"), "utf8")) as { runs: CapacityRun[] };
+  const step = runs[0]?.steps[0];
+  const [mcores, uplinkP99, rssKB] = [step?.millicoresPerCall, step?.result.uplink.p99, step?.rssPerCallKB];
+  if (step === undefined || mcores == null || uplinkP99 == null || rssKB == null) throw new Error(`${s.label}: no measured step in ${out}/capacity.json`);
+  return { mcores, uplinkP99, rssKB, held: step.held };
 }
 
 const specs = process.argv.slice(2).filter((a, i, all) => !a.startsWith("--") && !all[i - 1]?.startsWith("--"));
@@ -70,7 +64,7 @@ if (specs.length !== 2) {
   process.exit(2);
 }
 const rounds = arg("--rounds", 3);
-const calls = arg("--calls", 200);
+const calls = arg("--calls", BARS_CALLS);
 const [a, b] = [side(specs[0]!), side(specs[1]!)];
 const tmp = mkdtempSync(join(tmpdir(), "sauti-ab-"));
 const cpu: number[] = [];
@@ -86,4 +80,5 @@ for (let r = 1; r <= rounds; r++) {
     `round ${r}: CPU/call ${fa.mcores} vs ${fb.mcores} mcores (${cpu[r - 1]!.toFixed(3)}×), p99 uplink ${fa.uplinkP99} vs ${fb.uplinkP99} ms, RSS/call ${fa.rssKB} vs ${fb.rssKB} KB${held}`,
   );
 }
-console.log(`${a.label} ÷ ${b.label} at ${calls} calls, median of ${rounds} rounds: CPU/call ${median(cpu).toFixed(3)}×, p99 uplink ${median(up).toFixed(2)}×, RSS/call ${median(rss).toFixed(2)}×`);
+const mid = (xs: number[]) => median(xs)!; // one value per round, and there is at least one round
+console.log(`${a.label} ÷ ${b.label} at ${calls} calls, median of ${rounds} rounds: CPU/call ${mid(cpu).toFixed(3)}×, p99 uplink ${mid(up).toFixed(2)}×, RSS/call ${mid(rss).toFixed(2)}×`);

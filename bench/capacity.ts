@@ -71,7 +71,7 @@ export interface BarRound {
 }
 
 /** Exact median (metrics.ts's dist() rounds, and a rounded ratio rounded again for the table would drift). */
-function median(xs: number[]): number | null {
+export function median(xs: number[]): number | null {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
