@@ -1,8 +1,9 @@
 // When did the caller stop talking? A plain energy detector on the caller's audio as it enters, for one metric:
 // the response time a caller feels (end of their speech → first agent frame sent). The model does its own
-// turn detection; this only timestamps. Per frame it is a sum of squares over every 4th sample (an estimate of the
-// frame's energy as good as a full pass for a speech/silence decision, at a quarter of the cost: every caller frame
-// passes here), no allocation, and performance.now() only on loud frames.
+// turn detection; this only timestamps. Per frame it compares the energy of the call's one scan of the frame
+// (frame-level.ts) with a threshold, and reads performance.now() only on loud frames.
+
+import { measureFrame, type FrameLevel } from "./frame-level.ts";
 
 /** RMS (16-bit full scale 32767) above which a frame counts as speech: about −36 dBFS, above line noise. */
 export const SPEECH_RMS = 500;
@@ -10,8 +11,6 @@ export const SPEECH_RMS = 500;
 export const MIN_SPEECH_MS = 100;
 /** Silence that separates two utterances (a shorter pause is part of the same one). */
 export const UTTERANCE_GAP_MS = 300;
-/** Bytes between the samples the energy is taken from (every 4th sample). */
-const STRIDE_BYTES = 8;
 
 export class SpeechEndDetector {
   private readonly meanSquare: number;
@@ -27,23 +26,19 @@ export class SpeechEndDetector {
 
   /** One frame of caller audio, S16LE mono at the call's rate. */
   process(pcm: Uint8Array): void {
-    const end = pcm.length & ~1;
-    if (end === 0) return;
-    let sum = 0;
-    let taken = 0;
-    for (let i = 0; i < end; i += STRIDE_BYTES) {
-      const s = ((pcm[i]! | (pcm[i + 1]! << 8)) << 16) >> 16;
-      sum += s * s;
-      taken++;
-    }
-    const samples = end >> 1;
-    if (sum > this.meanSquare * taken) {
+    this.observe(measureFrame(pcm));
+  }
+
+  /** The same, from a scan the caller already made. */
+  observe(f: FrameLevel): void {
+    if (f.taken === 0) return;
+    if (f.sumSquares > this.meanSquare * f.taken) {
       if (this.quietMs >= UTTERANCE_GAP_MS) this.loudMs = 0;
-      this.loudMs += samples * this.msPerSample;
+      this.loudMs += f.samples * this.msPerSample;
       this.quietMs = 0;
       this.lastLoudAt = performance.now();
     } else {
-      this.quietMs += samples * this.msPerSample;
+      this.quietMs += f.samples * this.msPerSample;
     }
   }
 

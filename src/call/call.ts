@@ -2,9 +2,10 @@
 //   caller frame → CallHandler.onAudio → Uplink (call rate → leg.inputRate) → ModelLeg.sendAudio → model
 //   model audio → ModelLegEvents.audio → Playout (resample, queue) → Pacer tick → CallSocket.sendAudio → caller
 // Everything else a call does happens at turn and call boundaries: tools, transcripts, endings, and the events
-// observers get (events.ts). Nothing here runs per frame beyond the two lines above, counters, and three cheap
-// detectors on the caller's audio: a peak meter (console), the speech-end detector (response-time metric) and
-// the speech probe (model stall).
+// observers get (events.ts). Nothing here runs per frame beyond the two lines above, counters, and one scan of
+// each caller frame that three cheap detectors read: a peak meter (console), the speech-end detector
+// (response-time metric) and the speech probe (model stall).
+import { measureFrame } from "../audio/frame-level.ts";
 import { PeakMeter } from "../audio/level.ts";
 import { Playout, type PlayoutStats } from "../audio/playout.ts";
 import { PROBE_NONE, PROBE_START, SpeechProbe, type ProbeResult } from "../audio/speech-probe.ts";
@@ -236,12 +237,13 @@ export class Call implements CallHandler, CallControl {
 
   onAudio(pcm: Uint8Array): void {
     this.framesIn++;
-    this.levels.caller.see(pcm);
+    const level = measureFrame(pcm);
+    this.levels.caller.note(level.peak);
     if (this.ended) return;
-    this.speech.process(pcm);
+    this.speech.observe(level);
     const probe = this.probe;
     if (probe !== null) {
-      const r = probe.push(pcm);
+      const r = probe.observe(level);
       if (r !== PROBE_NONE) this.probed(r);
     }
     if (this.batcher === null) this.leg.sendAudio(this.uplink.process(pcm));
