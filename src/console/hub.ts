@@ -2,9 +2,10 @@
 // their transcript so far, a bounded ring of recently ended calls (the history when no records store answers
 // /api/calls), and live updates fanned out to the console's viewers. Audio levels are read from each call's
 // PeakMeters a few times a second, and only while someone is watching; nothing here runs per audio frame.
-import type { CallEvent, CallSource, EndReason, TranscriptEvent } from "../call/events.ts";
+import type { CallEvent, EndReason, TranscriptEvent } from "../call/events.ts";
 import type { CallManager } from "../call/manager.ts";
 import { maskNumber } from "../log.ts";
+import type { CallSummary } from "../records/record.ts";
 
 export interface TranscriptLine {
   role: "caller" | "agent";
@@ -25,24 +26,14 @@ export interface ToolLine {
   result?: Record<string, unknown> | undefined;
 }
 
-/** One call as the console lists it; the same field names as the records API (GET /api/calls). */
-export interface CallSummary {
-  id: string;
-  agent: string;
-  caller: string;
-  callee: string;
-  source: CallSource;
-  /** ISO 8601. */
-  startedAt: string;
-  endedAt?: string;
-  durationMs?: number;
-  endReason?: EndReason;
-  endDetail?: string;
-  agentTurns?: number;
-  bargeIns?: number;
+/** One call as the console lists it: the records API's summary (GET /api/calls), so the page reads one shape
+ *  from either source, plus how the call ended. The hub only sees the audio stream, so a call starts when it is
+ *  answered (startedAt = answeredAt). Unknown yet: null. */
+export interface ConsoleCall extends CallSummary {
+  endDetail: string | null;
 }
 
-export interface CallDetail extends CallSummary {
+export interface CallDetail extends ConsoleCall {
   live: boolean;
   transcript: TranscriptLine[];
   /** Utterances still being spoken (live calls only). */
@@ -67,7 +58,7 @@ export interface HubOptions {
 }
 
 interface State {
-  summary: CallSummary;
+  summary: ConsoleCall;
   startedAtMs: number;
   transcript: TranscriptLine[];
   partial: { caller?: string; agent?: string };
@@ -80,7 +71,7 @@ export function showNumber(n: string, full: boolean): string {
   return maskNumber(n) ?? "";
 }
 
-function masked<T extends CallSummary>(s: T, full: boolean): T {
+function masked<T extends ConsoleCall>(s: T, full: boolean): T {
   return full ? s : { ...s, caller: showNumber(s.caller, false), callee: showNumber(s.callee, false) };
 }
 
@@ -109,14 +100,14 @@ export class ConsoleHub {
 
   // ---------- reads ----------
 
-  liveCalls(full: boolean): Array<CallSummary & { durationMs: number }> {
+  liveCalls(full: boolean): Array<ConsoleCall & { durationMs: number }> {
     const now = Date.now();
     return [...this.live.values()].map((s) => ({ ...masked(s.summary, full), durationMs: now - s.startedAtMs }));
   }
 
   /** Ended calls, newest first; `before` is an endedAt in Unix ms (the previous page's `next`). */
-  recentCalls(full: boolean, limit: number, before?: number): { calls: CallSummary[]; next: string | null } {
-    const out: CallSummary[] = [];
+  recentCalls(full: boolean, limit: number, before?: number): { calls: ConsoleCall[]; next: string | null } {
+    const out: ConsoleCall[] = [];
     let next: string | null = null;
     for (let i = this.recent.length - 1; i >= 0; i--) {
       const s = this.recent[i]!;
@@ -230,8 +221,23 @@ export class ConsoleHub {
   }
 
   private started(id: string, e: Extract<CallEvent, { type: "started" }>): void {
+    const at = new Date(e.at).toISOString();
     const s: State = {
-      summary: { id, agent: e.agent, caller: e.caller, callee: e.callee, source: e.source, startedAt: new Date(e.at).toISOString() },
+      summary: {
+        id,
+        agent: e.agent,
+        caller: e.caller,
+        callee: e.callee,
+        source: e.source,
+        startedAt: at,
+        answeredAt: at,
+        endedAt: null,
+        durationMs: null,
+        endReason: null,
+        agentTurns: null,
+        bargeIns: null,
+        endDetail: null,
+      },
       startedAtMs: e.at,
       transcript: [],
       partial: {},

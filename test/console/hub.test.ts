@@ -35,6 +35,38 @@ const ended = (callId: string, at: number): CallEvent => ({
 const said = (callId: string, text: string, final = true): CallEvent => ({ type: "transcript", callId, role: "caller", text, final, startMs: 0, endMs: 1, interrupted: false, heardMs: undefined });
 
 describe("ConsoleHub", () => {
+  test("lists calls in the records API's shape: what is not known yet is null, then filled in when the call ends", () => {
+    const { hub, emit } = hubWith();
+    emit(started("s", Date.UTC(2026, 10, 30, 9)));
+    const iso = "2026-11-30T09:00:00.000Z";
+    const { durationMs: liveFor, ...live } = hub.liveCalls(true)[0]!;
+    expect(liveFor).toBeGreaterThanOrEqual(0);
+    expect(live).toEqual({
+      id: "s",
+      agent: "default",
+      caller: "+254711222333",
+      callee: "+254700000002",
+      source: "phone",
+      startedAt: iso,
+      answeredAt: iso,
+      endedAt: null,
+      endReason: null,
+      agentTurns: null,
+      bargeIns: null,
+      endDetail: null,
+    });
+    emit(ended("s", Date.UTC(2026, 10, 30, 9, 0, 1)));
+    expect(hub.recentCalls(true, 1).calls[0]).toMatchObject({
+      answeredAt: iso,
+      endedAt: "2026-11-30T09:00:01.000Z",
+      durationMs: 1000,
+      endReason: "caller_hangup",
+      endDetail: "",
+      agentTurns: 0,
+      bargeIns: 0,
+    });
+  });
+
   test("keeps only the most recent ended calls and the last lines of each transcript", () => {
     const { hub, emit } = hubWith({ recentMax: 2, transcriptMax: 3 });
     for (const [i, id] of ["a", "b", "c"].entries()) {

@@ -4,6 +4,7 @@
 import { api, subscribe, withAuth, Unauthorized, askForToken } from "./api.ts";
 import { byId, duration, h, meter, reasonText, setLevel, showMode, when } from "./ui.ts";
 
+/** A call as both lists send it (the records API and the console's own): null or missing means not known yet. */
 interface Summary {
   id: string;
   agent: string;
@@ -11,10 +12,10 @@ interface Summary {
   callee: string;
   source: string;
   startedAt: string | number;
-  endedAt?: string | number;
-  durationMs?: number;
-  endReason?: string;
-  endDetail?: string;
+  endedAt?: string | number | null;
+  durationMs?: number | null;
+  endReason?: string | null;
+  endDetail?: string | null;
 }
 
 interface Line {
@@ -86,7 +87,7 @@ function clearEmpty(body: HTMLTableSectionElement): void {
   for (const r of [...body.rows]) if (r.classList.contains("empty")) r.remove();
 }
 
-function addLive(c: Summary & { durationMs?: number }): void {
+function addLive(c: Summary): void {
   if (live.has(c.id)) return;
   clearEmpty(liveBody);
   const i = meter(true);
@@ -123,7 +124,7 @@ function liveCount(): void {
 function recentRow(c: Summary): HTMLTableRowElement {
   const row = h(
     "tr",
-    { "data-call-id": c.id, "data-end-reason": c.endReason, "aria-selected": String(selected() === c.id) },
+    { "data-call-id": c.id, "data-end-reason": c.endReason ?? undefined, "aria-selected": String(selected() === c.id) },
     h("td", {}, when(c.endedAt)),
     h("td", {}, c.agent),
     h("td", {}, c.caller || "–"),
@@ -175,7 +176,7 @@ function renderDetail(): void {
   for (const r of document.querySelectorAll<HTMLTableRowElement>("tr[data-call-id]")) r.setAttribute("aria-selected", String(r.dataset.callId === d.id));
   detailEl.dataset.callId = d.id;
   detailEl.dataset.live = String(d.live === true);
-  if (d.endReason !== undefined) detailEl.dataset.endReason = d.endReason;
+  if (d.endReason != null) detailEl.dataset.endReason = d.endReason;
   else delete detailEl.dataset.endReason;
 
   type Item = { at: number; el: HTMLElement };

@@ -17,8 +17,8 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
 }
 
 /** 75_000 → "1:15", 3_700_000 → "1:01:40". */
-export function duration(ms: number | undefined): string {
-  if (ms === undefined || !Number.isFinite(ms)) return "–";
+export function duration(ms: number | null | undefined): string {
+  if (ms == null || !Number.isFinite(ms)) return "–";
   const s = Math.max(0, Math.round(ms / 1000));
   const hh = Math.floor(s / 3600);
   const mm = Math.floor((s % 3600) / 60);
@@ -27,8 +27,8 @@ export function duration(ms: number | undefined): string {
 }
 
 /** A time from the API (ISO string or Unix ms) as local time of day, with the date when it is not today. */
-export function when(t: string | number | undefined): string {
-  if (t === undefined) return "–";
+export function when(t: string | number | null | undefined): string {
+  if (t == null) return "–";
   const d = new Date(t);
   if (Number.isNaN(d.getTime())) return String(t);
   const today = new Date().toDateString() === d.toDateString();
@@ -55,8 +55,8 @@ const REASONS: Record<string, string> = {
   shutdown: "relay stopped",
 };
 
-export function reasonText(r: string | undefined): string {
-  return r === undefined ? "–" : (REASONS[r] ?? r);
+export function reasonText(r: string | null | undefined): string {
+  return r == null ? "–" : (REASONS[r] ?? r);
 }
 
 /** Shows "offline" next to the title when the relay runs the local echo model; returns the model label. */
