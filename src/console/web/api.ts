@@ -2,6 +2,8 @@
 // in sessionStorage (gone when the tab closes) and sent only as an Authorization header, never in a URL, since
 // URLs end up in logs. Server-Sent Events are read with fetch for the same reason: EventSource cannot send headers.
 
+import { h } from "./ui.ts";
+
 const TOKEN_KEY = "sauti-admin-token";
 
 export class Unauthorized extends Error {
@@ -80,8 +82,28 @@ export async function subscribe(path: string, on: SseHandler, signal: AbortSigna
 }
 
 /** Shows the token form when a request was refused; resolves once a token was entered. */
+/** The admin-token dialog, the same on every page: built on first use. */
+function tokenDialog(): HTMLDialogElement {
+  const found = document.getElementById("token-dialog");
+  if (found !== null) return found as HTMLDialogElement;
+  const dlg = h(
+    "dialog",
+    { id: "token-dialog" },
+    h(
+      "form",
+      { method: "dialog" },
+      h("strong", {}, "Admin token"),
+      h("span", { class: "why muted" }),
+      h("input", { type: "password", autocomplete: "current-password", placeholder: "ADMIN_TOKEN", "aria-label": "admin token" }),
+      h("button", { type: "submit" }, "Continue"),
+    ),
+  );
+  document.body.append(dlg);
+  return dlg;
+}
+
 export function askForToken(reason: string): Promise<void> {
-  const dlg = document.getElementById("token-dialog") as HTMLDialogElement;
+  const dlg = tokenDialog();
   const form = dlg.querySelector("form")!;
   const input = dlg.querySelector("input")!;
   const why = dlg.querySelector(".why")!;
