@@ -13,6 +13,7 @@ import { adminAuth } from "../http/admin-auth.ts";
 import type { Logger } from "../log.ts";
 import type { ConsoleHub } from "./hub.ts";
 import type { SoftphoneTickets } from "./softphone.ts";
+import type { SoftphoneTicket } from "./web/softphone-ticket.ts";
 
 export const SOFTPHONE_PATH = "/softphone";
 /** SSE comment line sent this often so proxies keep an idle stream open. */
@@ -78,7 +79,8 @@ export function consoleApi(d: ConsoleApiDeps): Hono<Env> {
     log.info({ agent: agent.name, prewarm: warm, by: c.get("admin") }, "softphone call ready for its socket");
     // Relative, so the browser resolves it against the origin it loaded the console from (proxies included).
     const url = `${SOFTPHONE_PATH}?call=${encodeURIComponent(callId)}&token=${t.token}`;
-    return c.json({ url, callId, agent: agent.name, expiresAt: new Date(t.expiresAt).toISOString(), ...rates() }, 201);
+    const ticket: SoftphoneTicket = { url, callId, agent: agent.name, expiresAt: new Date(t.expiresAt).toISOString(), ...rates() };
+    return c.json(ticket, 201);
   });
 
   app.get("/api/console/calls", guard, (c) => {

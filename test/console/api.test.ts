@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import type { Agent } from "../../src/call/agent.ts";
 import { KILL_AUDIO } from "../../src/call/call.ts";
 import type { AgentRouter } from "../../src/call/manager.ts";
+import type { SoftphoneTicket } from "../../src/console/web/softphone-ticket.ts";
 import { fakeSautikitRest } from "../support/sautikit-rest.ts";
 import { tone, toBytes } from "../support/signal.ts";
 import { Caller, PROTO, startHarness, until, type Harness } from "../relay/harness.ts";
@@ -13,15 +14,6 @@ const agent = (name: string, voice: string): Agent => ({ name, model: "gemini-3.
 const support = agent("support", "Puck");
 const sales = agent("sales", "Charon");
 const twoAgents: AgentRouter = { route: () => support, list: () => [support, sales] };
-
-interface Minted {
-  url: string;
-  callId: string;
-  agent: string;
-  expiresAt: string;
-  inputRate: number;
-  outputRate: number;
-}
 
 function mint(h: Harness, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${h.base}/api/softphone`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
@@ -108,7 +100,7 @@ describe("softphone", () => {
     const t0 = Date.now();
     const res = await mint(h, { agent: "sales" });
     expect(res.status).toBe(201);
-    const m = (await res.json()) as Minted;
+    const m = (await res.json()) as SoftphoneTicket;
     expect(m.callId).toMatch(/^web-[0-9a-f-]{36}$/);
     expect(m.agent).toBe("sales");
     expect(m.url).toStartWith(`/softphone?call=${m.callId}&token=`);
@@ -125,7 +117,7 @@ describe("softphone", () => {
 
   test("the socket URL works once; a replay, a wrong token or a missing subprotocol are refused", async () => {
     await using h = await startHarness();
-    const m = (await (await mint(h, {})).json()) as Minted;
+    const m = (await (await mint(h, {})).json()) as SoftphoneTicket;
     const [path, query] = m.url.split("?");
     const wrong = await fetch(`${h.base}${path}?${query!.replace(/token=[^&]+/, "token=AAAA")}`, {
       headers: { upgrade: "websocket", connection: "upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13", "sec-websocket-protocol": PROTO },
@@ -147,7 +139,7 @@ describe("softphone", () => {
   test("a softphone call: browser source, audio both ways, killAudio even when SEND_KILL_AUDIO=false, hang-up is a plain close", async () => {
     using rest = fakeSautikitRest();
     await using h = await startHarness({ SEND_KILL_AUDIO: "false", SAUTIKIT_API_KEY: "sk", SAUTIKIT_API_URL: rest.url }, {}, { router: twoAgents });
-    const m = (await (await mint(h, { agent: "sales" })).json()) as Minted;
+    const m = (await (await mint(h, { agent: "sales" })).json()) as SoftphoneTicket;
     await using c = await new Caller(wsUrl(h, m.url)).open();
     c.ws.send(JSON.stringify({ callId: m.callId, source: "browser", sampleRate: 16000 }));
     await until(() => h.calls.activeCalls === 1, "call started");
@@ -175,7 +167,7 @@ describe("softphone", () => {
 
   test("the chosen agent answers even when the pre-warmed session timed out before the socket came", async () => {
     await using h = await startHarness({ PREWARM_IDLE_MS: "1000" }, {}, { router: twoAgents });
-    const m = (await (await mint(h, { agent: "sales" })).json()) as Minted;
+    const m = (await (await mint(h, { agent: "sales" })).json()) as SoftphoneTicket;
     await until(() => h.standin.sessions[0]?.closed !== undefined, "idle pre-warmed session closed", 5000);
     await using c = await new Caller(wsUrl(h, m.url)).open();
     await until(() => h.calls.activeCalls === 1 && h.standin.sessions.length === 2, "call started on a new session");

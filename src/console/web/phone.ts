@@ -3,6 +3,7 @@
 // metadata text frame, then binary S16LE mono PCM both ways; {"type":"killAudio"} empties our playback buffer.
 import { api } from "./api.ts";
 import { peakS16 } from "./dsp.ts";
+import type { SoftphoneTicket } from "./softphone-ticket.ts";
 import { reasonText } from "./ui.ts";
 import { CAPTURE, PLAYBACK, workletSource, type CaptureFrame, type PlaybackReport } from "./worklet.ts";
 
@@ -69,16 +70,6 @@ export function freshStats(): PhoneStats {
   };
 }
 
-interface Minted {
-  url: string;
-  callId: string;
-  agent: string;
-  expiresAt: string;
-  inputRate: number;
-  outputRate: number;
-  error?: string;
-}
-
 const decay = (level: number, peak: number) => Math.max(peak, level * 0.85);
 
 export class Softphone {
@@ -128,7 +119,7 @@ export class Softphone {
       }
       if (stale()) return release();
       // The microphone is ours before the ticket is minted: the socket URL is good for 60 s only.
-      const minted = await api<Minted>("/api/softphone", { method: "POST", body: { agent } });
+      const minted = await api<SoftphoneTicket & { error?: string }>("/api/softphone", { method: "POST", body: { agent } });
       if (stale()) return release();
       if (minted.status !== 201) throw new Error(minted.body.error ?? `the relay refused the call (HTTP ${minted.status})`);
       const m = minted.body;
@@ -152,7 +143,7 @@ export class Softphone {
     else this.teardown("ended", "you hung up");
   }
 
-  private connect(ctx: AudioContext, mic: MediaStream, m: Minted): void {
+  private connect(ctx: AudioContext, mic: MediaStream, m: SoftphoneTicket): void {
     const url = new URL(m.url, location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     const ws = (this.ws = new WebSocket(url, SUBPROTOCOL));
