@@ -71,6 +71,8 @@ export interface PlayoutStats {
   flushes: number;
   /** Frames the sink dropped (send returned 0). */
   framesLost: number;
+  /** Their audio, ms (frames are frameMs long). */
+  lostMs: number;
   /** Times the sink signalled backpressure (send returned -1). */
   backpressureStalls: number;
   /** Late audio of interrupted turns thrown away, bytes at the model's rate. */
@@ -362,6 +364,7 @@ export class Playout {
       maxQueuedMs: this.deepestBytes / this.bytesPerMs,
       flushes: this.flushes,
       framesLost: this.framesLost,
+      lostMs: this.framesLost * this.frameMs,
       backpressureStalls: this.stalls,
       discardedBytes: this.discardedBytes,
       turns: this.turns,

@@ -522,7 +522,7 @@ export class Call implements CallHandler, CallControl {
         framesOut: audio.framesOut,
         underrunMs: Math.round(audio.underrunMs),
         discardedMs: Math.round(ms(audio.discardedBytes, 24000)),
-        droppedMs: Math.round(audio.framesLost * 20),
+        droppedMs: Math.round(audio.lostMs),
         overflowMs: Math.round(ms(audio.overflowBytes, 24000)),
       },
       model,

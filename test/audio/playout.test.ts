@@ -201,6 +201,7 @@ describe("Pacer + Playout on a fake clock", () => {
     clock.advance(20);
     const s = p.stats();
     expect(s.framesLost).toBe(1);
+    expect(s.lostMs).toBe(20);
     expect(s.framesOut).toBe(3 + 8);
     expect(s.bytesOut).toBe(11 * 640);
     // Frames after the lost one keep their order (the lost frame is gone, not re-sent).
@@ -208,6 +209,15 @@ describe("Pacer + Playout on a fake clock", () => {
     expect(seqs).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     clock.advance(20);
     expect(seq(sink.frames[sink.frames.length - 1]!)).toBeGreaterThan(11);
+  });
+
+  test("a lost frame counts its own duration in lostMs (60 ms frames)", () => {
+    const { clock, p, sink } = setup({ frameMs: 60 });
+    p.pushModelAudio(numberedFrames(0, 30), 16000);
+    sink.nextResults = [0];
+    clock.advance(20);
+    expect(p.stats().framesLost).toBe(1);
+    expect(p.stats().lostMs).toBe(60);
   });
 
   test("underrun counted when the far buffer runs dry mid-turn, not after the turn ended", () => {
