@@ -8,7 +8,7 @@
 import { measureFrame } from "../audio/frame-level.ts";
 import { PeakMeter } from "../audio/level.ts";
 import { Playout, type PlayoutStats } from "../audio/playout.ts";
-import { PROBE_NONE, PROBE_START, SpeechProbe, type ProbeResult } from "../audio/speech-probe.ts";
+import { PROBE_NONE, PROBE_START, SpeechProbe } from "../audio/speech-probe.ts";
 import type { Pacer } from "../audio/pacer.ts";
 import { SpeechEndDetector } from "../audio/speech-end.ts";
 import { Uplink } from "../audio/uplink.ts";
@@ -19,6 +19,7 @@ import type { CallHandler, CallSocket } from "../telephony/types.ts";
 import type { Agent, CallControl } from "./agent.ts";
 import type { CallEvent, CallEventHub, CallSource, EndReason } from "./events.ts";
 import type { ModelLeg, ModelUsage } from "./model-leg.ts";
+import { StallWatch } from "./stall-watch.ts";
 import { ToolRunner } from "./tool-runner.ts";
 import { TranscriptAggregator } from "./transcript.ts";
 
@@ -110,16 +111,9 @@ export class Call implements CallHandler, CallControl {
   /** The model sent audio since its last turnComplete (a turn is in progress on its side). */
   private modelTurnOpen = false;
   private turnWaiters: Array<() => void> = [];
-  // Model stall detection: when the caller's current utterance began (first sign since the model's last event),
-  // when it finished (-1: not waiting for the model), the model's last event of any kind, and whether this wait
-  // already resumed the leg once. The probe is the caller's own speech as heard here (a dead model sends no transcript).
+  /** The caller's speech as heard here, for the stall watch (null when MODEL_STALL_S is 0). */
   private readonly probe: SpeechProbe | null;
-  private callerSpokeAt = -1;
-  private waitingSince = -1;
-  private modelAt = 0;
-  private stallResumed = false;
-  private stallTimer: Timer | undefined;
-  private stalls = 0;
+  private readonly stall: StallWatch;
 
   constructor(private readonly d: CallDeps) {
     const s = d.settings;
@@ -130,6 +124,20 @@ export class Call implements CallHandler, CallControl {
     this.log = d.log;
     this.limit = new LogLimit(d.log);
     this.probe = s.modelStallS > 0 ? new SpeechProbe(s.callSampleRate) : null;
+    this.stall = new StallWatch(s.modelStallS * 1000, {
+      live: () => !this.ended && this.ending === undefined,
+      resume: (silentMs) => {
+        if (!this.leg.resume("model silent after the caller finished")) return false;
+        this.limit.warn("model_stall", { silentMs: Math.round(silentMs) }, "model silent after the caller finished: resuming it on a fresh socket");
+        this.leg.sendText(NUDGE_STALL);
+        return true;
+      },
+      fail: (silentMs, resumed) => {
+        this.log.error({ silentMs: Math.round(silentMs), resumed }, "model stays silent: ending the call");
+        this.ending = { reason: "model_failed", detail: `model silent for ${Math.round(silentMs / 1000)} s after the caller finished` };
+        void this.hangup();
+      },
+    });
     this.hub = d.events;
     this.uplink = new Uplink(s.callSampleRate, d.leg.inputRate);
     const batchBytes = (d.leg.inputRate / 1000) * s.uplinkBatchMs * 2;
@@ -180,23 +188,26 @@ export class Call implements CallHandler, CallControl {
       this.maxTimer = setTimeout(() => this.endPolitely("max_duration", `limit ${a.maxCallSeconds} s`, NUDGE_GOODBYE), a.maxCallSeconds * 1000);
     }
     if (a.idleSeconds > 0) this.armIdle(a.idleSeconds * 1000);
-    // Every model event but the caller's own transcript stamps modelAt (one number; audio stamps it anyway).
+    // Every model event but the caller's own transcript tells the stall watch (one number stored).
+    const stall = this.stall;
     d.leg.attach({
       audio: (pcm, rate) => {
-        this.lastActivity = this.modelAt = performance.now();
+        const now = performance.now();
+        this.lastActivity = now;
+        stall.heardModel(now);
         this.modelTurnOpen = true;
         this.playout.pushModelAudio(pcm, rate);
       },
       interrupted: () => {
-        this.modelAt = performance.now();
+        stall.heardModel();
         this.bargeIn();
       },
       generationComplete: () => {
-        this.modelAt = performance.now();
+        stall.heardModel();
         this.playout.onGenerationComplete();
       },
       turnComplete: () => {
-        this.modelAt = performance.now();
+        stall.heardModel();
         this.turnComplete();
       },
       inputTranscription: (text, finished) => {
@@ -205,24 +216,24 @@ export class Call implements CallHandler, CallControl {
         this.idleNudged = false;
         this.transcript.callerFragment(text, finished, this.now());
         // A late empty `finished` after the model already answered is not a new utterance.
-        if (text !== "") this.callerSpeaking();
-        if (finished) this.callerFinished();
+        if (text !== "") stall.callerSpeaking();
+        if (finished) stall.callerFinished();
       },
       outputTranscription: (text) => {
-        this.modelAt = performance.now();
+        stall.heardModel();
         this.transcript.agentFragment(text, this.now());
       },
       toolCall: (c) => {
-        this.modelAt = performance.now();
+        stall.heardModel();
         this.emit({ type: "toolCall", callId: this.callId, id: c.id, name: c.name, args: c.args, atMs: this.now() });
         this.tools.run(c);
       },
       toolCallCancelled: (ids) => {
-        this.modelAt = performance.now();
+        stall.heardModel();
         this.tools.cancel(ids);
       },
       usage: (u) => {
-        this.modelAt = performance.now();
+        stall.heardModel();
         this.addUsage(u);
       },
       failed: (reason, code) => void this.modelFailed(reason, code),
@@ -244,7 +255,8 @@ export class Call implements CallHandler, CallControl {
     const probe = this.probe;
     if (probe !== null) {
       const r = probe.observe(level);
-      if (r !== PROBE_NONE) this.probed(r);
+      if (r === PROBE_START) this.stall.callerSpeaking();
+      else if (r !== PROBE_NONE) this.stall.callerFinished();
     }
     if (this.batcher === null) this.leg.sendAudio(this.uplink.process(pcm));
     else this.batcher.push(this.uplink.process(pcm));
@@ -266,7 +278,7 @@ export class Call implements CallHandler, CallControl {
 
   /** Counters of the call so far (playout and model leg); for metrics and tests, not the hot path. */
   stats(): { audio: PlayoutStats; model: Record<string, number>; modelStalls: number } {
-    return { audio: this.playout.stats(), model: this.leg.stats(), modelStalls: this.stalls };
+    return { audio: this.playout.stats(), model: this.leg.stats(), modelStalls: this.stall.stalls };
   }
 
   // ---------- endings ----------
@@ -366,63 +378,6 @@ export class Call implements CallHandler, CallControl {
     this.idleTimer = setTimeout(check, idleMs);
   }
 
-  // ---------- model stall ----------
-  // The caller finished an utterance: from then the model owes an answer. If nothing at all comes from it for
-  // MODEL_STALL_S, the leg is resumed on a fresh socket once (with a nudge, since nothing is replayed to it), and if
-  // it stays silent the call ends as model_failed with a hang-up rather than leave the caller in silence.
-  // One timer per wait, not per event: events only stamp modelAt, and the timer compares.
-
-  private probed(r: ProbeResult): void {
-    if (r === PROBE_START) this.callerSpeaking();
-    else this.callerFinished();
-  }
-
-  /** A sign of caller speech (probe or transcript); the first since the model's last event starts an utterance. */
-  private callerSpeaking(): void {
-    if (this.callerSpokeAt < 0 || this.callerSpokeAt < this.modelAt) this.callerSpokeAt = performance.now();
-  }
-
-  /** The caller's utterance ended: the model owes an answer, unless it has said anything since the caller began. */
-  private callerFinished(): void {
-    if (this.callerSpokeAt >= 0 && this.modelAt < this.callerSpokeAt) this.awaitModel();
-  }
-
-  private awaitModel(): void {
-    const stallMs = this.d.settings.modelStallS * 1000;
-    if (stallMs <= 0 || this.ended || this.ending !== undefined) return;
-    this.waitingSince = performance.now();
-    if (this.stallTimer === undefined) this.stallTimer = setTimeout(() => this.checkStall(), stallMs);
-  }
-
-  private checkStall(): void {
-    this.stallTimer = undefined;
-    if (this.ended || this.ending !== undefined || this.waitingSince < 0) return;
-    const stallMs = this.d.settings.modelStallS * 1000;
-    if (this.modelAt >= this.waitingSince) {
-      // The model spoke up: this wait is over, and a later one may resume again.
-      this.waitingSince = -1;
-      this.stallResumed = false;
-      return;
-    }
-    const silentMs = performance.now() - this.waitingSince;
-    if (silentMs < stallMs) {
-      this.stallTimer = setTimeout(() => this.checkStall(), stallMs - silentMs);
-      return;
-    }
-    this.stalls++;
-    if (!this.stallResumed && this.leg.resume("model silent after the caller finished")) {
-      this.stallResumed = true;
-      this.limit.warn("model_stall", { silentMs: Math.round(silentMs) }, "model silent after the caller finished: resuming it on a fresh socket");
-      this.leg.sendText(NUDGE_STALL);
-      this.waitingSince = performance.now();
-      this.stallTimer = setTimeout(() => this.checkStall(), stallMs);
-      return;
-    }
-    this.log.error({ silentMs: Math.round(silentMs), resumed: this.stallResumed }, "model stays silent: ending the call");
-    this.ending = { reason: "model_failed", detail: `model silent for ${Math.round(silentMs / 1000)} s after the caller finished` };
-    void this.hangup();
-  }
-
   // ---------- model events ----------
 
   private turnComplete(): void {
@@ -492,7 +447,8 @@ export class Call implements CallHandler, CallControl {
     if (this.ended) return;
     this.ended = true;
     const e = this.ending ?? { reason, detail };
-    for (const t of [this.discardValve, this.maxTimer, this.idleTimer, this.hardStop, this.stallTimer]) clearTimeout(t);
+    for (const t of [this.discardValve, this.maxTimer, this.idleTimer, this.hardStop]) clearTimeout(t);
+    this.stall.stop();
     this.tools.abortAll();
     const pb = this.playout.playback();
     this.transcript.close(this.now(), pb.heardMs);
@@ -500,7 +456,7 @@ export class Call implements CallHandler, CallControl {
     const audio = this.playout.stats();
     const model = this.leg.stats();
     this.log.info(
-      { reason: e.reason, detail: e.detail, audio, model, killAudioSent: this.killsSent, modelStalls: this.stalls, suppressedLogs: this.limit.suppressed() },
+      { reason: e.reason, detail: e.detail, audio, model, killAudioSent: this.killsSent, modelStalls: this.stall.stalls, suppressedLogs: this.limit.suppressed() },
       "call ended",
     );
     this.playout.dispose(); // also leaves the pacer
