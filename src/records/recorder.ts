@@ -8,7 +8,7 @@ import type { RecordOp } from "./record.ts";
 import { errText, type RecordStore } from "./store.ts";
 
 /** Ops arriving within this window share a transaction. */
-const BATCH_DELAY_MS = 25;
+const BATCH_DELAY_MS = 250;
 const BATCH_MAX = 500;
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5000;

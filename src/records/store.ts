@@ -10,6 +10,8 @@ import type { ClaimResult } from "../telephony/stream-claims.ts";
 import { migrate, type Engine } from "./migrations.ts";
 import type { CallClaim, CallRecord, CallSummary, RecordOp, ToolCallRecord, Utterance } from "./record.ts";
 
+type UtteranceOp = Extract<RecordOp, { kind: "utterance" }>;
+
 export type { Engine };
 
 /** Position in the newest-first list: the last call of the previous page. */
@@ -279,8 +281,34 @@ export class SqlStore implements RecordStore {
     this.need();
     if (ops.length === 0) return;
     await this.tx(async (tx) => {
-      for (const op of ops) await this.apply(tx, op);
+      for (let i = 0; i < ops.length; ) {
+        const op = ops[i]!;
+        if (op.kind !== "utterance") {
+          await this.apply(tx, op);
+          i++;
+          continue;
+        }
+        // A run of utterances (the bulk of a busy relay's writes) is one statement: per-statement cost dominates.
+        let j = i + 1;
+        while (j < ops.length && ops[j]!.kind === "utterance") j++;
+        await this.utterances(tx, ops.slice(i, j) as UtteranceOp[]);
+        i = j;
+      }
     });
+  }
+
+  private async utterances(tx: SQL, ops: UtteranceOp[]): Promise<void> {
+    const rows = ops.map((op) => ({
+      call_id: op.id,
+      seq: op.seq,
+      role: op.role,
+      text: op.text,
+      start_ms: Math.round(op.startMs),
+      end_ms: Math.round(op.endMs),
+      interrupted: op.interrupted ? 1 : 0,
+      heard_ms: op.heardMs === null ? null : Math.round(op.heardMs),
+    }));
+    await tx`INSERT INTO utterances ${tx(rows)} ON CONFLICT (call_id, seq) DO NOTHING`;
   }
 
   private async apply(tx: SQL, op: RecordOp): Promise<void> {
@@ -300,11 +328,7 @@ export class SqlStore implements RecordStore {
         await tx`UPDATE calls SET metadata = ${op.meta === undefined ? null : text(op.meta)} WHERE id = ${op.id}`;
         return;
       case "utterance":
-        await tx`INSERT INTO utterances (call_id, seq, role, text, start_ms, end_ms, interrupted, heard_ms)
-          VALUES (${op.id}, ${op.seq}, ${op.role}, ${op.text}, ${Math.round(op.startMs)}, ${Math.round(op.endMs)},
-            ${op.interrupted ? 1 : 0}, ${op.heardMs === null ? null : Math.round(op.heardMs)})
-          ON CONFLICT (call_id, seq) DO NOTHING`;
-        return;
+        return this.utterances(tx, [op]);
       case "toolCall":
         await tx`INSERT INTO tool_calls (call_id, seq, tool_call_id, name, args, at_ms)
           VALUES (${op.id}, ${op.seq}, ${op.toolCallId}, ${op.name}, ${text(op.args)}, ${Math.round(op.atMs)})

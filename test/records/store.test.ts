@@ -50,7 +50,41 @@ async function retentionOn(url: string, engine: "sqlite" | "postgres"): Promise<
   expect((await store.listCalls({ limit: 10, before: undefined, agent: undefined, number: undefined })).calls.map((c) => c.id)).toEqual(["new", "edge"]);
 }
 
+/** Runs of utterances go to the database as one statement each; a batch written twice still records each once. */
+async function utteranceRunsOn(url: string, engine: "sqlite" | "postgres"): Promise<void> {
+  const { store } = await open(url, engine);
+  expect(await store.claim({ id: "u", agent: "a", caller: "+1", callee: "+2", at: Date.now() })).toBe(true);
+  const agentCut: RecordOp = { kind: "utterance", id: "u", seq: 2, role: "agent", text: "cut", startMs: 2.4, endMs: 3.6, interrupted: true, heardMs: 812.7 };
+  const batch: RecordOp[] = [
+    utter("u", 0),
+    utter("u", 1),
+    { kind: "toolCall", id: "u", seq: 0, toolCallId: "t1", name: "lookup", args: { q: 1 }, atMs: 2 },
+    agentCut,
+    utter("u", 3),
+  ];
+  await store.write(batch);
+  await store.write(batch);
+  const rec = (await store.getCall("u"))!;
+  expect(rec.transcript).toEqual([
+    { role: "caller", text: "u0", startMs: 0, endMs: 1, interrupted: false, heardMs: null },
+    { role: "caller", text: "u1", startMs: 1, endMs: 2, interrupted: false, heardMs: null },
+    { role: "agent", text: "cut", startMs: 2, endMs: 4, interrupted: true, heardMs: 813 },
+    { role: "caller", text: "u3", startMs: 3, endMs: 4, interrupted: false, heardMs: null },
+  ]);
+  expect(rec.toolCalls.map((t) => t.id)).toEqual(["t1"]);
+}
+
 describe("store", () => {
+  test("SQLite: runs of utterances in a batch are written once each, in order, values intact, even when the batch is run again", async () => {
+    await utteranceRunsOn(sqliteUrl(), "sqlite");
+  });
+
+  pgTest("PostgreSQL: runs of utterances in a batch are written once each, in order, values intact, even when the batch is run again", async () => {
+    const db = await freshDatabase();
+    defer(() => db.drop());
+    await utteranceRunsOn(db.url, "postgres");
+  });
+
   test("SQLite: migrations apply once; a second open finds the schema current", async () => {
     const url = sqliteUrl();
     const a = await open(url, "sqlite");
