@@ -7,8 +7,12 @@ import type { Logger } from "../log.ts";
 import type { RecordOp } from "./record.ts";
 import { errText, type RecordStore } from "./store.ts";
 
-/** Ops arriving within this window share a transaction. */
-const BATCH_DELAY_MS = 250;
+/** A call's start and end (and anything queued with them) are written this soon: the console's history, the API
+ *  and the end-of-call webhook follow a call within moments. */
+export const BOUNDARY_DELAY_MS = 25;
+/** Utterances and tool calls, the bulk of a busy relay's writes, gather this long: each transaction and statement
+ *  has a fixed cost, so fewer, larger ones are cheaper (measured: half the records' CPU at 200 calls). */
+export const TURN_DELAY_MS = 250;
 const BATCH_MAX = 500;
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5000;
@@ -35,6 +39,7 @@ export class Recorder {
   private queue: RecordOp[] = [];
   private readonly calls = new Map<string, CallState>();
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = 0;
   private writing: Promise<void> | undefined;
   private retryMs = 0;
   private failingSince: number | undefined;
@@ -130,11 +135,20 @@ export class Recorder {
       return;
     }
     this.queue.push(op);
-    this.schedule(BATCH_DELAY_MS);
+    const delay = op.kind === "utterance" || op.kind === "toolCall" || op.kind === "toolResult" ? TURN_DELAY_MS : BOUNDARY_DELAY_MS;
+    // While the database is failing, the retry backoff decides when to try again, not new ops.
+    this.schedule(Math.max(delay, this.retryMs));
   }
 
+  /** Writes in `delayMs`, or sooner if a write is already due sooner. */
   private schedule(delayMs: number): void {
-    if (this.timer !== undefined || this.writing !== undefined || this.stopped) return;
+    if (this.writing !== undefined || this.stopped) return;
+    const at = performance.now() + delayMs;
+    if (this.timer !== undefined) {
+      if (at >= this.timerAt) return;
+      clearTimeout(this.timer);
+    }
+    this.timerAt = at;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.pump();

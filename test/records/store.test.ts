@@ -6,7 +6,7 @@ import { SQL } from "bun";
 import { tmpdir } from "node:os";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 import type { RecordOp } from "../../src/records/record.ts";
-import { Recorder } from "../../src/records/recorder.ts";
+import { Recorder, TURN_DELAY_MS } from "../../src/records/recorder.ts";
 import { Retention } from "../../src/records/retention.ts";
 import { SqlStore, type RecordStore } from "../../src/records/store.ts";
 import { captureLog, until } from "../gemini/helpers.ts";
@@ -117,6 +117,33 @@ function switchable(inner: RecordStore): RecordStore & { down: boolean } {
 }
 
 describe("recorder queue", () => {
+  test("a call's start is written within moments, with what was queued before it; utterances alone gather for TURN_DELAY_MS", async () => {
+    const { store } = await open(sqliteUrl(), "sqlite");
+    const batches: Array<{ kinds: string[]; afterMs: number }> = [];
+    let t0 = performance.now();
+    const watched = Object.create(store) as RecordStore;
+    watched.write = (ops) => {
+      batches.push({ kinds: ops.map((o) => o.kind), afterMs: performance.now() - t0 });
+      return store.write(ops);
+    };
+    const rec = new Recorder({ store: watched, queueMax: 100, deliveries: false, log: captureLog().log });
+    defer(() => rec.stop());
+    rec.push(utter("HD_b", 0));
+    rec.push({ kind: "started", id: "HD_b", agent: "a", caller: "+1", callee: "+2", source: "phone", at: Date.now() });
+    await until(() => batches.length === 1, "the start's batch");
+    expect(batches[0]!.kinds).toEqual(["utterance", "started"]);
+    expect(batches[0]!.afterMs).toBeLessThan(TURN_DELAY_MS);
+    await until(() => rec.pending === 0, "first batch written");
+    t0 = performance.now();
+    rec.push(utter("HD_b", 1));
+    rec.push(utter("HD_b", 2));
+    await until(() => batches.length === 2, "the utterances' batch");
+    expect(batches[1]!.kinds).toEqual(["utterance", "utterance"]);
+    expect(batches[1]!.afterMs).toBeGreaterThanOrEqual(TURN_DELAY_MS - 5);
+    await until(() => rec.pending === 0, "second batch written");
+    expect((await store.getCall("HD_b"))!.transcript.map((u) => u.text)).toEqual(["u0", "u1", "u2"]);
+  });
+
   test("bounded: while the database is down ops wait; past the bound they are dropped, counted and logged; the rest land later", async () => {
     const { store } = await open(sqliteUrl(), "sqlite");
     expect(await store.claim({ id: "HD_q", agent: "a", caller: "", callee: "", at: Date.now() })).toBe(true);
