@@ -11,6 +11,7 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { count, positional } from "./args.ts";
 import { BARS_CALLS, median, type CapacityRun } from "./capacity.ts";
 import { ROOT } from "./relays.ts";
 
@@ -26,16 +27,6 @@ interface Figures {
   uplinkP99: number;
   rssKB: number;
   held: boolean;
-}
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const v = i < 0 ? fallback : Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) {
-    console.error(`${name} must be a positive whole number`);
-    process.exit(2);
-  }
-  return v;
 }
 
 function side(spec: string): Side {
@@ -58,13 +49,13 @@ async function measure(s: Side, calls: number, out: string): Promise<Figures> {
   return { mcores, uplinkP99, rssKB, held: step.held };
 }
 
-const specs = process.argv.slice(2).filter((a, i, all) => !a.startsWith("--") && !all[i - 1]?.startsWith("--"));
+const specs = positional();
 if (specs.length !== 2) {
   console.error("usage: bun bench/ab.ts A B [--rounds 3] [--calls 200]   (A, B: floor | checkout[@K=V,...])");
   process.exit(2);
 }
-const rounds = arg("--rounds", 3);
-const calls = arg("--calls", BARS_CALLS);
+const rounds = count("--rounds", 3, 1);
+const calls = count("--calls", BARS_CALLS, 1);
 const [a, b] = [side(specs[0]!), side(specs[1]!)];
 const tmp = mkdtempSync(join(tmpdir(), "sauti-ab-"));
 const cpu: number[] = [];

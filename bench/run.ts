@@ -19,16 +19,11 @@ import { renderSvg } from "./chart.ts";
 import { FIGURE_KEYS, figures, passes, type Figures, type RelayRun } from "./figures.ts";
 import { rssMB, rssTreeMB } from "./procstat.ts";
 import { killAllChildren, relaySpecs, ROOT, SECRET, API_KEY, startRelay, type RelayProc, type RelaySpec } from "./relays.ts";
+import { count, flag, value } from "./args.ts";
 import { renderMarkdown, type ReportMeta } from "./report.ts";
 import { BARS_CALLS, bars, judge, renderCapacity, type BarRound, type CapacityRun, type CapacityStep } from "./capacity.ts";
 import { runStep, UplinkRouter, type AnswerPlan, type StepPlan, type StepResult } from "./scenario.ts";
 
-const argv = process.argv.slice(2);
-const flag = (n: string) => argv.includes(n);
-const value = (n: string) => {
-  const i = argv.indexOf(n);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const QUICK = flag("--quick");
 const CAPACITY = flag("--capacity");
 const SPLIT = flag("--split");
@@ -45,7 +40,7 @@ const P = QUICK ? 2000 : 5000; // answer period
 const A = QUICK ? 800 : 2000; // answer length
 /** `--periods N`: CPU (and latency) are measured over N answer periods (default 1; 2 for the capacity sweep, whose
  *  figures size VMs): more periods, less noise. */
-const PERIODS = Math.max(1, Number(value("--periods") ?? (CAPACITY && !QUICK ? 2 : 1)));
+const PERIODS = count("--periods", CAPACITY && !QUICK ? 2 : 1, 1);
 const WINDOW = A + PERIODS * P; // from A on, the answer duty cycle is steady; CPU is measured over the periods
 type Delivery = StepPlan["delivery"];
 const periodic = (calls: number, label: string, deep: boolean, delivery: Delivery): StepPlan => ({
@@ -83,7 +78,7 @@ const CAPACITY_STEPS = value("--steps")?.split(",").map(Number) ?? (QUICK ? [4] 
 const CAPACITY_WARMUP = QUICK ? 0 : 100;
 /** `--bar-rounds N`: the #14 bars are judged on N rounds of a fresh relay and a fresh floor back to back (capacity.ts
  *  BarRound); 0 judges them on the sweeps' 200-call steps. */
-const BAR_ROUNDS = Math.max(0, Number(value("--bar-rounds") ?? (QUICK ? 0 : 3)));
+const BAR_ROUNDS = count("--bar-rounds", QUICK ? 0 : 3, 0);
 const LOAD_CALLS = QUICK ? 4 : 200;
 const HIGH_CALLS = QUICK ? 4 : 400;
 
