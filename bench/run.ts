@@ -32,6 +32,8 @@ const ONLY = value("--only")?.split(",");
 /** `--set KEY=VALUE,KEY=VALUE`: extra settings for Sauti Relay (e.g. PLAYOUT_FRAME_MS=40), to compare choices. */
 const SET = Object.fromEntries((value("--set")?.split(",") ?? []).map((kv) => kv.split("=", 2) as [string, string]));
 const TONE_HZ = 440;
+/** The relays as the options ask for them: the compiled binary, extra settings, Bun's profiler. */
+const chosenSpecs = () => relaySpecs({ binary: flag("--binary"), set: SET, profileDir: flag("--profile") ? join(OUT, "profile") : undefined });
 
 const log = (s: string) => console.log(s);
 
@@ -240,9 +242,7 @@ async function capacityMain(): Promise<void> {
   if (pin.exitCode !== 0) throw new Error(`taskset failed: ${pin.stderr.toString()}`);
   mkdirSync(OUT, { recursive: true });
   log(`Sauti Relay capacity sweep → ${OUT} (relay on core 0, load generator on cores 1-${n - 1})`);
-  const specs = relaySpecs({ binary: flag("--binary"), set: SET, profileDir: flag("--profile") ? join(OUT, "profile") : undefined }).filter((s) =>
-    ONLY ? ONLY.includes(s.name) : s.name !== "baseline",
-  );
+  const specs = chosenSpecs().filter((s) => (ONLY ? ONLY.includes(s.name) : s.name !== "baseline"));
   const runs: CapacityRun[] = [];
   for (const spec of specs) {
     log(`${spec.label}:`);
@@ -295,7 +295,7 @@ async function main(): Promise<void> {
     micro = await loadMicro();
     log(micro ? `  ${Object.keys(micro).length} micro-benchmarks` : "  bench/micro.ts not present (skipped)");
   }
-  const specs = relaySpecs({ binary: flag("--binary"), set: SET, profileDir: flag("--profile") ? join(OUT, "profile") : undefined }).filter((s) => !ONLY || ONLY.includes(s.name));
+  const specs = chosenSpecs().filter((s) => !ONLY || ONLY.includes(s.name));
   const runs: RelayRun[] = [];
   for (const spec of specs) {
     log(`${spec.label}:`);
