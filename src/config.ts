@@ -275,7 +275,7 @@ export function loadConfig(env: Env = process.env): Config {
     playoutLeadMs: int(env, "PLAYOUT_LEAD_MS", 160, 0, 2000),
     playoutFrameMs: oneOf(env, "PLAYOUT_FRAME_MS", 60, [20, 40, 60] as const),
     uplinkBatchMs: oneOf(env, "UPLINK_BATCH_MS", 0, [0, 20, 40, 60, 80, 100] as const),
-    pacerPhases: int(env, "PACER_PHASES", 4, 1, 10),
+    pacerPhases: int(env, "PACER_PHASES", 1, 1, 10),
     turnTailMs: int(env, "TURN_TAIL_MS", 200, 0, 2000),
     sendKillAudio: bool(env, "SEND_KILL_AUDIO", true),
     gemini: {
