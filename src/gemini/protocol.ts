@@ -138,12 +138,20 @@ export function parseServerFrame(data: Frame): ServerMessage {
   return v as ServerMessage;
 }
 
+// Every audio chunk of a session carries the same mimeType: the last one parsed is kept, so a chunk costs a
+// string compare instead of a regex match (which allocates its result).
+let lastMime = "";
+let lastRate = NaN;
+
 /** `audio/pcm;rate=24000` → 24000; Live output is 24 kHz when the rate is missing. */
 export function mimeRate(mime: string | undefined, fallback = 24000): number {
   if (mime === undefined) return fallback;
-  const m = /rate=(\d+)/i.exec(mime);
-  const n = m?.[1] === undefined ? NaN : Number(m[1]);
-  return Number.isFinite(n) && n > 0 ? n : fallback;
+  if (mime !== lastMime) {
+    const m = /rate=(\d+)/i.exec(mime);
+    lastRate = m?.[1] === undefined ? NaN : Number(m[1]);
+    lastMime = mime;
+  }
+  return Number.isFinite(lastRate) && lastRate > 0 ? lastRate : fallback;
 }
 
 /** protobuf Duration JSON ("50s", "9.5s", "0.250s") → ms. Undefined for anything unparseable. */

@@ -37,6 +37,13 @@ describe("protocol", () => {
     expect(mimeRate("audio/pcm; rate=16000")).toBe(16000);
     expect(mimeRate("audio/pcm")).toBe(24000);
     expect(mimeRate(undefined)).toBe(24000);
+    // The last mimeType parsed is remembered: the same value again, alternating values and the fallback still hold.
+    expect(mimeRate("audio/pcm", 16000)).toBe(16000);
+    expect(mimeRate("audio/pcm;rate=8000")).toBe(8000);
+    expect(mimeRate("audio/pcm;rate=8000")).toBe(8000);
+    expect(mimeRate("audio/pcm;rate=24000")).toBe(24000);
+    expect(mimeRate("audio/pcm;rate=0", 16000)).toBe(16000);
+    expect(mimeRate("audio/pcm;rate=0", 24000)).toBe(24000);
     expect(parseDurationMs("50s")).toBe(50000);
     expect(parseDurationMs("9.5s")).toBe(9500);
     expect(parseDurationMs("0.250s")).toBe(250);
