@@ -1,6 +1,6 @@
 // `bun bench/ab.ts A B [--rounds 3] [--calls 200]`: two relays measured at the same time, for choosing changes.
 // A and B are each `floor`, or a checkout of this repo (its src/main.ts is run), optionally with settings:
-// `../other-checkout`, `.@PLAYOUT_FRAME_MS=40`, `.@PACER_PHASES=1,MODEL_STALL_S=0`.
+// `../other-checkout`, `.@PLAYOUT_FRAME_MS=40`, `.@PACER_PHASES=4,MODEL_STALL_S=0`.
 //
 // Why at the same time: this machine's speed drifts by tens of percent over minutes, so two runs one after the
 // other compare the drift as much as the code. Here each round starts two capacity runs at once (one step of

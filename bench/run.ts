@@ -4,7 +4,7 @@
 // Options: --out <dir> (default bench/results), --binary (dist/sauti-relay instead of src/main.ts),
 //          --split (caller frames split at odd byte offsets), --micro (micro-benchmarks in quick mode too),
 //          --only sauti,floor,baseline and --steps 50,200 (subset, for development; the report wants all three),
-//          --set PLAYOUT_FRAME_MS=40,PACER_PHASES=1 (extra Sauti Relay settings, to compare choices),
+//          --set PLAYOUT_FRAME_MS=40,PACER_PHASES=4 (extra Sauti Relay settings, to compare choices),
 //          --profile (Bun's CPU profiler on Sauti Relay: <out>/profile/*.md),
 //          --periods 3 (measured over that many 5 s answer periods; default 1, 2 with --capacity: less noise).
 //   bun run bench --capacity      the capacity sweep: each relay pinned to core 0 (taskset), the load generator on
