@@ -151,6 +151,7 @@ export function renderMarkdown(
     "- First audio: the stand-in sends an answer's first chunk inside `speak()`; the time until the first frame above the silence threshold reaches the caller.",
     "- Barge-in and underruns come from a model of the media server: it plays received audio at real time in 20 ms ticks, buffers what arrives early and empties the buffer on `{\"type\":\"killAudio\"}`.",
     "- Tone: the stand-in answers with a sine at 24 kHz; frequency from interpolated zero crossings of the received 16 kHz stream, duration from first to last loud sample.",
+    "- Each relay process first runs one step of 100 calls that is not measured (none with `--quick`), so the steps measure a warmed-up process, not its JIT compiling; RSS idle is taken before it.",
     "- CPU: utime+stime of the relay process from `/proc/<pid>/stat` over the steady part of each step, divided by calls × seconds. RSS from `/proc/<pid>/status`.",
     "- The floor is the least a Bun relay can do (forward at once, no resampling, pacing or checks): its figures show what the machine and the load generator cost. The baseline is the tutorial design (Node, ws, express, `mediaChunks`, no resampling/pacing/flush).",
     "",

@@ -76,8 +76,8 @@ const funcPlan = (delivery: Delivery): StepPlan => ({
 });
 const SWEEP = value("--steps")?.split(",").map(Number) ?? (QUICK ? [4] : [50, 100, 200, 400, 800]);
 const CAPACITY_STEPS = value("--steps")?.split(",").map(Number) ?? (QUICK ? [4] : [200, 400, 600, 800, 1000, 1200, 1600, 2000]);
-/** Calls of the capacity sweep's warm-up step (run first, not judged). */
-const CAPACITY_WARMUP = QUICK ? 0 : 100;
+/** Calls of the warm-up step each fresh relay process runs first, in the full run and the capacity sweep (not judged). */
+const WARMUP_CALLS = QUICK ? 0 : 100;
 /** `--bar-rounds N`: the #14 bars are judged on N rounds of a fresh relay and a fresh floor back to back (capacity.ts
  *  BarRound); 0 judges them on the sweeps' 200-call steps. */
 const BAR_ROUNDS = count("--bar-rounds", QUICK ? 0 : 3, 0);
@@ -149,6 +149,9 @@ async function runRelay(spec: RelaySpec): Promise<RelayRun> {
     };
     await Bun.sleep(300);
     run.idleRssMB = rssMB(relay.pid);
+    // Without it the 1-call step measured JIT compilation more than the relay: its p99 uplink was 1.5-3x the floor's,
+    // and about the floor's after a warm-up (the relay is by far the largest program of the three).
+    idx = await warmUp(relay, standin, router, spec);
     run.solo = await step(periodic(1, "solo", true, spec.delivery));
     run.func = await step(funcPlan(spec.delivery));
     run.sweep.push(run.solo);
@@ -175,10 +178,10 @@ async function runRelay(spec: RelaySpec): Promise<RelayRun> {
  *  on the first judged step). Returns the next call index. */
 async function warmUp(relay: RelayProc, standin: StandinServer, router: UplinkRouter, spec: RelaySpec): Promise<number> {
   await Bun.sleep(300);
-  if (CAPACITY_WARMUP === 0) return 0;
-  await runStep(relay, standin, router, SECRET, periodic(CAPACITY_WARMUP, "warm-up", false, spec.delivery), 0, log);
+  if (WARMUP_CALLS === 0) return 0;
+  await runStep(relay, standin, router, SECRET, periodic(WARMUP_CALLS, "warm-up", false, spec.delivery), 0, log);
   await Bun.sleep(1000); // the warm-up's calls close
-  return CAPACITY_WARMUP;
+  return WARMUP_CALLS;
 }
 
 /** One side of a bar round: a fresh process, pinned, warmed up, one BARS_CALLS step. */
@@ -259,7 +262,7 @@ async function capacityMain(): Promise<void> {
       if (relay !== null && floor !== null) rounds.push({ relay, floor });
     }
   }
-  const meta = { date: new Date().toISOString(), machine: `${n}× ${cpus()[0]?.model ?? "cpu"}`, bun: Bun.version, warmupCalls: CAPACITY_WARMUP, periods: PERIODS };
+  const meta = { date: new Date().toISOString(), machine: `${n}× ${cpus()[0]?.model ?? "cpu"}`, bun: Bun.version, warmupCalls: WARMUP_CALLS, periods: PERIODS };
   const md = renderCapacity(runs, meta, rounds);
   console.log("\n" + md);
   writeAtomic(join(OUT, "capacity.md"), md);
