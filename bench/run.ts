@@ -1,5 +1,5 @@
 // `bun run bench` — the relay-latency suite: Sauti Relay, the floor and the tutorial baseline, side by side.
-//   bun run bench                 full run (micro-benchmarks + sweep 1…800 calls), a few minutes
+//   bun run bench                 full run (micro-benchmarks + sweep 1…800 calls after a 100-call warm-up), a few minutes
 //   bun run bench --quick         one call and one small step per relay, for smoke use
 // Options: --out <dir> (default bench/results), --binary (dist/sauti-relay instead of src/main.ts),
 //          --split (caller frames split at odd byte offsets), --micro (micro-benchmarks in quick mode too),
