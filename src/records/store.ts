@@ -311,7 +311,8 @@ export class SqlStore implements RecordStore {
     await tx`INSERT INTO utterances ${tx(rows)} ON CONFLICT (call_id, seq) DO NOTHING`;
   }
 
-  private async apply(tx: SQL, op: RecordOp): Promise<void> {
+  /** One op of any kind but an utterance (write() writes those in runs). */
+  private async apply(tx: SQL, op: Exclude<RecordOp, UtteranceOp>): Promise<void> {
     switch (op.kind) {
       case "started":
         // The webhook's claim row (possibly written by another instance) knows caller, callee and agent best.
@@ -327,8 +328,6 @@ export class SqlStore implements RecordStore {
       case "metadata":
         await tx`UPDATE calls SET metadata = ${op.meta === undefined ? null : text(op.meta)} WHERE id = ${op.id}`;
         return;
-      case "utterance":
-        return this.utterances(tx, [op]);
       case "toolCall":
         await tx`INSERT INTO tool_calls (call_id, seq, tool_call_id, name, args, at_ms)
           VALUES (${op.id}, ${op.seq}, ${op.toolCallId}, ${op.name}, ${text(op.args)}, ${Math.round(op.atMs)})
