@@ -81,7 +81,6 @@ export async function subscribe(path: string, on: SseHandler, signal: AbortSigna
   }
 }
 
-/** Shows the token form when a request was refused; resolves once a token was entered. */
 /** The admin-token dialog, the same on every page: built on first use. */
 function tokenDialog(): HTMLDialogElement {
   const found = document.getElementById("token-dialog");
@@ -102,6 +101,7 @@ function tokenDialog(): HTMLDialogElement {
   return dlg;
 }
 
+/** Shows the token form when a request was refused; resolves once a token was entered. */
 export function askForToken(reason: string): Promise<void> {
   const dlg = tokenDialog();
   const form = dlg.querySelector("form")!;
