@@ -258,8 +258,9 @@ export class Call implements CallHandler, CallControl {
       if (r === PROBE_START) this.stall.callerSpeaking();
       else if (r !== PROBE_NONE) this.stall.callerFinished();
     }
-    if (this.batcher === null) this.leg.sendAudio(this.uplink.process(pcm));
-    else this.batcher.push(this.uplink.process(pcm));
+    const toLeg = this.uplink.process(pcm);
+    if (this.batcher === null) this.leg.sendAudio(toLeg);
+    else this.batcher.push(toLeg);
   }
 
   onText(): void {}
