@@ -31,6 +31,16 @@ async function open(url: string, engine: "sqlite" | "postgres"): Promise<{ store
   return { store, lines };
 }
 
+/** One test body, run as a SQLite test on a fresh file and as a PostgreSQL test on a fresh database. */
+function onBothEngines(what: string, body: (url: string, engine: "sqlite" | "postgres") => Promise<void>): void {
+  test(`SQLite: ${what}`, () => body(sqliteUrl(), "sqlite"));
+  pgTest(`PostgreSQL: ${what}`, async () => {
+    const db = await freshDatabase();
+    defer(() => db.drop());
+    await body(db.url, "postgres");
+  });
+}
+
 const DAY = 86400000;
 const utter = (id: string, seq: number): RecordOp => ({ kind: "utterance", id, seq, role: "caller", text: `u${seq}`, startMs: seq, endMs: seq + 1, interrupted: false, heardMs: null });
 
@@ -75,15 +85,7 @@ async function utteranceRunsOn(url: string, engine: "sqlite" | "postgres"): Prom
 }
 
 describe("store", () => {
-  test("SQLite: runs of utterances in a batch are written once each, in order, values intact, even when the batch is run again", async () => {
-    await utteranceRunsOn(sqliteUrl(), "sqlite");
-  });
-
-  pgTest("PostgreSQL: runs of utterances in a batch are written once each, in order, values intact, even when the batch is run again", async () => {
-    const db = await freshDatabase();
-    defer(() => db.drop());
-    await utteranceRunsOn(db.url, "postgres");
-  });
+  onBothEngines("runs of utterances in a batch are written once each, in order, values intact, even when the batch is run again", utteranceRunsOn);
 
   test("SQLite: migrations apply once; a second open finds the schema current", async () => {
     const url = sqliteUrl();
@@ -97,15 +99,7 @@ describe("store", () => {
     expect(await raw`PRAGMA journal_mode`).toEqual([{ journal_mode: "wal" }]);
   });
 
-  test("SQLite: retention deletes calls past RECORDS_RETENTION_DAYS with their transcript; 0 keeps everything", async () => {
-    await retentionOn(sqliteUrl(), "sqlite");
-  });
-
-  pgTest("PostgreSQL: retention deletes calls past RECORDS_RETENTION_DAYS with their transcript; 0 keeps everything", async () => {
-    const db = await freshDatabase();
-    defer(() => db.drop());
-    await retentionOn(db.url, "postgres");
-  });
+  onBothEngines("retention deletes calls past RECORDS_RETENTION_DAYS with their transcript; 0 keeps everything", retentionOn);
 });
 
 /** A real store that can be switched off, as a database that went away. */
