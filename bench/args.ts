@@ -11,8 +11,18 @@ export function value(name: string): string | undefined {
 
 export function count(name: string, fallback: number, min: number): number {
   const raw = value(name);
-  const v = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(v) || v < min) {
+  return raw === undefined ? fallback : checked(name, raw, min);
+}
+
+/** `--name 50,200`: a comma-separated list of counts, each checked as count() checks one. */
+export function counts(name: string, fallback: number[], min: number): number[] {
+  const raw = value(name);
+  return raw === undefined ? fallback : raw.split(",").map((part) => checked(name, part, min));
+}
+
+function checked(name: string, raw: string, min: number): number {
+  const v = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(v) || v < min) {
     console.error(`${name} must be a whole number, at least ${min} (got ${raw})`);
     process.exit(2);
   }

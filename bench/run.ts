@@ -19,7 +19,7 @@ import { renderSvg } from "./chart.ts";
 import { FIGURE_KEYS, figures, passes, type Figures, type RelayRun } from "./figures.ts";
 import { rssMB, rssTreeMB } from "./procstat.ts";
 import { killAllChildren, relaySpecs, ROOT, SECRET, API_KEY, startRelay, type RelayProc, type RelaySpec } from "./relays.ts";
-import { count, flag, value } from "./args.ts";
+import { count, counts, flag, value } from "./args.ts";
 import { renderMarkdown, type ReportMeta } from "./report.ts";
 import { BARS_CALLS, bars, judge, renderCapacity, type BarRound, type CapacityRun, type CapacityStep } from "./capacity.ts";
 import { runStep, UplinkRouter, type AnswerPlan, type StepPlan, type StepResult } from "./scenario.ts";
@@ -74,8 +74,8 @@ const funcPlan = (delivery: Delivery): StepPlan => ({
     ];
   },
 });
-const SWEEP = value("--steps")?.split(",").map(Number) ?? (QUICK ? [4] : [50, 100, 200, 400, 800]);
-const CAPACITY_STEPS = value("--steps")?.split(",").map(Number) ?? (QUICK ? [4] : [200, 400, 600, 800, 1000, 1200, 1600, 2000]);
+const SWEEP = counts("--steps", QUICK ? [4] : [50, 100, 200, 400, 800], 1);
+const CAPACITY_STEPS = counts("--steps", QUICK ? [4] : [200, 400, 600, 800, 1000, 1200, 1600, 2000], 1);
 /** Calls of the warm-up step each fresh relay process runs first, in the full run and the capacity sweep (not judged). */
 const WARMUP_CALLS = QUICK ? 0 : 100;
 /** `--bar-rounds N`: the #14 bars are judged on N rounds of a fresh relay and a fresh floor back to back (capacity.ts

@@ -44,3 +44,19 @@ test(
   },
   120_000,
 );
+
+test("bench options: a count that is not a whole number in range exits 2 naming the option, before any relay starts", async () => {
+  const cases: Array<[string[], string]> = [
+    [["bench/run.ts", "--quick", "--steps", "4,x"], "--steps"],
+    [["bench/run.ts", "--quick", "--steps", "4,,8"], "--steps"],
+    [["bench/run.ts", "--quick", "--periods", "0"], "--periods"],
+    [["bench/run.ts", "--capacity", "--bar-rounds", "1.5"], "--bar-rounds"],
+    [["bench/ab.ts", ".", "floor", "--rounds", "0"], "--rounds"],
+  ];
+  for (const [args, option] of cases) {
+    const proc = Bun.spawn([process.execPath, ...args.map((a, i) => (i === 0 ? join(ROOT, a) : a))], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect({ args, code }).toEqual({ args, code: 2 });
+    expect(stderr).toContain(`${option} must be a whole number`);
+  }
+});
