@@ -38,12 +38,14 @@ describe("StallWatch", () => {
   });
 
   test("any model event after the caller finished ends the wait, and a later wait may resume again", async () => {
-    const { w, log } = watch();
+    // A longer stall here: the model event must land before the timer even on a busy machine.
+    const stallMs = STALL_MS * 5;
+    const { w, log } = watch({ stallMs });
     w.callerSpeaking();
     w.callerFinished();
-    await Bun.sleep(STALL_MS / 3);
+    await Bun.sleep(stallMs / 10);
     w.heardModel();
-    await Bun.sleep(STALL_MS * 3);
+    await Bun.sleep(stallMs * 2);
     expect(log).toEqual([]);
     // Next utterance, and this time the model stays silent.
     w.callerSpeaking();
