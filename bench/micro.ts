@@ -76,14 +76,13 @@ export async function runMicro(): Promise<Record<string, number>> {
   });
 
   // A whole Playout: 200 ms Gemini chunk in (resample + enqueue), then ten 20 ms pacing ticks out.
-  const sink: PlayoutSink = { send: (f) => f.length, cork: (fn) => fn() };
+  const sink: PlayoutSink = { sendAudio: (f) => f.length, cork: (fn) => fn() };
   const p = new Playout({ outRate: 16000, leadMs: 160, tailMs: 200, pool });
   p.attach(sink);
   const gem200 = toneBytes(24000, 200);
-  let t = 0;
   bench("playout: push 200 ms @24 kHz + 10 pacing ticks", () => {
     p.pushModelAudio(gem200, 24000);
-    for (let i = 0; i < 10; i++) p.pace((t += 20));
+    for (let i = 0; i < 10; i++) p.pace(20);
   });
 
   const res = await run({ format: "quiet" });

@@ -1,7 +1,8 @@
 // Wires one relay from its settings: the model provider's leg factory, the agents, the call manager, metrics,
 // readiness and the server. main.ts and the tests assemble the relay the same way; main.ts adds the drain.
 import { agentRouter } from "./agents/index.ts";
-import { CallManager, type AgentRouter } from "./call/manager.ts";
+import type { AgentRouter } from "./call/agent.ts";
+import { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
 import { geminiLegFactory, type GeminiEndpoint } from "./gemini/index.ts";
 import type { Logger } from "./log.ts";

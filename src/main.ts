@@ -2,7 +2,7 @@
 // the drain that SIGTERM/SIGINT start (ops/drain.ts).
 import { agentRouter, AgentsFileError, describeRouter, reloadAgents } from "./agents/index.ts";
 import { assemble } from "./assemble.ts";
-import type { AgentRouter } from "./call/manager.ts";
+import type { AgentRouter } from "./call/agent.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { startOfflineModel, type GeminiEndpoint } from "./gemini/index.ts";
 import { createLogger, type Logger } from "./log.ts";

@@ -131,13 +131,11 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     const c = await claim(callId);
     if (c === "busy") {
       counters.upgrade("busy");
-      calls.counters.streamBusy++;
       log.warn({ callId }, "stream upgrade refused: a socket for this call is already open");
       return new Response("conflict: this call's stream is already open\n", { status: 409 });
     }
     if (c === "ended") {
       counters.upgrade("ended");
-      calls.counters.streamEnded++;
       log.warn({ callId }, "stream upgrade refused: this call has ended");
       return new Response("gone: this call has ended\n", { status: 410 });
     }
@@ -186,11 +184,13 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     websocket: dispatcher({
       media: audioSocketHandlers<MediaSocketData>((socket, callLog) => calls.startCall(socket, callLog), {
         rest,
+        sendKillAudio: config.sendKillAudio,
         silenceTimeoutMs: config.callerSilenceTimeoutS * 1000,
         closed: (callId) => release(callId, true),
       }),
       softphone: audioSocketHandlers<SoftphoneSocketData>((socket, callLog) => calls.startCall(socket, callLog, consoleUi.opened(socket.callId)), {
         rest: undefined,
+        sendKillAudio: true,
         silenceTimeoutMs: config.callerSilenceTimeoutS * 1000,
       }),
     }),

@@ -1,9 +1,10 @@
 // Where a process's agents come from: the agents file when AGENTS_FILE is set, otherwise one default agent built
 // from the settings (so nothing changes for deployments without a file). SIGHUP reloads the file.
-import type { AgentRouter, CallManager } from "../call/manager.ts";
+import type { AgentRouter } from "../call/agent.ts";
+import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { singleAgent } from "../call/manager.ts";
+import { singleAgent } from "../call/agent.ts";
 import { defaultAgent } from "./default-agent.ts";
 import { AgentsFileError, loadAgentsFile } from "./load.ts";
 import { NumberRouter } from "./router.ts";
@@ -29,8 +30,8 @@ export function agentRouter(config: Config, env: Record<string, string | undefin
 
 /** For the log: which agents there are and which one is the default. */
 export function describeRouter(r: AgentRouter): Record<string, unknown> {
-  if (!(r instanceof NumberRouter)) return { agents: ["default"] };
-  return { agents: r.agents.map((a) => a.name), default: r.default?.name ?? null };
+  const list = r.list();
+  return { agents: list.map((e) => e.agent.name), default: list.find((e) => e.numbers === null)?.agent.name ?? null };
 }
 
 /**

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, extname, resolve } from "node:path";
 import type { z } from "zod";
-import type { Agent } from "../call/agent.ts";
+import type { RoutedAgent } from "../call/agent.ts";
 import { buildTools } from "../tools/build.ts";
 import { toE164 } from "./numbers.ts";
 import { agentsFileSchema, type AgentEntry } from "./schema.ts";
@@ -34,11 +34,6 @@ export interface LoadOptions {
   toolSigningSecret: string | undefined;
 }
 
-export interface RoutedAgent {
-  agent: Agent;
-  /** E.164 numbers routed to it; undefined for the default agent. */
-  numbers: string[] | undefined;
-}
 
 type Path = ReadonlyArray<PropertyKey>;
 
@@ -131,7 +126,7 @@ export function loadAgentsFile(file: string, o: LoadOptions): RoutedAgent[] {
   if (!r.success) throw new AgentsFileError(file, r.error.issues.map(issueLine));
   const baseDir = dirname(resolve(file));
   return r.data.agents.map((a, i) => ({
-    numbers: a.numbers?.map((n) => toE164(n)!),
+    numbers: a.numbers === undefined ? null : a.numbers.map((n) => toE164(n)!),
     agent: {
       name: a.name,
       model: (a.model ?? o.defaults.model).replace(/^models\//, ""),

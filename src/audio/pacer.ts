@@ -5,14 +5,13 @@
 // Phases: with `phases` > 1 the 20 ms period is cut into that many sub-ticks and each playout belongs to one of
 // them, so a tick sends a share of the calls' frames instead of all of them in one burst, and a caller frame
 // arriving meanwhile waits behind a short burst, not a long one. Every playout is still paced every period.
-// The timer only runs while at least one playout is registered, so an idle process pays nothing.
+// The timer only runs while at least one playout is registered, so an idle process pays nothing. The pacer keeps
+// its bookkeeping for each playout in a slot of its own (PacerSlot); a Playout only knows how to pace itself.
 //
 // Awake list: a tick visits only the playouts that have something to do (audio queued or playing, a turn open,
 // someone waiting for the drain). A playout whose pace() says it is idle leaves its phase's list, and wakes
 // itself when model audio arrives, so the calls whose caller is speaking cost the tick nothing, and the ones
 // visited touch only their own state, not every call's.
-
-import type { Playout } from "./playout.ts";
 
 export interface Clock {
   now(): number;
@@ -34,15 +33,60 @@ export const realClock: Clock = {
 
 export const PACER_PERIOD_MS = 20;
 
+/** What the pacer drives: one call's playout. `pace` is told the real time since this item was last paced and
+ *  returns false when it has nothing to do until it wakes itself again. */
+export interface Paced {
+  pace(elapsedMs: number): boolean;
+}
+
+/**
+ * The pacer's own record of one paced item: its phase, whether it is on its phase's list, and when it was last
+ * paced. The item holds its slot to wake itself, pace itself between ticks, or leave; the pacer never writes the
+ * item's fields, and the item never writes these.
+ */
+export class PacerSlot {
+  phase = 0;
+  awake = false;
+  lastPacedAt = 0;
+  /** Null once the item left (or the pacer stopped): every call then does nothing. */
+  pacer: Pacer | null;
+
+  constructor(
+    pacer: Pacer,
+    readonly item: Paced,
+  ) {
+    this.pacer = pacer;
+  }
+
+  /** Back onto the tick (after pace() said idle, or when work arrives). */
+  wake(): void {
+    this.pacer?.wake(this);
+  }
+
+  /** Paces the item now, between ticks, on the same clock (a turn's first audio goes out at once). */
+  paceNow(): boolean {
+    const pacer = this.pacer;
+    if (pacer === null) return false;
+    const now = pacer.now();
+    const elapsed = now - this.lastPacedAt;
+    this.lastPacedAt = now;
+    return this.item.pace(elapsed);
+  }
+
+  leave(): void {
+    this.pacer?.remove(this);
+  }
+}
+
 export class Pacer {
   private readonly clock: Clock;
   readonly periodMs: number;
   readonly phases: number;
   private readonly stepMs: number;
-  /** Per phase: the registered playouts that are awake (the others are idle and skipped). */
-  private readonly buckets: Playout[][];
-  /** Every registered playout, awake or not. */
-  private readonly registered = new Set<Playout>();
+  /** Per phase: the slots that are awake (the others are idle and skipped). */
+  private readonly buckets: PacerSlot[][];
+  /** Every slot, awake or not. */
+  private readonly registered = new Set<PacerSlot>();
   /** Registered playouts per phase (phase assignment keeps these even). */
   private readonly members: number[];
   private timer: unknown = null;
@@ -78,7 +122,7 @@ export class Pacer {
     return this.registered.size;
   }
 
-  /** Playouts a tick visits now (the rest are idle). */
+  /** Items a tick visits now (the rest are idle). */
   get awake(): number {
     let n = 0;
     for (const b of this.buckets) n += b.length;
@@ -93,55 +137,55 @@ export class Pacer {
     return this.clock.now();
   }
 
-  add(p: Playout): void {
-    if (p.pacer === this) return;
-    p.pacer?.remove(p);
-    p.pacer = this;
+  /** Registers an item; it is paced from the next tick on. The slot is how the item reaches the pacer from then on. */
+  add(item: Paced): PacerSlot {
+    const slot = new PacerSlot(this, item);
     // The least loaded phase keeps the bursts even.
     let phase = 0;
     for (let i = 1; i < this.phases; i++) if (this.members[i]! < this.members[phase]!) phase = i;
-    p.pacerPhase = phase;
+    slot.phase = phase;
     this.members[phase]!++;
-    this.registered.add(p);
+    this.registered.add(slot);
     const now = this.clock.now();
-    p.lastPacedAt = now;
-    this.wake(p);
+    slot.lastPacedAt = now;
+    this.wake(slot);
     if (this.timer === null && !this.ticking) {
       this.t0 = now;
       this.k = 0;
       this.arm();
     }
+    return slot;
   }
 
-  remove(p: Playout): void {
-    if (p.pacer !== this) return;
-    if (p.awake) {
-      const bucket = this.buckets[p.pacerPhase]!;
-      const i = bucket.indexOf(p);
+  remove(slot: PacerSlot): void {
+    if (slot.pacer !== this) return;
+    if (slot.awake) {
+      const bucket = this.buckets[slot.phase]!;
+      const i = bucket.indexOf(slot);
       if (i >= 0) bucket.splice(i, 1);
-      p.awake = false;
+      slot.awake = false;
     }
-    this.members[p.pacerPhase]!--;
-    this.registered.delete(p);
-    p.pacer = null;
+    this.members[slot.phase]!--;
+    this.registered.delete(slot);
+    slot.pacer = null;
     if (this.registered.size === 0) this.cancel();
   }
 
-  /** Puts a registered playout back on its phase's list; it is paced from the next tick on. */
-  wake(p: Playout): void {
-    if (p.awake || p.pacer !== this) return;
-    p.awake = true;
+  /** Puts a slot back on its phase's list; it is paced from the next tick on. */
+  wake(slot: PacerSlot): void {
+    if (slot.awake || slot.pacer !== this) return;
+    slot.awake = true;
     // Idle means nothing was playing: no far-buffer time to account for since it was last paced.
-    p.lastPacedAt = this.clock.now();
-    this.buckets[p.pacerPhase]!.push(p);
+    slot.lastPacedAt = this.clock.now();
+    this.buckets[slot.phase]!.push(slot);
   }
 
-  /** Stops the clock and forgets every playout (they keep their queues). */
+  /** Stops the clock and forgets every item (they keep their queues; their slots go inert). */
   stop(): void {
     this.cancel();
-    for (const p of this.registered) {
-      p.pacer = null;
-      p.awake = false;
+    for (const slot of this.registered) {
+      slot.pacer = null;
+      slot.awake = false;
     }
     this.registered.clear();
     for (const b of this.buckets) b.length = 0;
@@ -159,10 +203,12 @@ export class Pacer {
     for (let g = from; g <= due; g++) {
       const list = this.buckets[((g % this.phases) + this.phases) % this.phases]!;
       for (let i = 0; i < list.length; ) {
-        const p = list[i]!;
+        const slot = list[i]!;
+        const elapsed = now - slot.lastPacedAt;
+        slot.lastPacedAt = now;
         let busy = true;
         try {
-          busy = p.pace(now);
+          busy = slot.item.pace(elapsed);
         } catch {
           this.errors++;
         }
@@ -171,7 +217,7 @@ export class Pacer {
           continue;
         }
         // Idle: leave the list (swap with the last; order within a phase does not matter).
-        p.awake = false;
+        slot.awake = false;
         list[i] = list[list.length - 1]!;
         list.pop();
       }

@@ -8,12 +8,16 @@
 // Turn bookkeeping: audio opens a turn; generationComplete or turnComplete (first one wins) ends it with the
 // resampler tail, padding to a whole frame and tailMs of silence (the media server holds back audio until its
 // prebuffer fills, so without the tail the last syllable would never play). interrupted flushes everything
-// synchronously and, if a turn was open, discards that turn's late audio until its turnComplete.
+// synchronously and, if a turn was open, discards that turn's late audio until its turnComplete. Gemini follows
+// `interrupted` with `turnComplete` within moments, but phantom interruptions without one happen: audio arriving
+// more than discardValveMs after the cut is taken as a new answer (checked when audio arrives, no timer).
 //
 // Bounded: a turn that would queue more than maxQueuedMs (MAX_QUEUED_AUDIO_S) loses the rest of its audio, dropped
 // at the tail before resampling, so a model bursting minutes of audio costs at most maxQueuedMs of slabs per call.
 
 import { FrameQueue } from "./frame-queue.ts";
+import { PeakMeter } from "./level.ts";
+import type { Pacer, PacerSlot, Paced } from "./pacer.ts";
 import { sharedPoolFor, type SlabPool } from "./pool.ts";
 import { Resampler } from "./resampler.ts";
 
@@ -28,12 +32,16 @@ export const TURN_TAIL_MS = 200;
  * instead of overshooting the lead by a frame or skipping a tick.
  */
 export const LEAD_SLACK_MS = 2;
+/** After a barge-in, model audio this long after the cut with no turnComplete in between is a new answer
+ *  (docs/gemini-live.md#interruptions). */
+export const DISCARD_VALVE_MS = 1500;
 /** Input handed to the resampler per pass; bounds the shared scratch buffer. */
 const SLICE_BYTES = 16384;
 
-/** ws.sendBinary semantics: >0 sent, -1 queued under backpressure (wait for drain), 0 dropped. Must copy. */
+/** Where frames go: the call's socket (telephony's CallSocket is one). ws.sendBinary semantics: >0 sent, -1 queued
+ *  under backpressure (wait for drain), 0 dropped. Must copy. */
 export interface PlayoutSink {
-  send(frame: Uint8Array): number;
+  sendAudio(frame: Uint8Array): number;
   cork(fn: () => void): void;
 }
 
@@ -49,6 +57,8 @@ export interface PlayoutOptions {
   tailMs: number;
   /** Most audio queued here; past it the rest of the turn is dropped. Default: unbounded. */
   maxQueuedMs?: number;
+  /** See DISCARD_VALVE_MS (the default). */
+  discardValveMs?: number;
   pool?: SlabPool;
 }
 
@@ -94,15 +104,6 @@ function scratchFor(bytes: number): Buffer {
   return scratch;
 }
 
-/** What a Playout needs from the Pacer it is registered with (structural, so this module does not import pacer.ts). */
-export interface PacerLink {
-  remove(p: Playout): void;
-  /** Back onto the tick after pace() reported idle. */
-  wake(p: Playout): void;
-  /** The pacer's clock, so a playout can pace itself between ticks (first audio of a turn). */
-  now(): number;
-}
-
 /** Playback as data: how much of the current (or last) agent turn was queued, sent and heard. */
 export interface TurnPlayback {
   /** 1-based index of the turn; 0 before any audio. */
@@ -120,9 +121,11 @@ export interface PlayoutListener {
   turnAudible(turn: number, firstAudioMs: number): void;
   /** The turn hit maxQueuedMs and loses the rest of its audio; once per turn. */
   overflow?(turn: number, queuedMs: number): void;
+  /** An interrupted turn never completed, and audio came DISCARD_VALVE_MS later: taken as a new answer. */
+  lateAudioAccepted?(afterMs: number): void;
 }
 
-export class Playout {
+export class Playout implements Paced {
   readonly outRate: 8000 | 16000 | 24000;
   readonly frameMs: number;
   readonly frameBytes: number;
@@ -131,14 +134,10 @@ export class Playout {
   readonly tailMs: number;
   /** Estimated audio in the media server's buffer, ms. */
   farBufferMs = 0;
-  /** Set by Pacer.add/remove. */
-  pacer: PacerLink | null = null;
-  /** Pacer clock time this playout was last paced at (set by the Pacer on add). */
-  lastPacedAt = 0;
-  /** Which of the pacer's sub-ticks serves this playout (set by Pacer.add). */
-  pacerPhase = 0;
-  /** On the pacer's list for its phase (false while idle; set by the Pacer). */
-  awake = false;
+  /** What the caller hears, for the console's level bar (one sample per frame sent). */
+  readonly level = new PeakMeter();
+  /** How the pacer knows this playout; null until join(), and again after leave(). */
+  private slot: PacerSlot | null = null;
 
   private readonly queue: FrameQueue;
   private readonly pool: SlabPool;
@@ -152,6 +151,8 @@ export class Playout {
   private turnOpen = false; // model audio seen since the last turnComplete
   private turnEnded = false; // tail already appended for the open turn
   private discarding = false; // dropping late audio of an interrupted turn until its turnComplete
+  private cutAt = 0; // performance.now() of the barge-in that started the discarding
+  private readonly valveMs: number;
   private overflowing = false; // this turn hit the queue cap: the rest of its audio is dropped
   private readonly maxQueuedBytes: number;
   private readonly sendBurst = (): void => this.sendFrames();
@@ -189,6 +190,7 @@ export class Playout {
     this.tailMs = Math.max(0, opts.tailMs);
     this.sendAtOrBelowMs = this.leadMs + LEAD_SLACK_MS - this.frameMs;
     this.maxQueuedBytes = opts.maxQueuedMs === undefined ? Infinity : Math.max(this.frameMs, opts.maxQueuedMs) * this.bytesPerMs;
+    this.valveMs = opts.discardValveMs ?? DISCARD_VALVE_MS;
     this.pool = opts.pool ?? sharedPoolFor(this.frameBytes);
     this.queue = new FrameQueue(this.pool, this.frameBytes);
   }
@@ -204,12 +206,34 @@ export class Playout {
     this.listener = l;
   }
 
+  /** Paced by `pacer` from its next tick on. */
+  join(pacer: Pacer): void {
+    this.slot?.leave();
+    this.slot = pacer.add(this);
+  }
+
+  leave(): void {
+    this.slot?.leave();
+    this.slot = null;
+  }
+
+  /** Registered with a running pacer. */
+  get paced(): boolean {
+    return this.slot?.pacer != null;
+  }
+
   /** Gemini PCM (S16LE mono; `rate` from its mimeType, normally 24000). The bytes are copied before returning. */
   pushModelAudio(bytes: Uint8Array, rate: number): void {
     if (this.disposed || bytes.length === 0) return;
     if (this.discarding) {
-      this.discardedBytes += bytes.length;
-      return;
+      const afterMs = performance.now() - this.cutAt;
+      if (afterMs < this.valveMs) {
+        this.discardedBytes += bytes.length;
+        return;
+      }
+      // The interrupted turn never completed: this is the next answer.
+      this.discarding = false;
+      this.listener?.lateAudioAccepted?.(afterMs);
     }
     if (!this.turnOpen || this.turnEnded) {
       // A new turn (or audio after generationComplete): start the resampler from silence.
@@ -228,7 +252,7 @@ export class Playout {
     }
     let rs = this.resampler;
     if (rs === null || rs.inRate !== rate) rs = this.resampler = new Resampler(rate, this.outRate);
-    this.pacer?.wake(this);
+    this.slot?.wake();
     this.framesIn++;
     this.bytesIn += bytes.length;
     const wasStarved = this.queue.queuedBytes < this.frameBytes;
@@ -248,7 +272,7 @@ export class Playout {
     this.noteDepth();
     // First audio at once: a starved playout (new turn, after a barge-in, or mid-turn underrun) does not wait for
     // the next tick; pacing on the clock's time keeps it on the same far-buffer model as the ticks.
-    if (wasStarved && this.atOnce && this.pacer !== null && this.sink !== null) this.pace(this.pacer.now());
+    if (wasStarved && this.atOnce && this.sink !== null) this.slot?.paceNow();
   }
 
   onGenerationComplete(): void {
@@ -277,7 +301,10 @@ export class Playout {
     this.flushes++;
     // With no open turn (turnComplete already seen, no audio since) there is nothing late to discard, and
     // discarding would swallow the next answer.
-    if (this.turnOpen) this.discarding = true;
+    if (this.turnOpen) {
+      this.discarding = true;
+      this.cutAt = performance.now();
+    }
     this.turnOpen = false;
     this.turnEnded = false;
     this.overflowing = false;
@@ -318,18 +345,16 @@ export class Playout {
   /** Resolves once everything queued has been played to the caller (checked on every pacer tick). */
   whenDrained(): Promise<void> {
     if (this.drained || this.disposed) return Promise.resolve();
-    this.pacer?.wake(this);
+    this.slot?.wake();
     return new Promise((r) => this.drainWaiters.push(r));
   }
 
   /**
-   * Called by the Pacer on its tick (and by the playout itself for a turn's first audio) with the clock's time.
-   * Returns false when there is nothing to do until more audio arrives: nothing queued, nothing left playing at the
-   * far end, no turn open and no one waiting for the drain (the pacer then skips it until it wakes itself).
+   * Called by the Pacer on its tick (and through the slot for a turn's first audio) with the real time since the
+   * last call. Returns false when there is nothing to do until more audio arrives: nothing queued, nothing left
+   * playing at the far end, no turn open and no one waiting for the drain (the pacer then skips it until it wakes).
    */
-  pace(now: number): boolean {
-    const elapsedMs = now - this.lastPacedAt;
-    this.lastPacedAt = now;
+  pace(elapsedMs: number): boolean {
     const before = this.farBufferMs;
     let far = before - elapsedMs;
     if (far < 0) far = 0;
@@ -385,7 +410,7 @@ export class Playout {
     if (this.pool.inUse === 0) this.pool.trim();
     this.resampler = null;
     this.sink = null;
-    this.pacer?.remove(this);
+    this.leave();
     this.releaseWaiters();
   }
 
@@ -400,7 +425,9 @@ export class Playout {
     if (sink === null) return;
     const fb = this.frameBytes;
     while (this.farBufferMs <= this.sendAtOrBelowMs && this.queue.queuedBytes >= fb) {
-      const r = sink.send(this.queue.readFrame()!);
+      const frame = this.queue.readFrame()!;
+      this.level.see(frame);
+      const r = sink.sendAudio(frame);
       if (r === 0) {
         // Dropped by the socket (closed or over its limit): lost; stop for this tick rather than lose more.
         this.framesLost++;
@@ -437,7 +464,7 @@ export class Playout {
   private endTurn(): void {
     if (!this.turnOpen || this.turnEnded || this.disposed) return;
     this.turnEnded = true;
-    this.pacer?.wake(this); // the tail must play out
+    this.slot?.wake(); // the tail must play out
     const rs = this.resampler;
     if (rs !== null) {
       const buf = scratchFor(rs.maxFlushBytes());

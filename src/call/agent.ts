@@ -1,6 +1,7 @@
 // What a call needs to know about the agent that answers it: how it sounds, what it is told, what it may do.
 // Where agents come from (the settings or the agents file, src/agents/) is not the call layer's business.
 import type { Logger } from "../log.ts";
+import type { Parties } from "./data.ts";
 
 /** A function the model may call, declared in the provider-neutral JSON-schema form. */
 export interface ToolDeclaration {
@@ -50,4 +51,28 @@ export interface Agent {
   maxCallSeconds: number;
   /** Caller and agent both silent this long → nudge, then end (0 = never). */
   idleSeconds: number;
+}
+
+/** Who a call is between and which agent answers it, as known before its socket opens. */
+export interface CallParties extends Omit<Parties, "agent"> {
+  agent: Agent;
+}
+
+/** An agent and the dialed numbers (E.164) routed to it; `numbers` is null for the default agent. */
+export interface RoutedAgent {
+  agent: Agent;
+  numbers: string[] | null;
+}
+
+/** Which agent answers which dialed number. The agents file implements it; a single agent is the simplest. */
+export interface AgentRouter {
+  /** The agent for a dialed number, or the default agent; undefined when nobody answers it. */
+  route(callee: string): Agent | undefined;
+  /** Every agent this router can answer with, and its numbers (the console offers them all). */
+  list(): RoutedAgent[];
+}
+
+/** One agent that answers every number. */
+export function singleAgent(agent: Agent): AgentRouter {
+  return { route: () => agent, list: () => [{ agent, numbers: null }] };
 }

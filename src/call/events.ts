@@ -2,27 +2,13 @@
 // and call boundaries, never per audio frame, and delivered off the audio path: a subscriber that throws is
 // logged and skipped, and delivery is deferred to a later event-loop turn so a slow one never delays a frame.
 import type { Logger } from "../log.ts";
-import type { ModelUsage } from "./model-leg.ts";
+import type { AudioSummary, CallSource, EndReason, FirstAudioSummary, ModelUsage, Parties, ToolCall, ToolSettlement, Utterance } from "./data.ts";
 
-export type CallSource = "phone" | "browser";
-
-export type EndReason =
-  | "caller_hangup"
-  | "agent_end_call"
-  | "max_duration"
-  | "idle"
-  | "model_failed"
-  | "media_lost"
-  | "shutdown";
-
-export interface CallStartedEvent {
+export interface CallStartedEvent extends Parties {
   type: "started";
   callId: string;
   /** Unix ms. */
   at: number;
-  caller: string;
-  callee: string;
-  agent: string;
   /** Names of the tools the agent declares (from its configuration; the model may still ask for others). */
   tools: string[];
   source: CallSource;
@@ -35,42 +21,23 @@ export interface CallMetadataEvent {
   meta: Record<string, unknown> | undefined;
 }
 
-export interface TranscriptEvent {
+/** An utterance so far (partial) or whole (final). `heardMs` is set on final agent lines only. */
+export interface TranscriptEvent extends Utterance {
   type: "transcript";
   callId: string;
-  role: "caller" | "agent";
-  /** The utterance so far (partial) or whole (final). */
-  text: string;
   final: boolean;
-  /** ms from the call's start. */
-  startMs: number;
-  endMs: number;
-  /** Agent turn cut by barge-in: `text` holds only what was generated before the cut. */
-  interrupted: boolean;
-  /** Agent turns: ms of this turn's audio the caller heard (final events only; undefined for caller turns). */
-  heardMs: number | undefined;
 }
 
-export interface ToolCallEvent {
+export interface ToolCallEvent extends ToolCall {
   type: "toolCall";
   callId: string;
-  id: string;
-  name: string;
-  args: Record<string, unknown>;
-  atMs: number;
 }
 
-export type ToolOutcome = "ok" | "error" | "timeout" | "cancelled";
-
-export interface ToolResultEvent {
+export interface ToolResultEvent extends ToolSettlement {
   type: "toolResult";
   callId: string;
   id: string;
   name: string;
-  outcome: ToolOutcome;
-  durationMs: number;
-  /** What went back to the model (undefined when cancelled). */
-  result: Record<string, unknown> | undefined;
   atMs: number;
 }
 
@@ -112,10 +79,10 @@ export interface CallEndedEvent {
   durationMs: number;
   agentTurns: number;
   bargeIns: number;
-  /** Summary of the turns' first-audio latency; undefined when the agent never spoke. */
-  firstAudioMs: { p50: number; max: number } | undefined;
-  /** overflowMs: model audio dropped past MAX_QUEUED_AUDIO_S. */
-  audio: { framesIn: number; framesOut: number; underrunMs: number; discardedMs: number; droppedMs: number; overflowMs: number };
+  /** undefined when the agent never spoke. */
+  firstAudioMs: FirstAudioSummary | undefined;
+  audio: AudioSummary;
+  /** Every counter the model leg kept (connections, goAways, tool calls, …). */
   model: Record<string, number>;
   usage: ModelUsage;
 }
@@ -148,10 +115,6 @@ export class CallEventHub {
   subscribe(fn: CallObserver): () => void {
     this.observers.add(fn);
     return () => this.observers.delete(fn);
-  }
-
-  get size(): number {
-    return this.observers.size;
   }
 
   emit(event: CallEvent): void {

@@ -4,37 +4,16 @@ import { Pacer } from "../audio/pacer.ts";
 import type { Logger } from "../log.ts";
 import { within } from "../within.ts";
 import type { CallHandler, CallSocket } from "../telephony/types.ts";
-import type { Agent } from "./agent.ts";
+import type { Agent, AgentRouter, CallParties } from "./agent.ts";
 import { Call, type CallSettings } from "./call.ts";
-import { CallEventHub, type EndReason } from "./events.ts";
+import type { EndReason } from "./data.ts";
+import { CallEventHub } from "./events.ts";
 import type { ModelLeg, ModelLegFactory } from "./model-leg.ts";
 
 export type PrewarmResult = "ready" | "pending" | "failed" | "off";
 
-/** Which agent answers which dialed number. The agents file implements it; a single agent is the simplest. */
-export interface AgentRouter {
-  /** The agent for a dialed number (E.164), or the default agent; undefined when nobody answers it. */
-  route(callee: string): Agent | undefined;
-  /** Every agent this router can answer with (the console's softphone lets the user pick one). */
-  list?(): Agent[];
-}
-
-export function singleAgent(agent: Agent): AgentRouter {
-  return { route: () => agent, list: () => [agent] };
-}
-
-/** Who a call is between and which agent answers it, as known before its socket opens. */
-export interface CallParties {
-  caller: string;
-  callee: string;
-  agent: Agent;
-}
-
 /** What the webhook knew about a call, waiting for its audio socket. */
-interface Expected {
-  caller: string;
-  callee: string;
-  agent: Agent;
+interface Expected extends CallParties {
   leg: ModelLeg | undefined;
   failed: boolean;
   idle: ReturnType<typeof setTimeout>;
@@ -57,20 +36,9 @@ export interface CallManagerOptions {
   log: Logger;
 }
 
-/** Work turned away, for logs and metrics. Plain numbers, bumped where it happens. */
-export interface RefusalCounters {
-  /** Webhooks answered with the fallback because the instance was at MAX_CALLS. */
-  atCapacity: number;
-  /** Stream upgrades refused because a socket for the call was already open (409). */
-  streamBusy: number;
-  /** Stream upgrades refused because the call had ended (410). */
-  streamEnded: number;
-}
-
 export class CallManager {
   readonly pacer: Pacer;
   readonly events: CallEventHub;
-  readonly counters: RefusalCounters = { atCapacity: 0, streamBusy: 0, streamEnded: 0 };
   readonly maxCalls: number;
   router: AgentRouter;
   private readonly expected = new Map<string, Expected>();
@@ -99,13 +67,11 @@ export class CallManager {
   }
 
   /**
-   * Webhook time: may this instance take one more call? Counts a refusal when not. The caller must call prepare()
-   * in the same event-loop turn when admitted, so concurrent webhooks cannot all slip under the limit.
+   * Webhook time: may this instance take one more call? The caller must call prepare() in the same event-loop
+   * turn when admitted, so concurrent webhooks cannot all slip under the limit.
    */
   admit(): boolean {
-    if (!this.atCapacity) return true;
-    this.counters.atCapacity++;
-    return false;
+    return !this.atCapacity;
   }
 
   calls(): Call[] {

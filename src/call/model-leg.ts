@@ -3,20 +3,10 @@
 // do not change. `gemini/LiveSession` is the first implementation.
 import type { Logger } from "../log.ts";
 import type { Agent } from "./agent.ts";
+import type { ModelUsage, ToolCall } from "./data.ts";
 
-/** One function call the model asks for. `args` is already parsed JSON. */
-export interface ToolCallRequest {
-  id: string;
-  name: string;
-  args: Record<string, unknown>;
-}
-
-/** Token counts from the provider's usage report, by direction and modality (e.g. input/AUDIO). */
-export interface ModelUsage {
-  /** e.g. { "input:AUDIO": 120, "output:AUDIO": 300, "input:TEXT": 25 } */
-  tokens: Record<string, number>;
-  totalTokens: number;
-}
+/** One function call the model asks for (the call stamps when). */
+export type ToolCallRequest = Pick<ToolCall, "id" | "name" | "args">;
 
 /** What a leg reports. Audio views are valid only during the callback; everything else may be kept. */
 export interface ModelLegEvents {
@@ -40,17 +30,11 @@ export interface ModelLegEvents {
   failed(reason: string, code: number): void;
 }
 
-export interface ModelLegCapabilities {
-  /** The provider can be told how much of its answer was heard (OpenAI's truncate); Gemini cannot. */
-  truncate: boolean;
-  /** The leg keeps its own conversation across reconnects (Gemini resumption handles). */
-  resumable: boolean;
-}
-
 export interface ModelLeg {
   /** Sample rate `sendAudio` expects (S16LE mono). */
   readonly inputRate: number;
-  readonly capabilities: ModelLegCapabilities;
+  /** Sample rate of the audio it reports (`ModelLegEvents.audio` may still name its own per chunk). */
+  readonly outputRate: number;
   /** Opens the model session; resolves when it can take audio, rejects if it cannot be opened. */
   start(): Promise<void>;
   attach(events: ModelLegEvents): void;

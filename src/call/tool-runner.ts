@@ -3,7 +3,7 @@
 // model cancelled it, and nothing a tool does can throw into the call. Answer shapes: docs/gemini-live.md#tools.
 import type { Logger } from "../log.ts";
 import type { CallControl, CallTool, ToolContext } from "./agent.ts";
-import type { ToolOutcome } from "./events.ts";
+import type { ToolOutcome, ToolSettlement } from "./data.ts";
 import type { ToolCallRequest } from "./model-leg.ts";
 
 export type ToolError = Record<string, unknown> & {
@@ -26,12 +26,9 @@ export class ToolFailure extends Error {
   }
 }
 
-export interface ToolRunReport {
+export interface ToolRunReport extends ToolSettlement {
   id: string;
   name: string;
-  outcome: ToolOutcome;
-  durationMs: number;
-  result: Record<string, unknown> | undefined;
 }
 
 export interface ToolRunnerDeps {

@@ -2,9 +2,9 @@
 // ordering guarantee against the audio (docs/gemini-live.md#transcripts); observers want whole utterances per turn.
 // Caller: fragments until `finished` (or until the agent starts answering). Agent: fragments until the turn
 // completes, or is cut by barge-in, in which case it holds only what was generated before the cut.
+import type { Role } from "./data.ts";
 import type { TranscriptEvent } from "./events.ts";
 
-type Role = "caller" | "agent";
 
 /**
  * Partial (not yet final) events at most this often per utterance. The model sends a fragment every few words or
@@ -24,7 +24,6 @@ interface Open {
 export class TranscriptAggregator {
   private caller: Open | undefined;
   private agent: Open | undefined;
-  utterances = 0;
 
   constructor(
     private readonly callId: string,
@@ -47,7 +46,6 @@ export class TranscriptAggregator {
     const a = this.agent;
     this.agent = undefined;
     if (a === undefined || a.text.trim() === "") return;
-    this.utterances++;
     this.emit(this.event("agent", a, true, Math.max(a.endMs, atMs), interrupted, heardMs));
   }
 
@@ -55,7 +53,6 @@ export class TranscriptAggregator {
     const c = this.caller;
     this.caller = undefined;
     if (c === undefined || c.text.trim() === "") return;
-    this.utterances++;
     this.emit(this.event("caller", c, true, Math.max(c.endMs, atMs), false, undefined));
   }
 
@@ -86,7 +83,7 @@ export class TranscriptAggregator {
       startMs: Math.round(o.startMs),
       endMs: Math.round(endMs),
       interrupted,
-      heardMs: heardMs === undefined ? undefined : Math.round(heardMs),
+      heardMs: heardMs === undefined ? null : Math.round(heardMs),
     };
   }
 }

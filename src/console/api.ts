@@ -6,12 +6,11 @@
 // Only a viewer holding the admin token sees whole phone numbers; everyone else gets the last 3 digits.
 import type { Server } from "bun";
 import { Hono } from "hono";
-import type { Agent } from "../call/agent.ts";
 import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config.ts";
 import { adminAuth } from "../http/admin-auth.ts";
 import type { Logger } from "../log.ts";
-import type { ConsoleHub } from "./hub.ts";
+import { showNumber, type ConsoleHub } from "./hub.ts";
 import type { SoftphoneTickets } from "./softphone.ts";
 import type { SoftphoneTicket } from "./web/softphone-ticket.ts";
 
@@ -31,13 +30,6 @@ export interface ConsoleApiDeps {
 
 type Env = { Variables: { admin: "token" | "loopback" } };
 
-/** The router's agents; a router that cannot list them offers the one answering an unknown number. */
-export function agentsOf(calls: CallManager): Agent[] {
-  const r = calls.router;
-  const list = r.list?.() ?? [r.route("")].filter((a): a is Agent => a !== undefined);
-  const seen = new Set<string>();
-  return list.filter((a) => !seen.has(a.name) && seen.add(a.name));
-}
 
 export function consoleApi(d: ConsoleApiDeps): Hono<Env> {
   const app = new Hono<Env>();
@@ -45,8 +37,18 @@ export function consoleApi(d: ConsoleApiDeps): Hono<Env> {
 
   const rates = () => ({ inputRate: d.config.callSampleRate, outputRate: d.config.playbackRate });
 
+  // Every agent the router has, with the numbers it answers (null: the default agent, which answers the rest).
   app.get("/api/softphone/agents", guard, (c) =>
-    c.json({ agents: agentsOf(d.calls).map((a) => ({ name: a.name, model: a.model, voice: a.voice, tools: a.tools.map((t) => t.declaration.name) })), ...rates() }),
+    c.json({
+      agents: d.calls.router.list().map(({ agent: a, numbers }) => ({
+        name: a.name,
+        model: a.model,
+        voice: a.voice,
+        tools: a.tools.map((t) => t.declaration.name),
+        numbers: numbers === null ? null : numbers.map((n) => showNumber(n, c.get("admin") === "token")),
+      })),
+      ...rates(),
+    }),
   );
 
   app.post("/api/softphone", guard, async (c) => {
@@ -63,7 +65,7 @@ export function consoleApi(d: ConsoleApiDeps): Hono<Env> {
     }
     const name = (body as { agent?: unknown } | null)?.agent;
     if (name !== undefined && typeof name !== "string") return c.json({ error: "agent must be a string" }, 400);
-    const agents = agentsOf(d.calls);
+    const agents = d.calls.router.list().map((r) => r.agent);
     const agent = name ? agents.find((a) => a.name === name) : agents[0];
     if (agent === undefined) return c.json({ error: name ? `no agent named ${JSON.stringify(name)}` : "no agent configured" }, 404);
 

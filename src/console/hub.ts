@@ -2,29 +2,11 @@
 // their transcript so far, a bounded ring of recently ended calls (the history when no records store answers
 // /api/calls), and live updates fanned out to the console's viewers. Audio levels are read from each call's
 // PeakMeters a few times a second, and only while someone is watching; nothing here runs per audio frame.
-import type { CallEvent, EndReason, TranscriptEvent } from "../call/events.ts";
+import type { EndReason, ToolCallEntry, Utterance } from "../call/data.ts";
+import type { CallEvent, TranscriptEvent } from "../call/events.ts";
 import type { CallManager } from "../call/manager.ts";
 import { maskNumber } from "../log.ts";
 import type { CallSummary } from "../records/record.ts";
-
-export interface TranscriptLine {
-  role: "caller" | "agent";
-  text: string;
-  startMs: number;
-  endMs: number;
-  interrupted: boolean;
-  heardMs: number | undefined;
-}
-
-export interface ToolLine {
-  id: string;
-  name: string;
-  args: Record<string, unknown>;
-  atMs: number;
-  outcome?: string;
-  durationMs?: number;
-  result?: Record<string, unknown> | undefined;
-}
 
 /** One call as the console lists it: the records API's summary (GET /api/calls), so the page reads one shape
  *  from either source, plus how the call ended. The hub only sees the audio stream, so a call starts when it is
@@ -35,10 +17,10 @@ export interface ConsoleCall extends CallSummary {
 
 export interface CallDetail extends ConsoleCall {
   live: boolean;
-  transcript: TranscriptLine[];
+  transcript: Utterance[];
   /** Utterances still being spoken (live calls only). */
   partial: { caller?: string; agent?: string };
-  toolCalls: ToolLine[];
+  toolCalls: ToolCallEntry[];
 }
 
 /** A console client: receives named events with JSON payloads. `full` viewers see whole phone numbers. */
@@ -60,9 +42,9 @@ export interface HubOptions {
 interface State {
   summary: ConsoleCall;
   startedAtMs: number;
-  transcript: TranscriptLine[];
+  transcript: Utterance[];
   partial: { caller?: string; agent?: string };
-  toolCalls: ToolLine[];
+  toolCalls: ToolCallEntry[];
 }
 
 /** Numbers keep their last 3 digits unless the viewer may see them whole; non-numbers ("browser") stay as they are. */
@@ -201,7 +183,7 @@ export class ConsoleHub {
       case "transcript":
         return this.transcript(s, e);
       case "toolCall": {
-        const t: ToolLine = { id: e.id, name: e.name, args: e.args, atMs: Math.round(e.atMs) };
+        const t: ToolCallEntry = { id: e.id, name: e.name, args: e.args, atMs: Math.round(e.atMs), outcome: null, durationMs: null, result: null };
         s.toolCalls.push(t);
         return this.broadcast("tool", () => JSON.stringify({ callId: e.callId, tool: t }), e.callId);
       }
@@ -210,7 +192,7 @@ export class ConsoleHub {
         if (t === undefined) return;
         t.outcome = e.outcome;
         t.durationMs = Math.round(e.durationMs);
-        t.result = e.result;
+        t.result = e.result ?? null;
         return this.broadcast("tool", () => JSON.stringify({ callId: e.callId, tool: t }), e.callId);
       }
       case "ended":
@@ -250,7 +232,8 @@ export class ConsoleHub {
   private transcript(s: State, e: TranscriptEvent): void {
     if (e.final) {
       s.partial[e.role] = undefined;
-      s.transcript.push({ role: e.role, text: e.text, startMs: e.startMs, endMs: e.endMs, interrupted: e.interrupted, heardMs: e.heardMs });
+      const { type: _t, callId: _c, final: _f, ...line } = e;
+      s.transcript.push(line);
       if (s.transcript.length > this.transcriptMax) s.transcript.shift();
     } else {
       s.partial[e.role] = e.text;

@@ -1,6 +1,7 @@
 // The web console: pages bundled from src/console/web by Bun's HTML imports (docs/bun.md#html-imports), so the
 // same `bun build --compile` puts them in the binary; the API they use; the softphone's socket upgrade.
-import type { CallManager, CallParties } from "../call/manager.ts";
+import type { CallParties } from "../call/agent.ts";
+import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { consoleApi, SOFTPHONE_PATH } from "./api.ts";

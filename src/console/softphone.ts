@@ -4,7 +4,7 @@
 // one upgrade within TICKET_TTL_MS, then gone. Kept in memory and bounded, so the socket must reach the process
 // that minted it (the console and its softphone talk to one relay instance).
 import { randomBytes } from "node:crypto";
-import type { CallParties } from "../call/manager.ts";
+import type { CallParties } from "../call/agent.ts";
 import { sameSecret } from "../http/admin-auth.ts";
 
 export const TICKET_TTL_MS = 60_000;

@@ -1,7 +1,8 @@
 // Turns what a Live socket says (serverContent, toolCall, toolCallCancellation, usageMetadata) into the call
 // layer's ModelLegEvents. Stateless apart from the log-only transcript (the base64 scratch buffer is shared).
 // Resumption and goAway are connection matters and stay in session.ts.
-import type { ModelLegEvents, ModelUsage } from "../call/model-leg.ts";
+import type { ModelUsage } from "../call/data.ts";
+import type { ModelLegEvents } from "../call/model-leg.ts";
 import type { Logger } from "../log.ts";
 import { mimeRate, type ServerContent, type ServerMessage } from "./protocol.ts";
 import type { LiveCounters } from "./stats.ts";

@@ -5,8 +5,8 @@
 // hung up through the telephony provider's REST API first. Before exit, the registered flushers run in order
 // (call events, records, end-of-call deliveries), then the server and the model provider stop. Service managers
 // SIGKILL after their own stop timeout, which must exceed the drain's (docs/operations.md#systemd).
-import { HARD_STOP_MS, NUDGE_GOODBYE } from "../call/call.ts";
-import type { EndReason } from "../call/events.ts";
+import { HARD_STOP_MS, NUDGE_GOODBYE } from "../call/ending.ts";
+import type { EndReason } from "../call/data.ts";
 import type { Logger } from "../log.ts";
 import { within } from "../within.ts";
 

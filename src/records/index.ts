@@ -2,7 +2,7 @@
 // decides which instance streams a call, the mark that keeps one live socket per call across instances, the end-of-call webhook outbox, retention. None of it is on the audio
 // path, and none of it can end a call: a database that is down only delays the records.
 import type { CallManager } from "../call/manager.ts";
-import type { EndReason } from "../call/events.ts";
+import type { EndReason } from "../call/data.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { SeenCalls } from "../telephony/seen-calls.ts";

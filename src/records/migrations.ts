@@ -103,6 +103,11 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX stream_claims_expiry ON stream_claims (expires_at)`,
     ],
   },
+  {
+    version: 3,
+    name: "overflow audio in the call's audio summary",
+    statements: [`ALTER TABLE calls ADD COLUMN overflow_ms BIGINT`],
+  },
 ];
 
 /** Arbitrary constant naming this schema's advisory lock in a shared PostgreSQL database. */

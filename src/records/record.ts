@@ -1,36 +1,10 @@
 // What a call record is, as the API returns it and the end-of-call webhook sends it, and the writes that build
 // one. Times inside a call (transcript, tool calls) are ms from the audio stream's start; wall-clock times are
 // ISO 8601 strings.
-import type { CallSource, EndReason, ToolOutcome } from "../call/events.ts";
+import type { AudioSummary, CallSource, EndReason, FirstAudioSummary, ModelUsage, Parties, ToolCallEntry, ToolSettlement, Utterance } from "../call/data.ts";
 
-export interface Utterance {
-  role: "caller" | "agent";
-  text: string;
-  startMs: number;
-  endMs: number;
-  /** Agent turn cut by barge-in: `text` holds only what was generated before the cut. */
-  interrupted: boolean;
-  /** Agent turns: ms of the turn's audio the caller heard; null for caller turns. */
-  heardMs: number | null;
-}
-
-export interface ToolCallRecord {
-  /** The model's id for the call. */
+export interface CallSummary extends Parties {
   id: string;
-  name: string;
-  args: Record<string, unknown> | null;
-  atMs: number;
-  /** null while the tool runs (or if the call ended first). */
-  outcome: ToolOutcome | null;
-  durationMs: number | null;
-  result: Record<string, unknown> | null;
-}
-
-export interface CallSummary {
-  id: string;
-  agent: string;
-  caller: string;
-  callee: string;
   source: CallSource;
   /** The first webhook for the call reached a relay (or, without one, the audio stream opened). */
   startedAt: string;
@@ -45,10 +19,9 @@ export interface CallSummary {
 
 export interface CallRecord extends CallSummary {
   endDetail: string | null;
-  firstAudioMs: { p50: number; max: number } | null;
-  /** Model tokens by "direction:MODALITY" (e.g. "input:AUDIO"), from the model's usage reports. */
-  usage: { totalTokens: number; tokens: Record<string, number> } | null;
-  audio: { framesIn: number; framesOut: number; underrunMs: number; discardedMs: number; droppedMs: number } | null;
+  firstAudioMs: FirstAudioSummary | null;
+  usage: ModelUsage | null;
+  audio: AudioSummary | null;
   reconnects: number | null;
   rotations: number | null;
   /** Every counter the model leg kept (connections, goAways, tool calls, …). */
@@ -56,33 +29,22 @@ export interface CallRecord extends CallSummary {
   /** The media server's first text frame, when it was a JSON object. */
   metadata: Record<string, unknown> | null;
   transcript: Utterance[];
-  toolCalls: ToolCallRecord[];
+  toolCalls: ToolCallEntry[];
 }
 
 /** The first webhook's claim on a call id: whoever inserts it answers <Stream>. */
-export interface CallClaim {
+export interface CallClaim extends Parties {
   id: string;
-  agent: string;
-  caller: string;
-  callee: string;
   at: number;
 }
 
 /** One idempotent write; a batch of them is one transaction, safe to run again after an unclear commit. */
 export type RecordOp =
-  | { kind: "started"; id: string; agent: string; caller: string; callee: string; source: CallSource; at: number }
+  | ({ kind: "started"; id: string; source: CallSource; at: number } & Parties)
   | { kind: "metadata"; id: string; meta: Record<string, unknown> | undefined }
   | ({ kind: "utterance"; id: string; seq: number } & Utterance)
   | { kind: "toolCall"; id: string; seq: number; toolCallId: string; name: string; args: Record<string, unknown>; atMs: number }
-  | {
-      kind: "toolResult";
-      id: string;
-      seq: number;
-      outcome: ToolOutcome;
-      durationMs: number;
-      result: Record<string, unknown> | undefined;
-      atMs: number;
-    }
+  | ({ kind: "toolResult"; id: string; seq: number; atMs: number } & ToolSettlement)
   | {
       kind: "ended";
       id: string;
@@ -92,10 +54,10 @@ export type RecordOp =
       detail: string;
       agentTurns: number;
       bargeIns: number;
-      firstAudioMs: { p50: number; max: number } | undefined;
-      audio: { framesIn: number; framesOut: number; underrunMs: number; discardedMs: number; droppedMs: number };
+      firstAudioMs: FirstAudioSummary | undefined;
+      audio: AudioSummary;
       model: Record<string, number>;
-      usage: { totalTokens: number; tokens: Record<string, number> };
+      usage: ModelUsage;
       /** Queue the end-of-call webhook in the same transaction. */
       delivery: { id: string } | undefined;
     }

@@ -4,11 +4,11 @@
 import { SQL } from "bun";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { CallSource, EndReason, ToolOutcome } from "../call/events.ts";
+import type { CallSource, EndReason, ToolCallEntry, ToolOutcome, Utterance } from "../call/data.ts";
 import type { Logger } from "../log.ts";
 import type { ClaimResult } from "../telephony/stream-claims.ts";
 import { migrate, type Engine } from "./migrations.ts";
-import type { CallClaim, CallRecord, CallSummary, RecordOp, ToolCallRecord, Utterance } from "./record.ts";
+import type { CallClaim, CallRecord, CallSummary, RecordOp } from "./record.ts";
 
 type UtteranceOp = Extract<RecordOp, { kind: "utterance" }>;
 
@@ -147,6 +147,8 @@ function record(r: Row, utts: Row[], tools: Row[]): CallRecord {
             underrunMs: num(r.underrun_ms)!,
             discardedMs: num(r.discarded_ms)!,
             droppedMs: num(r.dropped_ms)!,
+            // Records written before the column existed did not keep it.
+            overflowMs: num(r.overflow_ms) ?? 0,
           },
     reconnects: num(r.reconnects),
     rotations: num(r.rotations),
@@ -163,10 +165,10 @@ function record(r: Row, utts: Row[], tools: Row[]): CallRecord {
       }),
     ),
     toolCalls: tools.map(
-      (t): ToolCallRecord => ({
+      (t): ToolCallEntry => ({
         id: String(t.tool_call_id),
         name: String(t.name),
-        args: json<Record<string, unknown>>(t.args),
+        args: json<Record<string, unknown>>(t.args) ?? {},
         atMs: num(t.at_ms)!,
         outcome: (t.outcome ?? null) as ToolOutcome | null,
         durationMs: num(t.duration_ms),
@@ -343,18 +345,18 @@ export class SqlStore implements RecordStore {
         const fa = op.firstAudioMs;
         await tx`INSERT INTO calls (id, started_at, answered_at, ended_at, duration_ms, end_reason, end_detail,
             agent_turns, barge_ins, first_audio_p50_ms, first_audio_max_ms, total_tokens, usage_tokens,
-            frames_in, frames_out, underrun_ms, discarded_ms, dropped_ms, reconnects, rotations, model_stats)
+            frames_in, frames_out, underrun_ms, discarded_ms, dropped_ms, overflow_ms, reconnects, rotations, model_stats)
           VALUES (${op.id}, ${op.at - op.durationMs}, ${op.at - op.durationMs}, ${op.at}, ${op.durationMs}, ${op.reason},
             ${op.detail}, ${op.agentTurns}, ${op.bargeIns}, ${fa?.p50 ?? null}, ${fa?.max ?? null},
             ${op.usage.totalTokens}, ${text(op.usage.tokens)}, ${a.framesIn}, ${a.framesOut}, ${a.underrunMs},
-            ${a.discardedMs}, ${a.droppedMs}, ${op.model.reconnects ?? 0}, ${op.model.rotations ?? 0}, ${text(op.model)})
+            ${a.discardedMs}, ${a.droppedMs}, ${a.overflowMs}, ${op.model.reconnects ?? 0}, ${op.model.rotations ?? 0}, ${text(op.model)})
           ON CONFLICT (id) DO UPDATE SET
             ended_at = excluded.ended_at, duration_ms = excluded.duration_ms, end_reason = excluded.end_reason,
             end_detail = excluded.end_detail, agent_turns = excluded.agent_turns, barge_ins = excluded.barge_ins,
             first_audio_p50_ms = excluded.first_audio_p50_ms, first_audio_max_ms = excluded.first_audio_max_ms,
             total_tokens = excluded.total_tokens, usage_tokens = excluded.usage_tokens,
             frames_in = excluded.frames_in, frames_out = excluded.frames_out, underrun_ms = excluded.underrun_ms,
-            discarded_ms = excluded.discarded_ms, dropped_ms = excluded.dropped_ms,
+            discarded_ms = excluded.discarded_ms, dropped_ms = excluded.dropped_ms, overflow_ms = excluded.overflow_ms,
             reconnects = excluded.reconnects, rotations = excluded.rotations, model_stats = excluded.model_stats`;
         if (op.delivery !== undefined) {
           await tx`INSERT INTO deliveries (id, call_id, created_at, next_attempt_at)

@@ -14,6 +14,9 @@ export const SUBPROTOCOL = "audio.drachtio.org";
 export const MAX_FRAME_BYTES = 64 * 1024;
 /** About 1 s of 16 kHz audio: we keep a lead of a few frames, so anything near this means the peer stopped reading. */
 export const BACKPRESSURE_LIMIT = 64 * 1024;
+/** Tells the media server to drop what it buffered; only the jambonz build of mod_audio_fork honours it, and the
+ *  console's softphone always does (docs/sautikit-stream.md#killaudio). */
+export const KILL_AUDIO = '{"type":"killAudio"}';
 
 /** What both audio socket kinds carry in ws.data. */
 export interface AudioSocketData {
@@ -33,6 +36,8 @@ export interface AudioSocketData {
   /** Frames of any kind (text, empty, audio): what the silence watch looks at. */
   framesSeen: number;
   textFrames: number;
+  /** killAudio messages sent (barge-ins the far end was told to drop its buffer for). */
+  clears: number;
   /** Repeated per-socket log lines (text frames) are logged a few times, then counted. */
   limit: LogLimit;
 }
@@ -59,6 +64,7 @@ function state<K extends AudioSocketData["kind"], S extends AudioSocketData["sou
     bytesIn: 0,
     framesSeen: 0,
     textFrames: 0,
+    clears: 0,
     limit: new LogLimit(log),
   };
 }
@@ -76,13 +82,21 @@ export type StartCall = (socket: CallSocket, log: Logger) => CallHandler;
 /** Sautikit REST credentials; undefined when SAUTIKIT_API_KEY is not set (main.ts warns at start). */
 export type RestHangup = HangupOptions | undefined;
 
-function callSocket(ws: ServerWebSocket<AudioSocketData>, rest: RestHangup): CallSocket {
+function callSocket(ws: ServerWebSocket<AudioSocketData>, o: AudioSocketOptions): CallSocket {
   const browser = ws.data.source === "browser";
+  const rest = o.rest;
+  // The browser softphone always honours killAudio; the media server only in its jambonz build (SEND_KILL_AUDIO).
+  const clears = browser || o.sendKillAudio;
   return {
     callId: ws.data.callId,
     source: ws.data.source,
     sendAudio: (frame) => ws.sendBinary(frame),
     sendText: (text) => ws.sendText(text),
+    clearAudio() {
+      if (!clears) return;
+      ws.data.clears++;
+      ws.sendText(KILL_AUDIO);
+    },
     cork: (fn) => {
       ws.cork(fn);
     },
@@ -186,6 +200,8 @@ function onText(ws: ServerWebSocket<AudioSocketData>, text: string): void {
 export interface AudioSocketOptions {
   /** Sautikit REST credentials for phone calls' hang-up; undefined for browser calls or when not configured. */
   rest: RestHangup;
+  /** Send killAudio to the media server on barge-in (SEND_KILL_AUDIO); the softphone gets it regardless. */
+  sendKillAudio: boolean;
   /** No frame of any kind for this long ends the call as media_lost (CALLER_SILENCE_TIMEOUT_S); 0 = off. */
   silenceTimeoutMs: number;
   /** The socket is gone (after the call heard of it): the server marks the stream URL used up. */
@@ -205,7 +221,6 @@ function mediaLost(ws: ServerWebSocket<AudioSocketData>, quietMs: number): void 
 
 /** Handlers for either audio socket kind; `rest` is only used by phone calls. */
 export function audioSocketHandlers<D extends AudioSocketData>(startCall: StartCall, o: AudioSocketOptions): WebSocketHandler<D> {
-  const rest = o.rest;
   const watch = new SilenceWatch<ServerWebSocket<D>>(o.silenceTimeoutMs, (ws) => ws.data.framesSeen, mediaLost);
   return {
     data: {} as D,
@@ -220,7 +235,7 @@ export function audioSocketHandlers<D extends AudioSocketData>(startCall: StartC
       ws.data.log.info("audio socket open");
       watch.add(ws);
       try {
-        ws.data.handler = startCall(callSocket(ws, rest), ws.data.log);
+        ws.data.handler = startCall(callSocket(ws, o), ws.data.log);
       } catch (err) {
         ws.data.log.error({ err }, "could not start call");
         ws.close(1011, "could not start call");
@@ -239,7 +254,7 @@ export function audioSocketHandlers<D extends AudioSocketData>(startCall: StartC
       const d = ws.data;
       watch.remove(ws);
       d.log.info(
-        { code, reason: clip(reason, 100), framesIn: d.framesIn, bytesIn: d.bytesIn, textFrames: d.textFrames, suppressedLogs: d.limit.suppressed() },
+        { code, reason: clip(reason, 100), framesIn: d.framesIn, bytesIn: d.bytesIn, textFrames: d.textFrames, killAudioSent: d.clears, suppressedLogs: d.limit.suppressed() },
         "audio socket closed",
       );
       const h = d.handler;

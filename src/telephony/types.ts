@@ -1,13 +1,20 @@
-// The contract between a telephony socket (src/telephony: Sautikit's media stream; later the browser softphone)
-// and a call (src/call). Owned here because the socket side calls into a CallHandler and hands out a CallSocket.
+// The contract between a telephony socket (src/telephony: Sautikit's media stream, or the console's browser
+// softphone) and a call (src/call). Owned here because the socket side calls into a CallHandler and hands out a
+// CallSocket.
+
+/** Where a call's audio comes from: a phone call through Sautikit, or the console's softphone. */
+export type CallSource = "phone" | "browser";
 
 /** What a call may do to its audio socket. Return values follow Bun's ws.send(): >0 bytes written,
  *  -1 queued under backpressure (wait for drain), 0 dropped (over the limit, or closed). */
 export interface CallSocket {
   readonly callId: string;
-  readonly source: "phone" | "browser";
+  readonly source: CallSource;
   sendAudio(frame: Uint8Array): number;
   sendText(text: string): number;
+  /** Barge-in: the far end drops the audio it buffered, as far as its protocol allows (killAudio for
+   *  mod_audio_fork's jambonz build and the softphone; nothing for a media server that cannot). */
+  clearAudio(): void;
   /** Batches several sends into one syscall (timer callbacks are not auto-corked). */
   cork(fn: () => void): void;
   close(code?: number, reason?: string): void;

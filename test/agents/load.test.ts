@@ -79,7 +79,7 @@ describe("loading", () => {
     expect(lookup.declaration.parameters).toEqual({ type: "object", properties: { order: { type: "string" } }, required: ["order"] });
     expect((lookup as unknown as { spec: { headers: Record<string, string> } }).spec.headers).toEqual({ Authorization: "Bearer tok-123" });
     // The default agent: no numbers; everything it does not say comes from the settings.
-    expect(reception!.numbers).toBeUndefined();
+    expect(reception!.numbers).toBeNull();
     expect(reception!.agent).toMatchObject({ model: "gemini-3.8-live", voice: "Kore", greeting: "Say hello.", maxCallSeconds: 900, idleSeconds: 0, tools: [] });
   });
 
@@ -123,7 +123,7 @@ describe("loading", () => {
     const p = new URL("../../examples/agents.yaml", import.meta.url).pathname;
     const [orders] = loadAgentsFile(p, opts({ DUKA_TOKEN: "dev-token" }));
     expect(orders!.agent.tools.map((t) => t.declaration.name)).toEqual(["end_call", "lookup_order"]);
-    expect(orders!.numbers).toBeUndefined();
+    expect(orders!.numbers).toBeNull();
   });
 });
 

@@ -11,7 +11,7 @@ class TestSink implements PlayoutSink {
   objects: Uint8Array[] = [];
   corks = 0;
   nextResults: number[] = [];
-  send(frame: Uint8Array): number {
+  sendAudio(frame: Uint8Array): number {
     const r = this.nextResults.shift() ?? frame.length;
     this.objects.push(frame);
     if (r !== 0) this.frames.push(new Uint8Array(frame));
@@ -59,7 +59,7 @@ function setup(opts: { leadMs?: number; tailMs?: number; pool?: SlabPool; attach
   });
   const sink = new TestSink();
   if (opts.attach !== false) p.attach(sink);
-  pacer.add(p);
+  p.join(pacer);
   return { clock, pacer, pool, p, sink };
 }
 
@@ -359,12 +359,12 @@ describe("Pacer lifecycle", () => {
     pacers.push(pacer);
     expect(clock.pending).toBe(0);
     const p = new Playout({ outRate: 8000, leadMs: 160, tailMs: 200, pool: new SlabPool() });
-    pacer.add(p);
+    p.join(pacer);
     expect(pacer.running).toBe(true);
     expect(clock.pending).toBe(1);
     clock.advance(100);
     expect(pacer.ticks).toBe(5);
-    pacer.remove(p);
+    p.leave();
     expect(clock.pending).toBe(0);
     clock.advance(100);
     expect(pacer.ticks).toBe(5);
@@ -377,7 +377,7 @@ describe("Pacer lifecycle", () => {
     const p = new Playout({ outRate: 8000, leadMs: 160, tailMs: 0, pool: new SlabPool(), firstAudioAtOnce: false });
     const sink = new TestSink();
     p.attach(sink);
-    pacer.add(p);
+    p.join(pacer);
     p.pushModelAudio(toBytes(tone(24000, 1000, 0.5)), 24000);
     clock.advance(20);
     expect(sink.frames.length).toBe(8);
@@ -388,11 +388,11 @@ describe("Pacer lifecycle", () => {
     const pacer = new Pacer({ clock: realClock });
     pacers.push(pacer);
     const p = new Playout({ outRate: 16000, leadMs: 160, tailMs: 200, pool: new SlabPool() });
-    pacer.add(p);
+    p.join(pacer);
     expect(pacer.running).toBe(true);
     pacer.stop();
     expect(pacer.running).toBe(false);
-    expect(p.pacer).toBeNull();
+    expect(p.paced).toBe(false);
   });
 });
 
@@ -463,7 +463,7 @@ describe("first audio at once, frame size, phases", () => {
       const p = new Playout({ outRate: 16000, leadMs: 160, tailMs: 0, pool: new SlabPool(), firstAudioAtOnce: false });
       const s = new TestSink();
       p.attach(s);
-      pacer.add(p);
+      p.join(pacer);
       p.pushModelAudio(numberedFrames(0, 100), 16000);
       sinks.push(s);
     }
@@ -493,7 +493,7 @@ describe("idle playouts leave the tick", () => {
       const p = new Playout({ outRate: 16000, leadMs: 160, tailMs: 40, pool: new SlabPool(), firstAudioAtOnce: true });
       const s = new TestSink();
       p.attach(s);
-      pacer.add(p);
+      p.join(pacer);
       return { p, s };
     });
     clock.advance(40); // nothing queued anywhere: every playout goes idle on its first tick
@@ -529,7 +529,7 @@ describe("idle playouts leave the tick", () => {
     expect(a.p.stats().underrunMs).toBe(0);
     // stop() lets go of every playout, the idle ones too.
     pacer.stop();
-    expect(calls.every(({ p }) => p.pacer === null && !p.awake)).toBe(true);
+    expect(calls.every(({ p }) => !p.paced)).toBe(true);
     return Promise.resolve().then(() => expect(drained).toBe(true));
   });
 });
@@ -545,7 +545,7 @@ describe("bounded playout (MAX_QUEUED_AUDIO_S)", () => {
     p.listen({ turnAudible: () => {}, overflow: (turn, ms) => overflows.push([turn, ms]) });
     const sink = new TestSink();
     p.attach(sink);
-    pacer.add(p);
+    p.join(pacer);
     return { clock, pool, pacer, p, sink, overflows };
   }
 

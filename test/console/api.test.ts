@@ -1,19 +1,22 @@
 // The console's API over real HTTP and WebSockets against the relay and the Live spy: the admin guard, minting
 // softphone calls with one-use socket URLs, a softphone call end to end (browser source, killAudio, plain-close
 // hang-up), masking of numbers, the in-memory history and the live event stream.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import type { Agent } from "../../src/call/agent.ts";
-import { KILL_AUDIO } from "../../src/call/call.ts";
-import type { AgentRouter } from "../../src/call/manager.ts";
+import { KILL_AUDIO } from "../../src/telephony/audio-socket.ts";
+import type { AgentRouter } from "../../src/call/agent.ts";
 import type { SoftphoneTicket } from "../../src/console/web/softphone-ticket.ts";
 import { fakeSautikitRest } from "../support/sautikit-rest.ts";
+import { agentsFile, cleanupAgentFiles } from "../relay/fixtures.ts";
 import { tone, toBytes } from "../support/signal.ts";
 import { Caller, PROTO, startHarness, until, type Harness } from "../relay/harness.ts";
 
 const agent = (name: string, voice: string): Agent => ({ name, model: "gemini-3.8-live", voice, prompt: "Test.", greeting: "", tools: [], maxCallSeconds: 0, idleSeconds: 0 });
 const support = agent("support", "Puck");
 const sales = agent("sales", "Charon");
-const twoAgents: AgentRouter = { route: () => support, list: () => [support, sales] };
+const twoAgents: AgentRouter = { route: () => support, list: () => [support, sales].map((agent) => ({ agent, numbers: null })) };
+
+afterAll(cleanupAgentFiles);
 
 function mint(h: Harness, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${h.base}/api/softphone`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
@@ -68,7 +71,7 @@ describe("admin guard", () => {
     }
     const ok = await fetch(`${h.base}/api/softphone/agents`, { headers: { authorization: "Bearer s3cret-admin-token-0001" } });
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ agents: [{ name: "default", model: "gemini-3.8-live", voice: "Kore", tools: [] }], inputRate: 16000, outputRate: 16000 });
+    expect(await ok.json()).toEqual({ agents: [{ name: "default", model: "gemini-3.8-live", voice: "Kore", tools: [], numbers: null }], inputRate: 16000, outputRate: 16000 });
   });
 
   test("without ADMIN_TOKEN: loopback is let in, a proxied request is not; the pages themselves are public", async () => {
@@ -113,6 +116,38 @@ describe("softphone", () => {
     expect(voiceOf(h.standin.sessions[0]!.setup)).toBe("Charon");
     // The admin-less log carries no ticket.
     expect(h.logs.join("\n")).not.toContain(m.url.split("token=")[1]!);
+  });
+
+  test("an agents file whose agents all have numbers: every agent is offered with its numbers, and a call to one runs it", async () => {
+    // No default agent: before, the console asked the router for "the agent of an unknown number", found none
+    // and offered nothing; minting {"agent":"sales"} answered 404.
+    const file = agentsFile(`agents:
+  - name: support
+    numbers: ["+254 711 000 001"]
+    voice: Puck
+    prompt: "You are support."
+  - name: sales
+    numbers: ["254711000002", "+254711000003"]
+    voice: Charon
+    prompt: "You are sales."
+`);
+    await using h = await startHarness({ AGENTS_FILE: file, ADMIN_TOKEN: "s3cret-admin-token-0001" });
+    const auth = { authorization: "Bearer s3cret-admin-token-0001" };
+    const list = (await (await fetch(`${h.base}/api/softphone/agents`, { headers: auth })).json()) as { agents: Array<{ name: string; numbers: string[] | null }> };
+    expect(list.agents.map((a) => [a.name, a.numbers])).toEqual([
+      ["support", ["+254711000001"]],
+      ["sales", ["+254711000002", "+254711000003"]],
+    ]);
+    const res = await mint(h, { agent: "sales" }, auth);
+    expect(res.status).toBe(201);
+    const m = (await res.json()) as SoftphoneTicket;
+    await using phone = await new Caller(wsUrl(h, m.url)).open();
+    await until(() => h.calls.activeCalls === 1, "softphone call started");
+    expect(h.calls.calls()[0]!.info.agent.name).toBe("sales");
+    expect(h.standin.sessions).toHaveLength(1);
+    expect(voiceOf(h.standin.sessions[0]!.setup)).toBe("Charon");
+    expect(JSON.stringify(h.standin.sessions[0]!.setup)).toContain("You are sales.");
+    phone.ws.close();
   });
 
   test("the socket URL works once; a replay, a wrong token or a missing subprotocol are refused", async () => {

@@ -32,7 +32,7 @@ const ended = (callId: string, at: number): CallEvent => ({
   model: {},
   usage: { tokens: {}, totalTokens: 0 },
 });
-const said = (callId: string, text: string, final = true): CallEvent => ({ type: "transcript", callId, role: "caller", text, final, startMs: 0, endMs: 1, interrupted: false, heardMs: undefined });
+const said = (callId: string, text: string, final = true): CallEvent => ({ type: "transcript", callId, role: "caller", text, final, startMs: 0, endMs: 1, interrupted: false, heardMs: null });
 
 describe("ConsoleHub", () => {
   test("lists calls in the records API's shape: what is not known yet is null, then filled in when the call ends", () => {

@@ -1,5 +1,6 @@
 // Shared test plumbing: waits without wall-clock assertions, a log capture, an event recorder, session factory.
-import type { ModelUsage, ToolCallRequest } from "../../src/call/model-leg.ts";
+import type { ModelUsage } from "../../src/call/data.ts";
+import type { ToolCallRequest } from "../../src/call/model-leg.ts";
 import { LiveSession, type LiveEvents, type LiveSessionOptions } from "../../src/gemini/session.ts";
 
 import { silentLog } from "../support/log.ts";

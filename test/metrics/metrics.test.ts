@@ -3,8 +3,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { rawUpgrade } from "../support/caller.ts";
 import type { Agent, CallTool } from "../../src/call/agent.ts";
-import { KILL_AUDIO } from "../../src/call/call.ts";
-import { singleAgent } from "../../src/call/manager.ts";
+import { KILL_AUDIO } from "../../src/telephony/audio-socket.ts";
+import { singleAgent } from "../../src/call/agent.ts";
 import { mintStreamToken } from "../../src/telephony/stream-token.ts";
 import { parsePrometheusText, sumOf, valueOf, type Family } from "../support/prom-text.ts";
 import { Caller, numberedPcm, PROTO, startHarness, until, type Harness } from "../relay/harness.ts";

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { fakeSautikitRest } from "../support/sautikit-rest.ts";
 import { scratchDatabaseUrl } from "../support/scratch-db.ts";
 import type { Subprocess } from "bun";
-import { NUDGE_GOODBYE } from "../../src/call/call.ts";
+import { NUDGE_GOODBYE } from "../../src/call/ending.ts";
 import { StandinServer } from "../support/gemini-spy.ts";
 import { Caller, numberedPcm, until } from "../relay/harness.ts";
 

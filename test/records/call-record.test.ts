@@ -3,13 +3,13 @@
 // back over the API, and still there after the relay restarts on the same database.
 import { afterEach, describe, expect, test } from "bun:test";
 import { tmpdir } from "node:os";
-import { singleAgent } from "../../src/call/manager.ts";
+import { singleAgent } from "../../src/call/agent.ts";
 import type { CallRecord } from "../../src/records/record.ts";
 import { Caller, startHarness, until, type Harness } from "../relay/harness.ts";
 import { cleanupAfterEach } from "../support/cleanup.ts";
 import { freshDatabase, pgTest } from "../support/postgres.ts";
 import { removeSqlite } from "../support/scratch-db.ts";
-import { agent, expectTalkRecord, getJson, recordWhen, talkAndHangUp } from "./helpers.ts";
+import { agent, expectTalkRecord, getJson, openCall, recordWhen, talkAndHangUp } from "./helpers.ts";
 
 let h: Harness | undefined;
 // The relay stops first (registered first, so it runs first), then what the test started beside it.
@@ -40,7 +40,36 @@ async function callSurvivesRestart(databaseUrl: string, id: string): Promise<voi
   expect(again.body).toEqual(rec);
 }
 
+/** A turn longer than MAX_QUEUED_AUDIO_S loses the rest of its audio; the record says how much. */
+async function overflowIsKept(databaseUrl: string, id: string): Promise<void> {
+  h = await startHarness({ DATABASE_URL: databaseUrl, MAX_QUEUED_AUDIO_S: "1" }, {}, { router: singleAgent(agent) });
+  await h.records.store.ready;
+  const { caller, live } = await openCall(h, id);
+  live.speak({ ms: 4000, transcript: "A very long answer." });
+  // 2 s of it at the model's 24 kHz: the queue was full long before.
+  await until(() => h!.calls.calls()[0]!.stats().audio.overflowBytes >= 2 * 48000, "turn overflowed");
+  caller.ws.close();
+  const rec = await recordWhen(h, id, (r) => r.endedAt !== null, "record ended");
+  // About 3 of the 4 s: what did not fit in the 1 s queue (the stand-in sends 5x faster than real time).
+  expect(rec.audio!.overflowMs).toBeGreaterThan(1500);
+  expect(rec.audio!.overflowMs).toBeLessThan(4000);
+}
+
 describe("a call's record", () => {
+  test("SQLite file: model audio dropped past MAX_QUEUED_AUDIO_S is in the record's audio summary", async () => {
+    const file = `${tmpdir()}/sauti-records-${process.pid}-${crypto.randomUUID()}.db`;
+    cleanup(() => {
+      removeSqlite(file);
+    });
+    await overflowIsKept(`sqlite://${file}`, "HD_overflow_sqlite");
+  }, 30000);
+
+  pgTest("PostgreSQL: model audio dropped past MAX_QUEUED_AUDIO_S is in the record's audio summary", async () => {
+    const db = await freshDatabase();
+    cleanup(() => db.drop());
+    await overflowIsKept(db.url, "HD_overflow_pg");
+  }, 30000);
+
   test("SQLite file: utterances in order with roles, times and the interrupted turn; survives a restart", async () => {
     const file = `${tmpdir()}/sauti-records-${process.pid}-${crypto.randomUUID()}.db`;
     cleanup(() => {

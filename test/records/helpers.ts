@@ -2,7 +2,7 @@
 // real relay; reading records over the real API.
 import { expect } from "bun:test";
 import type { Agent, CallTool } from "../../src/call/agent.ts";
-import { KILL_AUDIO } from "../../src/call/call.ts";
+import { KILL_AUDIO } from "../../src/telephony/audio-socket.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { CallRecord } from "../../src/records/record.ts";
 import { Caller, until, type Harness } from "../relay/harness.ts";

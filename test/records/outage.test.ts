@@ -1,8 +1,8 @@
 // The database stopped mid-call (the real PostgreSQL cluster, pg_ctl stop): the call goes on and ends normally,
 // webhooks are decided from process memory, and once the database is back the whole record lands.
 import { afterEach, describe, expect, test } from "bun:test";
-import { singleAgent } from "../../src/call/manager.ts";
-import { KILL_AUDIO } from "../../src/call/call.ts";
+import { singleAgent } from "../../src/call/agent.ts";
+import { KILL_AUDIO } from "../../src/telephony/audio-socket.ts";
 import { startHarness, until, type Harness } from "../relay/harness.ts";
 import { freshDatabase, pgCtl, pgTest } from "../support/postgres.ts";
 import { agent, expectTalkRecord, LONG_ANSWER, openCall, recordWhen, talkAndHangUp } from "./helpers.ts";

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from "../../src/config.ts";
 import type { RecordOp } from "../../src/records/record.ts";
 import { Recorder, TURN_DELAY_MS } from "../../src/records/recorder.ts";
 import { Retention } from "../../src/records/retention.ts";
+import { MIGRATIONS } from "../../src/records/migrations.ts";
 import { SqlStore, type RecordStore } from "../../src/records/store.ts";
 import { captureLog, until } from "../gemini/helpers.ts";
 import { freshDatabase, pgTest } from "../support/postgres.ts";
@@ -95,7 +96,7 @@ describe("store", () => {
     expect(b.lines.some((l) => l.includes("schema migrated"))).toBe(false);
     const raw = new SQL(url);
     defer(() => raw.close());
-    expect(await raw`SELECT version FROM schema_migrations ORDER BY version`).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(await raw`SELECT version FROM schema_migrations ORDER BY version`).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
     expect(await raw`PRAGMA journal_mode`).toEqual([{ journal_mode: "wal" }]);
   });
 

@@ -3,7 +3,7 @@
 // relay B while A's socket is open (409, no model session on B), and after the call ended (410).
 import { afterEach, describe, expect, test } from "bun:test";
 import { tmpdir } from "node:os";
-import { singleAgent } from "../../src/call/manager.ts";
+import { singleAgent } from "../../src/call/agent.ts";
 import { Caller, PROTO, startHarness, until, type Harness } from "../relay/harness.ts";
 import { freshDatabase, pgTest } from "../support/postgres.ts";
 import { agent } from "./helpers.ts";

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { tmpdir } from "node:os";
 import { Webhook } from "standardwebhooks";
-import { singleAgent } from "../../src/call/manager.ts";
+import { singleAgent } from "../../src/call/agent.ts";
 import { retryDelayMs } from "../../src/records/delivery.ts";
 import type { CallRecord } from "../../src/records/record.ts";
 import { startHarness, until, type Harness } from "../relay/harness.ts";

@@ -1,6 +1,7 @@
 // Whole calls through the relay: caller socket ⇄ relay ⇄ Gemini stand-in, real sockets, real bytes.
 import { describe, expect, test } from "bun:test";
-import { DISCARD_VALVE_MS, KILL_AUDIO } from "../../src/call/call.ts";
+import { DISCARD_VALVE_MS } from "../../src/audio/playout.ts";
+import { KILL_AUDIO } from "../../src/telephony/audio-socket.ts";
 import { fakeSautikitRest } from "../support/sautikit-rest.ts";
 import { tone, toBytes } from "../support/signal.ts";
 import { Caller, numberedPcm, startHarness, until, type Harness } from "./harness.ts";

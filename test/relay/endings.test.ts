@@ -2,7 +2,8 @@
 // the caller hear the whole goodbye before hanging up, max duration asks for a goodbye first, idle nudges once
 // and then ends. Every ending carries its reason in the call-ended event.
 import { afterEach, describe, expect, test } from "bun:test";
-import { NUDGE_GOODBYE, NUDGE_IDLE } from "../../src/call/call.ts";
+import { NUDGE_GOODBYE } from "../../src/call/ending.ts";
+import { NUDGE_IDLE } from "../../src/call/idle-watch.ts";
 import type { CallEndedEvent, CallEvent } from "../../src/call/events.ts";
 import type { StandinOptions, StandinSession } from "../support/gemini-spy.ts";
 import { agentsFile, cleanupAgentFiles } from "./fixtures.ts";

@@ -2,9 +2,9 @@
 // in order; a third that throws on every event changes nothing for the call or for the others.
 import { expect, test } from "bun:test";
 import type { Agent, CallTool } from "../../src/call/agent.ts";
-import { KILL_AUDIO } from "../../src/call/call.ts";
+import { KILL_AUDIO } from "../../src/telephony/audio-socket.ts";
 import type { CallEvent } from "../../src/call/events.ts";
-import { singleAgent } from "../../src/call/manager.ts";
+import { singleAgent } from "../../src/call/agent.ts";
 import { Caller, startHarness, until } from "./harness.ts";
 
 

@@ -2,7 +2,8 @@
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { assemble } from "../../src/assemble.ts";
-import type { AgentRouter, CallManager } from "../../src/call/manager.ts";
+import type { AgentRouter } from "../../src/call/agent.ts";
+import type { CallManager } from "../../src/call/manager.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { StandinServer, type StandinOptions } from "../support/gemini-spy.ts";
 import { signBody } from "../../src/http/signature.ts";

@@ -1,0 +1,90 @@
+// The vocabulary of call data, defined once: the call layer emits it (events.ts), records store it and the console
+// shows it in exactly these shapes. Times inside a call are ms from the audio stream's start.
+import type { CallSource } from "../telephony/types.ts";
+
+export type { CallSource };
+
+export type EndReason =
+  | "caller_hangup"
+  | "agent_end_call"
+  | "max_duration"
+  | "idle"
+  | "model_failed"
+  | "media_lost"
+  | "shutdown";
+
+/** Who a call is between and which agent answers it (by name). Numbers as the webhook gave them, "browser" for
+ *  the console's softphone. */
+export interface Parties {
+  caller: string;
+  callee: string;
+  agent: string;
+}
+
+export type Role = "caller" | "agent";
+
+/** One thing said, as the transcript keeps it. */
+export interface Utterance {
+  role: Role;
+  /** Whole when final; so far when partial. */
+  text: string;
+  startMs: number;
+  endMs: number;
+  /** Agent turn cut by barge-in: `text` holds only what was generated before the cut. */
+  interrupted: boolean;
+  /** Agent turns: ms of the turn's audio the caller heard (null for caller turns and partial lines). */
+  heardMs: number | null;
+}
+
+export type ToolOutcome = "ok" | "error" | "timeout" | "cancelled";
+
+/** The model asked for a function. `args` is parsed JSON. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  args: Record<string, unknown>;
+  atMs: number;
+}
+
+/** How a tool call was settled: answered (ok/error/timeout) or withdrawn by the model (cancelled). */
+export interface ToolSettlement {
+  outcome: ToolOutcome;
+  durationMs: number;
+  /** What went back to the model (undefined when cancelled). */
+  result: Record<string, unknown> | undefined;
+}
+
+/** A tool call as records and the console show it; the settlement's fields are null while it runs. */
+export interface ToolCallEntry extends ToolCall {
+  outcome: ToolOutcome | null;
+  durationMs: number | null;
+  result: Record<string, unknown> | null;
+}
+
+/** The caller-facing audio of a whole call. */
+export interface AudioSummary {
+  /** Frames received from the caller's socket. */
+  framesIn: number;
+  /** Frames sent to the caller. */
+  framesOut: number;
+  /** Time the media server's buffer ran dry mid-turn. */
+  underrunMs: number;
+  /** Late audio of interrupted turns thrown away. */
+  discardedMs: number;
+  /** Frames the caller's socket dropped. */
+  droppedMs: number;
+  /** Model audio dropped past MAX_QUEUED_AUDIO_S. */
+  overflowMs: number;
+}
+
+/** Model's first chunk of a turn → that turn's first frame sent, over the call's turns. */
+export interface FirstAudioSummary {
+  p50: number;
+  max: number;
+}
+
+/** Model tokens by "direction:MODALITY" (e.g. "input:AUDIO"), from the provider's usage reports. */
+export interface ModelUsage {
+  tokens: Record<string, number>;
+  totalTokens: number;
+}
