@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { dirname, extname, resolve } from "node:path";
 import type { z } from "zod";
 import type { RoutedAgent } from "../call/agent.ts";
-import { buildTools } from "../tools/build.ts";
+import { buildTools } from "./tools.ts";
 import { toE164 } from "./numbers.ts";
 import { agentsFileSchema, type AgentEntry } from "./schema.ts";
 

@@ -1,8 +1,8 @@
 // Turns the agents file's tool entries into the CallTools a call runs.
 import type { CallTool } from "../call/agent.ts";
-import type { ToolEntry } from "../agents/schema.ts";
-import { endCallTool } from "./end-call.ts";
-import { HttpTool } from "./http-tool.ts";
+import type { ToolEntry } from "./schema.ts";
+import { endCallTool } from "../tools/end-call.ts";
+import { HttpTool } from "../tools/http-tool.ts";
 
 export interface ToolBuildOptions {
   signingSecret: string | undefined;
