@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Pacer, realClock } from "../../src/audio/pacer.ts";
 import { Playout, type PlayoutSink } from "../../src/audio/playout.ts";
 import { SLAB_BYTES, SlabPool } from "../../src/audio/pool.ts";
-import { FakeClock } from "./fake-clock.ts";
+import { FakeClock } from "../support/fake-clock.ts";
 import { fromBytes, tone, toBytes, zeroCrossFreq } from "../support/signal.ts";
 
 /** Records what was sent (copied, as ws.send does) and how often cork was used; send results are scriptable. */
