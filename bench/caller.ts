@@ -1,7 +1,8 @@
 // A Sautikit-like caller: signed webhook POST with the live field names, parses the <Stream> XML, opens the
 // socket with audio.drachtio.org, sends a metadata text frame, then marked 20 ms frames on the shared clock.
 // On the way back it feeds the media-server model and analyses each answer the bench asked for.
-import { createHmac } from "node:crypto";
+import { signBody } from "../src/http/signature.ts";
+import { PROTO, streamUrlFrom } from "../test/support/caller.ts";
 import { FRAME_BYTES, writeMarkedFrame } from "./marker.ts";
 import { MediaServerModel } from "./mediaserver-model.ts";
 import { WireSocket } from "./wire.ts";
@@ -44,23 +45,10 @@ export function newAnswer(at: number, ms: number, hz: number): Answer {
   };
 }
 
-const PROTO = "audio.drachtio.org";
 let callSeq = 0;
 
 function hex(n: number): string {
   return n.toString(16).padStart(12, "0");
-}
-
-/** The `X-Sautikit-Signature` header: t=<unix s>,v1=hex(HMAC-SHA256(secret, body + "." + t)). */
-export function sign(secret: string, body: string, t = Math.floor(Date.now() / 1000)): string {
-  return `t=${t},v1=${createHmac("sha256", secret).update(body + "." + t).digest("hex")}`;
-}
-
-/** The stream URL from a <Stream url="…"> answer, with XML entities undone. */
-export function streamUrlFromXml(xml: string): string {
-  const m = /<Stream\b[^>]*\burl="([^"]+)"/.exec(xml);
-  if (!m) throw new Error(`no <Stream url> in webhook answer: ${xml.slice(0, 200)}`);
-  return m[1]!.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
 
 export class Call {
@@ -95,12 +83,12 @@ export class Call {
     }).toString();
     const res = await fetch(`${base}/voice`, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", "x-sautikit-signature": sign(secret, body) },
+      headers: { "content-type": "application/x-www-form-urlencoded", "x-sautikit-signature": signBody(secret, body) },
       body,
     });
     const xml = await res.text();
     if (!res.ok) throw new Error(`webhook ${res.status}: ${xml.slice(0, 200)}`);
-    const url = streamUrlFromXml(xml);
+    const url = streamUrlFrom(xml);
     const ws = await WireSocket.connect(url, PROTO, {
       binary: (p) => this.onMessage(p),
       text: (t) => this.onMessage(t),

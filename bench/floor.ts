@@ -3,8 +3,8 @@
 // realtimeInput.audio and each model chunk as it comes (base64-decoded PCM: no resampling, pacing or checks).
 // Env: PORT, HOST, GEMINI_LIVE_URL, GEMINI_API_KEY.
 import type { ServerWebSocket } from "bun";
+import { PROTO } from "../test/support/caller.ts";
 
-const PROTO = "audio.drachtio.org";
 const port = Number(process.env.PORT ?? 0);
 const host = process.env.HOST ?? "127.0.0.1";
 const liveUrl = process.env.GEMINI_LIVE_URL ?? "ws://127.0.0.1:1/";

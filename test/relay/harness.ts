@@ -1,6 +1,4 @@
 // Starts the real relay in-process on a loopback port, against the Gemini stand-in on another port.
-import { rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { assemble } from "../../src/assemble.ts";
 import type { AgentRouter } from "../../src/call/agent.ts";
 import type { CallManager } from "../../src/call/manager.ts";
@@ -13,6 +11,7 @@ import type { Readiness } from "../../src/ops/readiness.ts";
 import type { Records } from "../../src/records/index.ts";
 import type { Relay } from "../../src/server.ts";
 import { streamUrlFrom } from "../support/caller.ts";
+import { removeSqlite, scratchSqliteFile } from "../support/scratch-db.ts";
 import { until } from "../support/wait.ts";
 
 export { until };
@@ -47,7 +46,7 @@ export async function startHarness(
   const standin = new StandinServer({ mode: "tone", speechRms: 30000, ...standinOpts });
   const standinUrl = await standin.start();
   // Each relay gets its own throwaway SQLite file unless the test names a database.
-  const scratchDb = env.DATABASE_URL === undefined ? `${tmpdir()}/sauti-test-${process.pid}-${crypto.randomUUID()}.db` : undefined;
+  const scratchDb = env.DATABASE_URL === undefined ? scratchSqliteFile() : undefined;
   const config = loadConfig({
     ...(scratchDb !== undefined ? { DATABASE_URL: `sqlite://${scratchDb}` } : {}),
     PORT: "0",
@@ -87,7 +86,7 @@ export async function startHarness(
     async stop() {
       await relay.stop();
       await standin.stop();
-      if (scratchDb !== undefined) for (const f of ["", "-wal", "-shm"]) rmSync(scratchDb + f, { force: true });
+      if (scratchDb !== undefined) removeSqlite(scratchDb);
     },
     [Symbol.asyncDispose]() {
       return h.stop();

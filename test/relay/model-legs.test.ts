@@ -2,32 +2,26 @@
 // completes setup. The Live spy plays the model; a loopback server plays Sautikit's REST hang-up endpoint.
 import { afterEach, describe, expect, test } from "bun:test";
 import { NUDGE_STALL } from "../../src/call/call.ts";
+import { fakeSautikitRest, type FakeSautikitRest } from "../support/sautikit-rest.ts";
 import type { CallEndedEvent } from "../../src/call/events.ts";
 import type { StandinOptions } from "../support/gemini-spy.ts";
 import { Caller, numberedPcm, startHarness, until, type Harness } from "./harness.ts";
 
 let h: Harness | undefined;
-let rest: ReturnType<typeof Bun.serve> | undefined;
+let rest: FakeSautikitRest | undefined;
 let feeder: ReturnType<typeof setInterval> | undefined;
 afterEach(async () => {
   clearInterval(feeder);
   await h?.stop();
   h = undefined;
-  rest?.stop(true);
+  rest?.stop();
   rest = undefined;
 });
 
 async function start(env: Record<string, string>, spy: Partial<StandinOptions>) {
-  const hangups: string[] = [];
-  rest = Bun.serve({
-    port: 0,
-    hostname: "127.0.0.1",
-    fetch(req) {
-      hangups.push(new URL(req.url).pathname);
-      return Response.json({ status: "hung_up" });
-    },
-  });
-  h = await startHarness({ SAUTIKIT_API_KEY: "tsk_test", SAUTIKIT_API_URL: `http://127.0.0.1:${rest.port}`, ...env }, spy);
+  rest = fakeSautikitRest();
+  const hangups = rest.hangups;
+  h = await startHarness({ SAUTIKIT_API_KEY: "tsk_test", SAUTIKIT_API_URL: rest.url, ...env }, spy);
   const ended: CallEndedEvent[] = [];
   h.calls.events.subscribe((e) => {
     if (e.type === "ended") ended.push(e);
@@ -62,7 +56,7 @@ describe("model stall", () => {
     await until(() => hh.standin.sessions[1]!.texts.includes(NUDGE_STALL), "nudge sent");
     // Still silent: the call is hung up through Sautikit and both sockets close.
     await until(() => c.closed !== undefined, "caller socket closed", 8000);
-    expect(hangups).toEqual(["/v1/calls/HD_stall/hangup"]);
+    expect(hangups.map((x) => x.callId)).toEqual(["HD_stall"]);
     await until(() => hh.standin.live().length === 0, "Live sockets closed");
     await until(() => ended.length === 1, "ended event");
     expect(ended[0]!.reason).toBe("model_failed");
@@ -77,7 +71,7 @@ describe("model stall", () => {
     stream(c, 25); // the caller says something for half a second, then waits
     await until(() => hh.standin.sessions.length === 2, "resumed", 8000);
     await until(() => c.closed !== undefined, "caller socket closed", 8000);
-    expect(hangups).toEqual(["/v1/calls/HD_dead/hangup"]);
+    expect(hangups.map((x) => x.callId)).toEqual(["HD_dead"]);
     await until(() => ended.length === 1, "ended event");
     expect(ended[0]!.reason).toBe("model_failed");
   });
@@ -89,7 +83,7 @@ describe("model stall", () => {
     stream(c);
     await Bun.sleep(3000);
     expect(hh.standin.sessions.length).toBe(1);
-    expect(hangups).toEqual([]);
+    expect(hangups.map((x) => x.callId)).toEqual([]);
     expect(c.closed).toBeUndefined();
     c.ws.close();
   });
@@ -105,7 +99,7 @@ describe("model stall", () => {
     await until(() => c.loudSamples() > 3000, "answer after the resume heard", 8000);
     await Bun.sleep(2500);
     expect(c.closed).toBeUndefined();
-    expect(hangups).toEqual([]);
+    expect(hangups.map((x) => x.callId)).toEqual([]);
     expect(hh.standin.sessions.length).toBe(2);
     c.ws.close();
   });
@@ -120,7 +114,7 @@ describe("model stall", () => {
     s.speak({ ms: 2500 });
     await Bun.sleep(3000);
     expect(hh.standin.sessions.length).toBe(1);
-    expect(hangups).toEqual([]);
+    expect(hangups.map((x) => x.callId)).toEqual([]);
     expect(c.closed).toBeUndefined();
     c.ws.close();
   });
@@ -133,7 +127,7 @@ describe("model setup", () => {
     const c = await new Caller(url).open();
     stream(c);
     await until(() => c.closed !== undefined, "caller socket closed", 8000);
-    expect(hangups).toEqual(["/v1/calls/HD_nosetup/hangup"]);
+    expect(hangups.map((x) => x.callId)).toEqual(["HD_nosetup"]);
     await until(() => ended.length === 1, "ended event");
     expect(ended[0]!.reason).toBe("model_failed");
     expect(hh.logs.some((l) => l.includes('"level":50') && l.includes("HD_nosetup") && l.includes("ending the call"))).toBe(true);

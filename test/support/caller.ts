@@ -17,11 +17,11 @@ export function rawUpgrade(url: string, protocol: string | null = PROTO): Promis
   return fetch(url.replace(/^ws/, "http"), { headers });
 }
 
-/** The stream URL from the relay's <Stream> XML, unescaped. */
+/** The stream URL from the relay's <Stream url="…"> answer, with XML entities undone. */
 export function streamUrlFrom(xml: string): string {
-  const m = /url="([^"]+)"/.exec(xml);
-  if (!m) throw new Error(`no stream url in ${xml}`);
-  return m[1]!.replaceAll("&amp;", "&");
+  const m = /<Stream\b[^>]*\burl="([^"]+)"/.exec(xml);
+  if (!m) throw new Error(`no <Stream url> in webhook answer: ${xml.slice(0, 200)}`);
+  return m[1]!.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
 
 /** A Sautikit-like caller: a real WebSocket client recording every frame it gets. */
