@@ -1,6 +1,6 @@
 // Tickets for the browser softphone's audio socket. An authenticated POST /api/softphone mints one; the browser
 // opens /softphone?call=<id>&token=<ticket> with it. A browser cannot put an Authorization header on a WebSocket
-// (docs/browser-audio.md#websocket-auth), so the URL carries a ticket instead of the admin token: random, good for
+// (docs/browser-audio.md#authentication-from-a-browser), so the URL carries a ticket instead of the admin token: random, good for
 // one upgrade within TICKET_TTL_MS, then gone. Kept in memory and bounded, so the socket must reach the process
 // that minted it (the console and its softphone talk to one relay instance).
 import { randomBytes } from "node:crypto";
