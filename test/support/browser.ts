@@ -1,5 +1,5 @@
 // Real Chromium for the console tests: Debian's `chromium` package driven by playwright-core (no browser download
-// here; .ci/run installs it with apt). Fake media devices feed the microphone from a WAV file, which Chromium loops.
+// here; `bun run test`, .ci/test, installs it with apt). Fake media devices feed the microphone from a WAV file, which Chromium loops.
 // A missing browser fails the test unless SKIP_BROWSER_TESTS=1 says to skip, loudly.
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";

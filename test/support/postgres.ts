@@ -1,4 +1,4 @@
-// A real PostgreSQL server for the records tests. `.ci/run` starts a throwaway cluster (.ci/pg-cluster) and
+// A real PostgreSQL server for the records tests. `bun run test` (.ci/test) starts a throwaway cluster (.ci/pg-cluster) and
 // exports TEST_DATABASE_URL, plus TEST_PGDATA / TEST_PG_BIN / TEST_PG_RUNAS for tests that stop and start it.
 // Without TEST_DATABASE_URL these tests FAIL and say why; SKIP_POSTGRES_TESTS=1 skips them with a loud warning.
 import { SQL } from "bun";
@@ -22,8 +22,8 @@ function warnSkipped(): void {
 }
 
 const MISSING =
-  "TEST_DATABASE_URL is not set: this test needs a real PostgreSQL server. Run .ci/run (it starts a throwaway " +
-  "cluster), or start one with `eval \"$(.ci/pg-cluster start)\"`, or set SKIP_POSTGRES_TESTS=1 to skip these tests knowingly.";
+  "TEST_DATABASE_URL is not set: this test needs a real PostgreSQL server. Run the tests with `bun run test` (it starts a " +
+  "throwaway cluster), or start one with `eval \"$(.ci/pg-cluster start)\"`, or set SKIP_POSTGRES_TESTS=1 to skip these tests knowingly.";
 
 /** A test that needs PostgreSQL: runs, fails loudly without a server, or is skipped only when asked to. */
 export function pgTest(name: string, fn: () => Promise<void>, timeoutMs?: number): void {
