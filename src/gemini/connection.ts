@@ -41,7 +41,6 @@ export class LiveConnection {
   private setupTimer: Timer | undefined;
   private killTimer: Timer | undefined;
   private endWaiters: Array<() => void> = [];
-  badFrames = 0;
 
   constructor(
     private readonly opts: ConnectionOptions,
@@ -94,7 +93,6 @@ export class LiveConnection {
     try {
       msg = parseServerFrame(data as string | ArrayBuffer);
     } catch (err) {
-      this.badFrames++;
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "live: unparseable frame");
       return;
     }

@@ -24,9 +24,6 @@ import {
 import { buildSetup, type ModelTuning } from "./setup.ts";
 import { newLiveCounters } from "./stats.ts";
 
-/** Kept for callers that named the old type; the events are the call layer's ModelLegEvents. */
-export type LiveEvents = ModelLegEvents;
-
 export type { RotationOrder };
 export type LiveState = "connecting" | "ready" | "rotating" | "closed" | "failed";
 
@@ -223,7 +220,6 @@ export class LiveSession implements ModelLeg {
   stats(): Record<string, number> {
     return {
       ...this.counters,
-      queuedChunks: this.queue.queuedChunks,
       queueDroppedChunks: this.queue.droppedChunks,
       queueDroppedBytes: this.queue.droppedBytes,
       queueBytes: this.queue.byteLength,

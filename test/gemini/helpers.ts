@@ -1,6 +1,6 @@
 // Shared test plumbing: waits without wall-clock assertions, a log capture, an event recorder, session factory.
-import type { ModelUsage, ToolCallRequest } from "../../src/call/model-leg.ts";
-import { LiveSession, type LiveEvents, type LiveSessionOptions } from "../../src/gemini/session.ts";
+import type { ModelLegEvents, ModelUsage, ToolCallRequest } from "../../src/call/model-leg.ts";
+import { LiveSession, type LiveSessionOptions } from "../../src/gemini/session.ts";
 
 import { silentLog } from "../support/log.ts";
 
@@ -20,7 +20,7 @@ export interface Recorded {
   usage: ModelUsage[];
   toolCalls: ToolCallRequest[];
   cancelled: string[];
-  handlers: LiveEvents;
+  handlers: ModelLegEvents;
 }
 
 export function recorder(): Recorded {
