@@ -40,17 +40,11 @@ export interface ModelLegEvents {
   failed(reason: string, code: number): void;
 }
 
-export interface ModelLegCapabilities {
-  /** The provider can be told how much of its answer was heard (OpenAI's truncate); Gemini cannot. */
-  truncate: boolean;
-  /** The leg keeps its own conversation across reconnects (Gemini resumption handles). */
-  resumable: boolean;
-}
-
 export interface ModelLeg {
   /** Sample rate `sendAudio` expects (S16LE mono). */
   readonly inputRate: number;
-  readonly capabilities: ModelLegCapabilities;
+  /** Sample rate of the model's speech (S16LE mono), what `audio()` normally reports; e.g. 24000 for Gemini Live. */
+  readonly outputRate: number;
   /** Opens the model session; resolves when it can take audio, rejects if it cannot be opened. */
   start(): Promise<void>;
   attach(events: ModelLegEvents): void;

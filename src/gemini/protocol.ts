@@ -49,6 +49,8 @@ export interface FunctionResponse {
 /** Live takes 16 kHz S16LE mono natively (docs/gemini-live.md#audio). */
 export const INPUT_RATE = 16000;
 export const INPUT_MIME = `audio/pcm;rate=${INPUT_RATE}`;
+/** Live speaks 24 kHz S16LE mono, tagged `audio/pcm;rate=24000` (docs/gemini-live.md#audio). */
+export const OUTPUT_RATE = 24000;
 // Split around the base64 payload so the hot path is two concatenations, no JSON.stringify per frame.
 const AUDIO_HEAD = `{"realtimeInput":{"audio":{"mimeType":"${INPUT_MIME}","data":"`;
 const AUDIO_TAIL = `"}}}`;
@@ -144,7 +146,7 @@ let lastMime = "";
 let lastRate = NaN;
 
 /** `audio/pcm;rate=24000` → 24000; Live output is 24 kHz when the rate is missing. */
-export function mimeRate(mime: string | undefined, fallback = 24000): number {
+export function mimeRate(mime: string | undefined, fallback = OUTPUT_RATE): number {
   if (mime === undefined) return fallback;
   if (mime !== lastMime) {
     const m = /rate=(\d+)/i.exec(mime);

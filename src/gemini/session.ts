@@ -4,7 +4,7 @@
 // (bounded, oldest dropped and counted); it is never written to a socket that is being replaced. Tool results and
 // system texts that find no writable socket wait for the next one too, so a goAway rotation loses none of them.
 // Decoding what the server says is decode.ts's job; the counters live in stats.ts.
-import type { ModelLeg, ModelLegCapabilities, ModelLegEvents } from "../call/model-leg.ts";
+import type { ModelLeg, ModelLegEvents } from "../call/model-leg.ts";
 import type { RotationOrder } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { AudioQueue, DEFAULT_QUEUE_BYTES } from "./audio-queue.ts";
@@ -13,6 +13,7 @@ import { ServerDecoder } from "./decode.ts";
 import {
   audioFrame,
   INPUT_RATE,
+  OUTPUT_RATE,
   parseDurationMs,
   setupFrame,
   textFrame,
@@ -75,7 +76,8 @@ function classify(code: number, reason: string): Verdict {
 
 export class LiveSession implements ModelLeg {
   readonly inputRate = INPUT_RATE;
-  readonly capabilities: ModelLegCapabilities = { truncate: false, resumable: true };
+  /** Live's output is always 24 kHz PCM (`audio/pcm;rate=24000`, docs/gemini-live.md#audio). */
+  readonly outputRate = OUTPUT_RATE;
   private _state: LiveState = "connecting";
   private readonly log: Logger;
   private readonly queue: AudioQueue;

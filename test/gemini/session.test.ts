@@ -118,6 +118,7 @@ describe("downlink", () => {
       await until(() => r.events.includes("turnComplete"), "turnComplete");
       expect(r.audio.length).toBe(5);
       expect(r.audio.every((a) => a.rate === 24000 && a.bytes === 4800)).toBe(true);
+      expect(s.outputRate).toBe(24000); // the rate the leg declares is the rate its audio comes at
       expect(r.output.join("")).toBe("one two three four five");
       const gc = r.events.indexOf("generationComplete");
       expect(gc).toBeGreaterThan(r.events.lastIndexOf("audio"));
