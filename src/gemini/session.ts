@@ -8,7 +8,20 @@ import type { ModelLeg, ModelLegEvents } from "../call/model-leg.ts";
 import type { RotationOrder } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { AudioQueue, DEFAULT_QUEUE_BYTES } from "./audio-queue.ts";
-import { LiveConnection } from "./connection.ts";
+import {
+  CLOSE_ABNORMAL,
+  CLOSE_BAD_GATEWAY,
+  CLOSE_GOING_AWAY,
+  CLOSE_INTERNAL_ERROR,
+  CLOSE_INVALID_PAYLOAD,
+  CLOSE_NORMAL,
+  CLOSE_POLICY_VIOLATION,
+  CLOSE_SERVICE_RESTART,
+  CLOSE_TRY_AGAIN_LATER,
+  LiveConnection,
+  LOCAL_CODE_MAX,
+  LOCAL_CODE_MIN,
+} from "./connection.ts";
 import { ServerDecoder } from "./decode.ts";
 import {
   audioFrame,
@@ -61,16 +74,32 @@ export interface LiveSessionOptions {
 type Timer = ReturnType<typeof setTimeout>;
 
 const SESSION_NOT_FOUND = /session not found|requested entity was not found/i;
-/** Closes worth a reconnect: normal-but-unexpected, going away, abnormal, server error, restart, try later. */
-const TRANSIENT = new Set([1000, 1001, 1006, 1011, 1012, 1013, 1014]);
+const TRANSIENT = new Set([
+  CLOSE_NORMAL,
+  CLOSE_GOING_AWAY,
+  CLOSE_ABNORMAL,
+  CLOSE_INTERNAL_ERROR,
+  CLOSE_SERVICE_RESTART,
+  CLOSE_TRY_AGAIN_LATER,
+  CLOSE_BAD_GATEWAY,
+]);
 
 type Verdict = "transient" | "fatal" | "not-found";
 
+/**
+ * What a close we did not ask for means, once the session has been up (docs/gemini-live.md#close-codes):
+ * - not-found: 1008 with "session not found" / "requested entity was not found": the resumption handle is stale;
+ *   start one fresh session, without it.
+ * - fatal: 1007 (invalid argument), any other 1008 (wrong model, aborted operation), and any code not listed here:
+ *   the same request would be refused again.
+ * - transient: a normal close we did not ask for (1000), going away (1001), a dropped network (1006), a server
+ *   fault, quota or goAway deadline (1011), restart (1012), try later (1013), bad gateway (1014), and our own
+ *   connect and setup timeouts (the local 49xx range): reconnect with the handle, within the budget.
+ */
 function classify(code: number, reason: string): Verdict {
-  if (code === 1008 && SESSION_NOT_FOUND.test(reason)) return "not-found";
-  if (code === 1007 || code === 1008) return "fatal";
-  // Our own connect/setup timeouts (49xx) are treated like a dropped network.
-  if (TRANSIENT.has(code) || (code >= 4900 && code < 5000)) return "transient";
+  if (code === CLOSE_POLICY_VIOLATION && SESSION_NOT_FOUND.test(reason)) return "not-found";
+  if (code === CLOSE_INVALID_PAYLOAD || code === CLOSE_POLICY_VIOLATION) return "fatal";
+  if (TRANSIENT.has(code) || (code >= LOCAL_CODE_MIN && code <= LOCAL_CODE_MAX)) return "transient";
   return "fatal";
 }
 
@@ -266,12 +295,12 @@ export class LiveSession implements ModelLeg {
 
   private onSetupComplete(conn: LiveConnection): void {
     if (conn !== this.pending || this._state === "closed" || this._state === "failed") {
-      void conn.close(1000, "not needed");
+      void conn.close(CLOSE_NORMAL, "not needed");
       return;
     }
     this.pending = undefined;
     // The new socket took over: the replaced ones may go now.
-    for (const old of this.retiring) void old.close(1000, "rotated");
+    for (const old of this.retiring) void old.close(CLOSE_NORMAL, "rotated");
     this.active = conn;
     this._state = "ready";
     const resumed = this.everReady;
@@ -314,7 +343,7 @@ export class LiveSession implements ModelLeg {
     const verdict = classify(code, reason);
     if (verdict === "fatal") return this.fail(`resume failed: ${code} ${reason}`.trim(), code);
     if (verdict === "not-found") return this.startFresh(code, reason);
-    if (code === 1011 && this.retiring.size > 0) {
+    if (code === CLOSE_INTERNAL_ERROR && this.retiring.size > 0) {
       // Field report (docs/gemini-live.md#goaway-and-resumption): a resume is refused with 1011 while the older socket is open.
       this.counters.overlapFallbacks++;
       this.log.warn("live: overlapping resume refused, retrying close-first");
@@ -366,7 +395,7 @@ export class LiveSession implements ModelLeg {
   }
 
   private async closeRetiringThenOpen(): Promise<void> {
-    await Promise.all([...this.retiring].map((c) => c.close(1000, "rotating")));
+    await Promise.all([...this.retiring].map((c) => c.close(CLOSE_NORMAL, "rotating")));
     if (this._state !== "rotating" || this.pending !== undefined) return;
     this.openConnection();
   }
@@ -431,7 +460,7 @@ export class LiveSession implements ModelLeg {
     const conns = [this.active, this.pending, ...this.retiring].filter((c): c is LiveConnection => c !== undefined);
     this.active = this.pending = undefined;
     this.retiring.clear();
-    return Promise.all(conns.map((c) => c.close(1000, reason))).then(() => undefined);
+    return Promise.all(conns.map((c) => c.close(CLOSE_NORMAL, reason))).then(() => undefined);
   }
 
   // ---------- uplink ----------
