@@ -3,9 +3,9 @@
 // progress; retiring: replaced, still open during an overlap rotation), keeps the resumption handle, acts on goAway
 // (a deadline timer, sooner when idle with a fresh handle), spends the reconnect budget with backoff, orders a
 // switch overlap or close-first, and starts one fresh session after "session not found".
-// It writes no frame: the session (session.ts) writes to `active`, and hears through RotatorHost when a socket has
-// taken over and when the rotator has given up. `active` is withdrawn before its socket is replaced, so the
-// session's writes never reach a socket on its way out.
+// It sends no message (only Close frames): the session (session.ts) writes to `active`, and hears through
+// RotatorHost when a socket has taken over and when the rotator has given up. `active` is withdrawn before its
+// socket is replaced, so the session's writes never reach a socket on its way out.
 //
 // States (LiveState):
 //   connecting   → ready (first setupComplete) | failed (the first handshake failed: nothing to resume)
