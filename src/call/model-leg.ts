@@ -33,7 +33,7 @@ export interface ModelLegEvents {
 export interface ModelLeg {
   /** Sample rate `sendAudio` expects (S16LE mono). */
   readonly inputRate: number;
-  /** Sample rate of the audio it reports (`ModelLegEvents.audio` may still name its own per chunk). */
+  /** Sample rate of the model's speech (S16LE mono), what `audio()` normally reports; e.g. 24000 for Gemini Live. */
   readonly outputRate: number;
   /** Opens the model session; resolves when it can take audio, rejects if it cannot be opened. */
   start(): Promise<void>;

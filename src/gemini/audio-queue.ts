@@ -10,7 +10,6 @@ export class AudioQueue {
   private bytes = 0;
   droppedChunks = 0;
   droppedBytes = 0;
-  queuedChunks = 0;
 
   constructor(readonly maxBytes = DEFAULT_QUEUE_BYTES) {}
 
@@ -29,7 +28,6 @@ export class AudioQueue {
     const copy = new Uint8Array(pcm);
     this.chunks.push(copy);
     this.bytes += copy.byteLength;
-    this.queuedChunks++;
     while (this.bytes > this.maxBytes && this.head < this.chunks.length) {
       const old = this.chunks[this.head];
       this.chunks[this.head] = EMPTY;

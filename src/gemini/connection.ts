@@ -5,7 +5,30 @@ import type { Logger } from "../log.ts";
 import { safeUrl } from "../log.ts";
 import { parseServerFrame, type ServerMessage } from "./protocol.ts";
 
-/** Local close codes (never on the wire) for failures we detect ourselves. */
+// WebSocket close codes (RFC 6455 §7.4.1, IANA registry) that a Live socket ends with. What each one means for the
+// session (reconnect, give up, start afresh) is rotator.ts's classify(); the table is docs/gemini-live.md#close-codes.
+/** Normal Closure: ours when we close a socket; from the server, a close we did not ask for. */
+export const CLOSE_NORMAL = 1000;
+/** Going Away: the server is shutting down. */
+export const CLOSE_GOING_AWAY = 1001;
+/** Abnormal Closure: the socket ended without a Close frame (dropped network); never sent on the wire. */
+export const CLOSE_ABNORMAL = 1006;
+/** Invalid frame payload data: Live's "Request contains an invalid argument." */
+export const CLOSE_INVALID_PAYLOAD = 1007;
+/** Policy Violation: Live's wrong model id, aborted operation, and "session not found" (stale resumption handle). */
+export const CLOSE_POLICY_VIOLATION = 1008;
+/** Internal Error: Live's server faults, quota, and the deadline after goAway. */
+export const CLOSE_INTERNAL_ERROR = 1011;
+/** Service Restart. */
+export const CLOSE_SERVICE_RESTART = 1012;
+/** Try Again Later. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+/** Bad Gateway. */
+export const CLOSE_BAD_GATEWAY = 1014;
+
+/** Local close codes (never on the wire) for failures we detect ourselves: LOCAL_CODE_MIN ≤ code ≤ LOCAL_CODE_MAX. */
+export const LOCAL_CODE_MIN = 4900;
+export const LOCAL_CODE_MAX = 4999;
 export const CODE_CONNECT_TIMEOUT = 4901;
 export const CODE_SETUP_TIMEOUT = 4902;
 
@@ -41,7 +64,6 @@ export class LiveConnection {
   private setupTimer: Timer | undefined;
   private killTimer: Timer | undefined;
   private endWaiters: Array<() => void> = [];
-  badFrames = 0;
 
   constructor(
     private readonly opts: ConnectionOptions,
@@ -60,7 +82,7 @@ export class LiveConnection {
       // No permessage-deflate: base64 audio compresses poorly and Bun allocates per compressed message (docs/bun.md#websocket-client).
       ws = new WebSocket(url, { headers: { "x-goog-api-key": apiKey }, perMessageDeflate: false });
     } catch (err) {
-      queueMicrotask(() => this.finish(1006, `connect failed: ${err instanceof Error ? err.message : String(err)}`));
+      queueMicrotask(() => this.finish(CLOSE_ABNORMAL, `connect failed: ${err instanceof Error ? err.message : String(err)}`));
       return;
     }
     this.ws = ws;
@@ -94,7 +116,6 @@ export class LiveConnection {
     try {
       msg = parseServerFrame(data as string | ArrayBuffer);
     } catch (err) {
-      this.badFrames++;
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "live: unparseable frame");
       return;
     }
@@ -122,7 +143,7 @@ export class LiveConnection {
   }
 
   /** Closes with a Close frame, terminates after CLOSE_GRACE_MS. Resolves when the socket has ended. */
-  close(code = 1000, reason = ""): Promise<void> {
+  close(code = CLOSE_NORMAL, reason = ""): Promise<void> {
     if (this.ended) return Promise.resolve();
     const done = new Promise<void>((r) => this.endWaiters.push(r));
     if (this.byUs) return done;
@@ -142,7 +163,7 @@ export class LiveConnection {
     }
     this.killTimer = setTimeout(() => {
       this.log.debug("live: close not acknowledged, terminating");
-      this.kill(1006, "close timeout");
+      this.kill(CLOSE_ABNORMAL, "close timeout");
     }, CLOSE_GRACE_MS);
     return done;
   }

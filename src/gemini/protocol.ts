@@ -49,7 +49,7 @@ export interface FunctionResponse {
 /** Live takes 16 kHz S16LE mono natively (docs/gemini-live.md#audio). */
 export const INPUT_RATE = 16000;
 export const INPUT_MIME = `audio/pcm;rate=${INPUT_RATE}`;
-/** Live's output is 24 kHz S16LE mono (docs/gemini-live.md#audio). */
+/** Live speaks 24 kHz S16LE mono, tagged `audio/pcm;rate=24000` (docs/gemini-live.md#audio). */
 export const OUTPUT_RATE = 24000;
 // Split around the base64 payload so the hot path is two concatenations, no JSON.stringify per frame.
 const AUDIO_HEAD = `{"realtimeInput":{"audio":{"mimeType":"${INPUT_MIME}","data":"`;

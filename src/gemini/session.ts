@@ -1,20 +1,20 @@
-// One Gemini Live session per phone call, spanning as many sockets as the call needs:
-// initial connect, goAway rotations with resumption handles, reconnects after unexpected closes.
+// One Gemini Live session per phone call, as the call sees it (ModelLeg), spanning as many sockets as the call
+// needs. Which socket is current and when to move to another (goAway, a stall resume, a reconnect after a failure)
+// is the rotator's business (rotator.ts); this file owns what goes out and hands what comes in to the decoder.
 // Invariant for caller audio: every chunk is either written to the active socket or queued for the next one
-// (bounded, oldest dropped and counted); it is never written to a socket that is being replaced. Tool results and
-// system texts that find no writable socket wait for the next one too, so a goAway rotation loses none of them.
+// (bounded, oldest dropped and counted); it is never written to a socket that is being replaced (the rotator
+// withdraws `active` first). Tool results and system texts that find no writable socket wait for the next one
+// too, so a rotation or reconnect loses none of them.
 // Decoding what the server says is decode.ts's job; the counters live in stats.ts.
 import type { ModelLeg, ModelLegEvents } from "../call/model-leg.ts";
-import type { RotationOrder } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { AudioQueue, DEFAULT_QUEUE_BYTES } from "./audio-queue.ts";
-import { LiveConnection } from "./connection.ts";
+import { LiveConnection, type ConnectionEvents } from "./connection.ts";
 import { ServerDecoder } from "./decode.ts";
 import {
   audioFrame,
   INPUT_RATE,
   OUTPUT_RATE,
-  parseDurationMs,
   setupFrame,
   textFrame,
   toolResponseFrame,
@@ -22,16 +22,13 @@ import {
   type FunctionResponse,
   type ServerMessage,
 } from "./protocol.ts";
+import { Rotator, type LiveState, type RotationSettings } from "./rotator.ts";
 import { buildSetup, type ModelTuning } from "./setup.ts";
 import { newLiveCounters } from "./stats.ts";
 
-/** Kept for callers that named the old type; the events are the call layer's ModelLegEvents. */
-export type LiveEvents = ModelLegEvents;
+export type { LiveState };
 
-export type { RotationOrder };
-export type LiveState = "connecting" | "ready" | "rotating" | "closed" | "failed";
-
-export interface LiveSessionOptions {
+export interface LiveSessionOptions extends RotationSettings {
   url: string;
   apiKey: string;
   model: string;
@@ -40,76 +37,37 @@ export interface LiveSessionOptions {
   /** Sent once as realtimeInput.text after the first setupComplete and attach(); "" disables it. */
   greeting: string;
   setupTimeoutMs: number;
-  rotation: RotationOrder;
-  maxReconnects: number;
   /** functionDeclarations for setup. */
   tools?: FunctionDeclaration[];
   log: Logger;
   connectTimeoutMs?: number;
   /** Per-model knobs (thinking level/budget, 2.5 affective dialog/proactivity): GEMINI_THINKING_LEVEL etc. */
   tuning?: ModelTuning;
-  /** First reconnect is immediate, then base·2^(n-1) up to max. Defaults 250 ms / 5000 ms. */
-  reconnectBaseMs?: number;
-  reconnectMaxMs?: number;
-  /** A socket that stays up this long resets the reconnect budget. Default 30 s. */
-  stableMs?: number;
-  /** Rotate no later than goAway.timeLeft minus this (capped at half of timeLeft). Default 5 s. */
-  goAwayMarginMs?: number;
   /** Caller-audio queue bound while no socket is writable. Default 64000 (2 s at 16 kHz). */
   queueBytes?: number;
   /** bufferedAmount above which back-pressure is logged and counted. Default 256 KiB. */
   bufferedWarnBytes?: number;
 }
 
-type Timer = ReturnType<typeof setTimeout>;
-
-const SESSION_NOT_FOUND = /session not found|requested entity was not found/i;
-/** Closes worth a reconnect: normal-but-unexpected, going away, abnormal, server error, restart, try later. */
-const TRANSIENT = new Set([1000, 1001, 1006, 1011, 1012, 1013, 1014]);
-
-type Verdict = "transient" | "fatal" | "not-found";
-
-function classify(code: number, reason: string): Verdict {
-  if (code === 1008 && SESSION_NOT_FOUND.test(reason)) return "not-found";
-  if (code === 1007 || code === 1008) return "fatal";
-  // Our own connect/setup timeouts (49xx) are treated like a dropped network.
-  if (TRANSIENT.has(code) || (code >= 4900 && code < 5000)) return "transient";
-  return "fatal";
-}
-
 export class LiveSession implements ModelLeg {
   readonly inputRate = INPUT_RATE;
-  /** Live speaks 24 kHz PCM (`audio/pcm;rate=24000`, docs/gemini-live.md#audio). */
+  /** Live's output is always 24 kHz PCM (`audio/pcm;rate=24000`, docs/gemini-live.md#audio). */
   readonly outputRate = OUTPUT_RATE;
-  private _state: LiveState = "connecting";
   private readonly log: Logger;
   private readonly queue: AudioQueue;
   private readonly decoder: ServerDecoder;
+  private readonly rot: Rotator<LiveConnection>;
+  /** One set of socket callbacks for every socket of the session (each callback is told which socket). */
+  private readonly connEvents: ConnectionEvents;
   private events: ModelLegEvents | undefined;
 
-  private active: LiveConnection | undefined; // receives caller audio
-  private pending: LiveConnection | undefined; // handshake in progress
-  private readonly retiring = new Set<LiveConnection>(); // replaced, still open (overlap rotation)
-  private connSeq = 0;
-
-  private handle: string | undefined;
-  private handleFresh = false; // the latest sessionResumptionUpdate was resumable with a handle
-  private goAwayPending = false;
-  private everReady = false;
   private greetingDone = false;
-  private reconnectAttempts = 0;
-  private freshRetried = false;
   private failure: { reason: string; code: number } | undefined;
   private failedEmitted = false;
 
   private startPromise: Promise<void> | undefined;
   private startResolve: (() => void) | undefined;
   private startReject: ((e: Error) => void) | undefined;
-
-  private goAwayTimer: Timer | undefined;
-  private rotateTimer: Timer | undefined;
-  private reconnectTimer: Timer | undefined;
-  private stableTimer: Timer | undefined;
 
   /** Tool results and system texts waiting for a writable socket, in order. */
   private held: Array<{ kind: "tool" | "text"; frame: string }> = [];
@@ -120,16 +78,30 @@ export class LiveSession implements ModelLeg {
     this.log = opts.log;
     this.queue = new AudioQueue(opts.queueBytes ?? DEFAULT_QUEUE_BYTES);
     this.decoder = new ServerDecoder(this.log, this.counters);
+    const { rotation, maxReconnects, reconnectBaseMs, reconnectMaxMs, stableMs, goAwayMarginMs } = opts;
+    this.rot = new Rotator<LiveConnection>(
+      { rotation, maxReconnects, reconnectBaseMs, reconnectMaxMs, stableMs, goAwayMarginMs, log: this.log, counters: this.counters },
+      {
+        dial: (id, handle) => this.dial(id, handle),
+        ready: (conn, resumed) => this.onReady(conn, resumed),
+        failed: (reason, code) => this.onFailed(reason, code),
+      },
+    );
+    this.connEvents = {
+      setupComplete: (c) => this.rot.setupComplete(c),
+      message: (c, m) => this.onMessage(c, m),
+      closed: (c, code, reason, byUs) => this.rot.closed(c, code, reason, byUs),
+    };
   }
 
   get state(): LiveState {
-    return this._state;
+    return this.rot.state;
   }
 
   /** Opens the socket and sends setup; resolves at the first setupComplete, rejects if that fails. */
   start(): Promise<void> {
     if (this.startPromise !== undefined) return this.startPromise;
-    if (this._state === "closed" || this._state === "failed") return Promise.reject(new Error(`live session ${this._state}`));
+    if (this.rot.over) return Promise.reject(new Error(`live session ${this.rot.state}`));
     this.startPromise = new Promise<void>((resolve, reject) => {
       this.startResolve = resolve;
       this.startReject = reject;
@@ -137,7 +109,7 @@ export class LiveSession implements ModelLeg {
     // Marked handled here: a pre-warmed session closed before anyone awaits start() must not raise an
     // unhandled rejection. Callers that await it still see the rejection.
     this.startPromise.catch(() => undefined);
-    this.openConnection();
+    this.rot.start();
     return this.startPromise;
   }
 
@@ -152,12 +124,13 @@ export class LiveSession implements ModelLeg {
   sendAudio(pcm16k: Uint8Array): void {
     this.counters.callerChunks++;
     if (pcm16k.byteLength === 0) return;
-    switch (this._state) {
+    switch (this.rot.state) {
       case "ready":
         if (!this.write(pcm16k)) this.queue.push(pcm16k);
         break;
       case "connecting":
       case "rotating":
+      case "reconnecting":
         this.queue.push(pcm16k);
         break;
       default:
@@ -176,20 +149,81 @@ export class LiveSession implements ModelLeg {
 
   /**
    * The call saw the model go silent: move to a fresh socket with the latest resumption handle, through the same
-   * path a goAway rotation takes (caller audio, tool results and texts are queued meanwhile, none lost).
+   * path a goAway rotation takes (caller audio, tool results and texts are queued meanwhile, none lost). True while
+   * rotating or reconnecting too: a fresh socket is already on its way.
    */
   resume(reason: string): boolean {
-    if (this._state === "rotating") return true; // a fresh socket is already on its way
-    if (this._state !== "ready" || this.active === undefined || this.handle === undefined) return false;
-    this.counters.stallResumes++;
-    this.log.warn({ reason, conn: this.active.id }, "live: resuming on a fresh socket");
-    this.rotate();
-    return true;
+    return this.rot.resume(reason);
+  }
+
+  /** Ends the session: every socket gets a Close frame (terminated if unanswered), every timer is cancelled. */
+  close(): Promise<void> {
+    if (this.rot.end()) {
+      this.log.info(this.stats(), "live: session closed");
+      this.startReject?.(new Error("live session closed"));
+      this.clearStart();
+    }
+    return this.closeAll("call ended");
+  }
+
+  stats(): Record<string, number> {
+    return {
+      ...this.counters,
+      queueDroppedChunks: this.queue.droppedChunks,
+      queueDroppedBytes: this.queue.droppedBytes,
+      queueBytes: this.queue.byteLength,
+    };
+  }
+
+  // ---------- the rotator's host ----------
+
+  private dial(id: number, handle: string | undefined): LiveConnection {
+    const o = this.opts;
+    const setup = buildSetup({ model: o.model, voice: o.voice, prompt: o.prompt, tools: o.tools, handle, tuning: o.tuning });
+    return new LiveConnection(
+      {
+        id,
+        url: o.url,
+        apiKey: o.apiKey,
+        setupJson: setupFrame(setup),
+        connectTimeoutMs: o.connectTimeoutMs ?? 10000,
+        setupTimeoutMs: o.setupTimeoutMs,
+        log: this.log,
+      },
+      this.connEvents,
+    );
+  }
+
+  /** A socket completed setup and took over (the rotator closed the ones it replaces and armed the stable timer). */
+  private onReady(conn: LiveConnection, resumed: boolean): void {
+    this.flushQueuedAudio();
+    this.flushHeld();
+    this.log.info({ conn: conn.id, resumed }, "live: ready");
+    this.maybeGreet();
+    this.resolveStart();
+  }
+
+  private onFailed(reason: string, code: number): void {
+    this.failure = { reason, code };
+    this.log.error({ code, reason, ...this.stats() }, "live: session failed");
+    this.startReject?.(Object.assign(new Error(reason), { code }));
+    this.clearStart();
+    void this.closeAll("session failed");
+    this.emitFailed();
+  }
+
+  // ---------- uplink ----------
+
+  /** Caller audio that waited for a socket, in order, synchronously: no new sendAudio can run in between. */
+  private flushQueuedAudio(): void {
+    for (const chunk of this.queue.drain()) {
+      if (!this.write(chunk)) this.queue.push(chunk);
+    }
   }
 
   private sendOrHold(frame: string, kind: "tool" | "text"): void {
-    if (this._state === "closed" || this._state === "failed") return;
-    if (this._state === "ready" && this.held.length === 0 && this.active?.send(frame)) {
+    if (this.rot.over) return;
+    if (this.rot.state === "ready" && this.held.length === 0 && this.rot.active?.send(frame)) {
       this.count(kind);
       return;
     }
@@ -204,244 +238,17 @@ export class LiveSession implements ModelLeg {
 
   /** Sends what waited for a socket, oldest first; stops at the first refusal so order is kept. */
   private flushHeld(): void {
-    while (this.held.length > 0 && this.active !== undefined) {
+    const conn = this.rot.active;
+    while (this.held.length > 0 && conn !== undefined) {
       const item = this.held[0]!;
-      if (!this.active.send(item.frame)) return;
+      if (!conn.send(item.frame)) return;
       this.held.shift();
       this.count(item.kind);
     }
   }
 
-  /** Ends the session: every socket gets a Close frame (terminated if unanswered), every timer is cancelled. */
-  close(): Promise<void> {
-    if (this._state === "closed" || this._state === "failed") return this.closeAll("call ended");
-    this._state = "closed";
-    this.log.info(this.stats(), "live: session closed");
-    this.startReject?.(new Error("live session closed"));
-    this.clearStart();
-    return this.closeAll("call ended");
-  }
-
-  stats(): Record<string, number> {
-    return {
-      ...this.counters,
-      queuedChunks: this.queue.queuedChunks,
-      queueDroppedChunks: this.queue.droppedChunks,
-      queueDroppedBytes: this.queue.droppedBytes,
-      queueBytes: this.queue.byteLength,
-    };
-  }
-
-  // ---------- connections ----------
-
-  private openConnection(): LiveConnection {
-    const id = ++this.connSeq;
-    this.counters.connections++;
-    const o = this.opts;
-    const setup = buildSetup({
-      model: o.model,
-      voice: o.voice,
-      prompt: o.prompt,
-      tools: o.tools,
-      handle: this.handle,
-      tuning: o.tuning,
-    });
-    const conn = new LiveConnection(
-      {
-        id,
-        url: o.url,
-        apiKey: o.apiKey,
-        setupJson: setupFrame(setup),
-        connectTimeoutMs: o.connectTimeoutMs ?? 10000,
-        setupTimeoutMs: o.setupTimeoutMs,
-        log: this.log,
-      },
-      {
-        setupComplete: (c) => this.onSetupComplete(c),
-        message: (c, m) => this.onMessage(c, m),
-        closed: (c, code, reason, byUs) => this.onClosed(c, code, reason, byUs),
-      },
-    );
-    this.log.info({ conn: id, resume: this.handle !== undefined }, "live: opening socket");
-    this.pending = conn;
-    conn.open();
-    return conn;
-  }
-
-  private onSetupComplete(conn: LiveConnection): void {
-    if (conn !== this.pending || this._state === "closed" || this._state === "failed") {
-      void conn.close(1000, "not needed");
-      return;
-    }
-    this.pending = undefined;
-    // The new socket took over: the replaced ones may go now.
-    for (const old of this.retiring) void old.close(1000, "rotated");
-    this.active = conn;
-    this._state = "ready";
-    const resumed = this.everReady;
-    this.everReady = true;
-    // Flush in order, synchronously, before any new sendAudio can run.
-    for (const chunk of this.queue.drain()) {
-      if (!this.write(chunk)) this.queue.push(chunk);
-    }
-    this.flushHeld();
-    this.log.info({ conn: conn.id, resumed }, "live: ready");
-    clearTimeout(this.stableTimer);
-    this.stableTimer = setTimeout(() => {
-      this.reconnectAttempts = 0;
-      this.freshRetried = false;
-    }, this.opts.stableMs ?? 30000);
-    this.maybeGreet();
-    const resolve = this.startResolve;
-    this.clearStart();
-    resolve?.();
-  }
-
-  private onClosed(conn: LiveConnection, code: number, reason: string, byUs: boolean): void {
-    if (this.retiring.delete(conn) || byUs) return; // expected: we replaced or closed it
-    if (this._state === "closed" || this._state === "failed") return;
-    if (conn === this.pending) {
-      this.pending = undefined;
-      this.handshakeFailed(code, reason);
-    } else if (conn === this.active) {
-      this.active = undefined;
-      this.activeLost(code, reason);
-    }
-  }
-
-  private handshakeFailed(code: number, reason: string): void {
-    this.log.warn({ code, reason }, "live: socket failed before setupComplete");
-    if (!this.everReady) {
-      this.fail(`setup failed: ${code} ${reason}`.trim(), code);
-      return;
-    }
-    const verdict = classify(code, reason);
-    if (verdict === "fatal") return this.fail(`resume failed: ${code} ${reason}`.trim(), code);
-    if (verdict === "not-found") return this.startFresh(code, reason);
-    if (code === 1011 && this.retiring.size > 0) {
-      // Field report (docs/gemini-live.md#goaway-and-resumption): a resume is refused with 1011 while the older socket is open.
-      this.counters.overlapFallbacks++;
-      this.log.warn("live: overlapping resume refused, retrying close-first");
-      void this.closeRetiringThenOpen();
-      return;
-    }
-    this.scheduleReconnect(code, reason);
-  }
-
-  private activeLost(code: number, reason: string): void {
-    this._state = "rotating";
-    this.clearRotationTimers();
-    clearTimeout(this.stableTimer);
-    const verdict = classify(code, reason);
-    this.log.warn({ code, reason, verdict }, "live: socket closed unexpectedly");
-    if (verdict === "fatal") return this.fail(`${code} ${reason}`.trim(), code);
-    if (verdict === "not-found") return this.startFresh(code, reason);
-    this.scheduleReconnect(code, reason);
-  }
-
-  private startFresh(code: number, reason: string): void {
-    if (this.freshRetried) return this.fail(`session not found: ${code} ${reason}`.trim(), code);
-    this.freshRetried = true;
-    this.counters.freshSessions++;
-    this.handle = undefined;
-    this.handleFresh = false;
-    this._state = "rotating";
-    this.log.warn("live: session not found, starting a fresh session");
-    void this.closeRetiringThenOpen();
-  }
-
-  private scheduleReconnect(code: number, reason: string): void {
-    if (this.reconnectAttempts >= this.opts.maxReconnects) {
-      this.fail(`gave up after ${this.reconnectAttempts} reconnects; last close ${code} ${reason}`.trim(), code);
-      return;
-    }
-    const n = this.reconnectAttempts++;
-    this.counters.reconnects++;
-    const base = this.opts.reconnectBaseMs ?? 250;
-    const delay = n === 0 ? 0 : Math.min(base * 2 ** (n - 1), this.opts.reconnectMaxMs ?? 5000);
-    this._state = "rotating";
-    this.log.info({ attempt: n + 1, delayMs: delay, resume: this.handle !== undefined }, "live: reconnecting");
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => {
-      if (this._state !== "rotating") return;
-      if (this.opts.rotation === "close-first") void this.closeRetiringThenOpen();
-      else this.openConnection();
-    }, delay);
-  }
-
-  private async closeRetiringThenOpen(): Promise<void> {
-    await Promise.all([...this.retiring].map((c) => c.close(1000, "rotating")));
-    if (this._state !== "rotating" || this.pending !== undefined) return;
-    this.openConnection();
-  }
-
-  /** goAway-driven switch to a new socket. Runs from a timer, never inside the receive path. */
-  private rotate(): void {
-    this.clearRotationTimers();
-    const old = this.active;
-    if (this._state !== "ready" || old === undefined) return;
-    this.counters.rotations++;
-    this._state = "rotating";
-    this.active = undefined; // from here on caller audio is queued for the new socket
-    this.retiring.add(old);
-    this.log.info({ conn: old.id, order: this.opts.rotation, resume: this.handle !== undefined }, "live: rotating");
-    if (this.opts.rotation === "close-first") void this.closeRetiringThenOpen();
-    else this.openConnection();
-  }
-
-  private clearRotationTimers(): void {
-    this.goAwayPending = false;
-    clearTimeout(this.goAwayTimer);
-    clearTimeout(this.rotateTimer);
-    this.goAwayTimer = this.rotateTimer = undefined;
-  }
-
-  private rotateSoon(): void {
-    if (this.rotateTimer !== undefined) return;
-    this.rotateTimer = setTimeout(() => {
-      this.rotateTimer = undefined;
-      this.rotate();
-    }, 0);
-  }
-
-  private fail(reason: string, code: number): void {
-    if (this._state === "closed" || this._state === "failed") return;
-    this._state = "failed";
-    this.failure = { reason, code };
-    this.log.error({ code, reason, ...this.stats() }, "live: session failed");
-    this.startReject?.(Object.assign(new Error(reason), { code }));
-    this.clearStart();
-    void this.closeAll("session failed");
-    this.emitFailed();
-  }
-
-  private emitFailed(): void {
-    if (this.failedEmitted || this.events === undefined || this.failure === undefined) return;
-    this.failedEmitted = true;
-    const f = this.failure;
-    this.decoder.safe(() => this.events?.failed(f.reason, f.code));
-  }
-
-  private clearStart(): void {
-    this.startResolve = this.startReject = undefined;
-  }
-
-  private closeAll(reason: string): Promise<void> {
-    this.clearRotationTimers();
-    clearTimeout(this.reconnectTimer);
-    clearTimeout(this.stableTimer);
-    this.queue.clear();
-    this.held = [];
-    const conns = [this.active, this.pending, ...this.retiring].filter((c): c is LiveConnection => c !== undefined);
-    this.active = this.pending = undefined;
-    this.retiring.clear();
-    return Promise.all(conns.map((c) => c.close(1000, reason))).then(() => undefined);
-  }
-
-  // ---------- uplink ----------
-
   private write(chunk: Uint8Array): boolean {
-    const conn = this.active;
+    const conn = this.rot.active;
     if (conn === undefined || !conn.send(audioFrame(chunk))) return false;
     const sent = ++this.counters.framesSent;
     this.counters.bytesSent += chunk.byteLength;
@@ -464,8 +271,9 @@ export class LiveSession implements ModelLeg {
 
   private maybeGreet(): void {
     if (this.greetingDone || this.events === undefined || this.opts.greeting === "") return;
-    if (this._state !== "ready" || this.active === undefined) return;
-    if (this.active.send(textFrame(this.opts.greeting))) {
+    const conn = this.rot.active;
+    if (this.rot.state !== "ready" || conn === undefined) return;
+    if (conn.send(textFrame(this.opts.greeting))) {
       this.greetingDone = true;
       this.counters.greetings++;
     }
@@ -475,31 +283,32 @@ export class LiveSession implements ModelLeg {
 
   private onMessage(conn: LiveConnection, msg: ServerMessage): void {
     if (!conn.isOpen) return; // being closed by us: nothing it says matters any more
-    const current = conn === this.active || conn === this.pending;
     this.decoder.handle(msg);
-    if (msg.sessionResumptionUpdate !== undefined && current) {
-      const u = msg.sessionResumptionUpdate;
-      if (u.resumable === true && u.newHandle) {
-        this.handle = u.newHandle;
-        this.handleFresh = true;
-        if (this.goAwayPending && conn === this.active) this.rotateSoon();
-      } else if (u.resumable === false) {
-        this.handleFresh = false;
-      }
-    }
-    if (msg.goAway !== undefined && conn === this.active) this.onGoAway(msg.goAway.timeLeft);
+    if (msg.sessionResumptionUpdate !== undefined || msg.goAway !== undefined) this.rot.control(conn, msg);
   }
 
-  private onGoAway(timeLeft: string | undefined): void {
-    this.counters.goAways++;
-    const left = parseDurationMs(timeLeft) ?? 10000;
-    const margin = Math.min(this.opts.goAwayMarginMs ?? 5000, left / 2);
-    this.log.info({ timeLeft, hasHandle: this.handle !== undefined, idle: this.handleFresh }, "live: goAway");
-    this.goAwayPending = true;
-    clearTimeout(this.goAwayTimer);
-    // The deadline: rotate no later than timeLeft - margin, whatever the model is doing.
-    this.goAwayTimer = setTimeout(() => this.rotate(), Math.max(0, left - margin));
-    // Idle with a fresh handle: nothing to lose by switching now.
-    if (this.handleFresh && this.handle !== undefined) this.rotateSoon();
+  // ---------- endings ----------
+
+  private resolveStart(): void {
+    const resolve = this.startResolve;
+    this.clearStart();
+    resolve?.();
+  }
+
+  private emitFailed(): void {
+    if (this.failedEmitted || this.events === undefined || this.failure === undefined) return;
+    this.failedEmitted = true;
+    const f = this.failure;
+    this.decoder.safe(() => this.events?.failed(f.reason, f.code));
+  }
+
+  private clearStart(): void {
+    this.startResolve = this.startReject = undefined;
+  }
+
+  private closeAll(reason: string): Promise<void> {
+    this.queue.clear();
+    this.held = [];
+    return this.rot.closeAll(reason);
   }
 }

@@ -6,7 +6,6 @@ export function newLiveCounters() {
     callerChunks: 0,
     framesSent: 0,
     bytesSent: 0,
-    queuedChunks: 0,
     droppedClosed: 0,
     bufferedHighWater: 0,
     backpressureEvents: 0,

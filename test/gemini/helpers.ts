@@ -1,7 +1,7 @@
 // Shared test plumbing: waits without wall-clock assertions, a log capture, an event recorder, session factory.
 import type { ModelUsage } from "../../src/call/data.ts";
-import type { ToolCallRequest } from "../../src/call/model-leg.ts";
-import { LiveSession, type LiveEvents, type LiveSessionOptions } from "../../src/gemini/session.ts";
+import type { ModelLegEvents, ToolCallRequest } from "../../src/call/model-leg.ts";
+import { LiveSession, type LiveSessionOptions } from "../../src/gemini/session.ts";
 
 import { silentLog } from "../support/log.ts";
 
@@ -21,7 +21,7 @@ export interface Recorded {
   usage: ModelUsage[];
   toolCalls: ToolCallRequest[];
   cancelled: string[];
-  handlers: LiveEvents;
+  handlers: ModelLegEvents;
 }
 
 export function recorder(): Recorded {

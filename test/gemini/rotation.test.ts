@@ -166,6 +166,46 @@ describe("goAway while the model is generating", () => {
   });
 });
 
+describe("between sockets", () => {
+  /** Session up on the stand-in, then every later socket is held in its handshake, so the state stays put. */
+  async function held() {
+    const { srv, url } = await standin();
+    const s = track(makeSession(url));
+    await s.start();
+    srv.opts.setupDelayMs = 60000;
+    return { srv, s };
+  }
+
+  async function expectBetween(srv: StandinServer, s: LiveSession) {
+    await until(() => srv.sessions.length === 2 && srv.sessions[1]!.setup !== undefined, "second socket in its handshake");
+    s.sendAudio(seqChunk(1));
+    expect(s.stats().queueBytes).toBe(640); // queued for the next socket
+    expect(s.resume("model silent")).toBe(true); // a fresh socket is already on its way
+    await Bun.sleep(50);
+    expect(srv.sessions.length).toBe(2);
+    expect(s.stats().stallResumes).toBe(0);
+  }
+
+  test("a goAway rotation reads rotating", async () => {
+    const { srv, s } = await held();
+    srv.sessions[0]!.goAway(4000);
+    await until(() => s.state !== "ready", "rotation started");
+    expect(s.state).toBe("rotating");
+    await expectBetween(srv, s);
+    expect(s.state).toBe("rotating");
+  });
+
+  test("an unexpected close reads reconnecting, not rotating", async () => {
+    const { srv, s } = await held();
+    srv.sessions[0]!.close(1011, INTERNAL_REASON);
+    await until(() => s.state !== "ready", "close seen");
+    expect(s.state).toBe("reconnecting");
+    await expectBetween(srv, s);
+    expect(s.state).toBe("reconnecting");
+    expect(s.stats().reconnects).toBe(1);
+  });
+});
+
 describe("unexpected closes", () => {
   test("the reconnect budget resets after a stable period", async () => {
     const { srv, url } = await standin();

@@ -44,6 +44,23 @@ describe("setup discipline", () => {
     expect(s.stats().queueDroppedChunks).toBe(0);
   });
 
+  test("at setupComplete: queued audio first, then held tool results and texts in order, then the greeting", async () => {
+    const [srv, url] = await standin({ setupDelayMs: 200 });
+    const s = track(makeSession(url, { greeting: "Greet the caller." }));
+    const started = s.start();
+    s.attach(recorder().handlers);
+    for (let i = 0; i < 5; i++) s.sendAudio(seqChunk(i));
+    s.sendText("system note");
+    s.sendToolResult("call-1", "lookup", { ok: true });
+    s.sendAudio(seqChunk(5));
+    await started;
+    const ss = srv.sessions[0]!;
+    await until(() => ss.received.length === 10, "everything arrived");
+    expect(ss.received).toEqual(["setup", ...Array(6).fill("audio"), "text", "toolResponse", "text"]);
+    expect(ss.texts).toEqual(["system note", "Greet the caller."]);
+    expect(s.stats()).toMatchObject({ framesSent: 6, textsSent: 1, toolResponses: 1, toolResponsesDeferred: 1, greetings: 1 });
+  });
+
   test("the pre-setup queue holds 2 s (64000 bytes): the oldest is dropped and counted", async () => {
     const seen: number[] = [];
     const [, url] = await standin({ setupDelayMs: 400, onCallerAudio: (_s, pcm) => void seen.push(readSeq(pcm)) });
@@ -118,6 +135,7 @@ describe("downlink", () => {
       await until(() => r.events.includes("turnComplete"), "turnComplete");
       expect(r.audio.length).toBe(5);
       expect(r.audio.every((a) => a.rate === 24000 && a.bytes === 4800)).toBe(true);
+      expect(s.outputRate).toBe(24000); // the rate the leg declares is the rate its audio comes at
       expect(r.output.join("")).toBe("one two three four five");
       const gc = r.events.indexOf("generationComplete");
       expect(gc).toBeGreaterThan(r.events.lastIndexOf("audio"));
