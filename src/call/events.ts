@@ -13,7 +13,11 @@ export type EndReason =
   | "idle"
   | "model_failed"
   | "media_lost"
-  | "shutdown";
+  | "shutdown"
+  /** Answered with <Stream> at webhook time, and no audio socket came (a wrong PUBLIC_URL does this). */
+  | "no_media"
+  /** Found open long after any call could have ended: the relay that had it stopped without recording its end. */
+  | "lost";
 
 export interface CallStartedEvent {
   type: "started";
@@ -120,8 +124,20 @@ export interface CallEndedEvent {
   usage: ModelUsage;
 }
 
+/** Answered at webhook time (the call manager held it for its socket), and no audio socket reached this process in
+ *  `waitedMs`: the call never started here. No `started` or `ended` event comes for it. */
+export interface CallNeverStartedEvent {
+  type: "neverStarted";
+  callId: string;
+  /** Unix ms. */
+  at: number;
+  agent: string;
+  waitedMs: number;
+}
+
 export type CallEvent =
   | CallStartedEvent
+  | CallNeverStartedEvent
   | CallMetadataEvent
   | TranscriptEvent
   | ToolCallEvent
