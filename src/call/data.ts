@@ -11,10 +11,14 @@ export type EndReason =
   | "idle"
   | "model_failed"
   | "media_lost"
-  | "shutdown";
+  | "shutdown"
+  /** Answered with <Stream> at webhook time, and no audio socket came (a wrong PUBLIC_URL does this). */
+  | "no_media"
+  /** Found open long after any call could have ended: the relay that had it stopped without recording its end. */
+  | "lost";
 
-/** Who a call is between and which agent answers it (by name). Numbers as the webhook gave them, "browser" for
- *  the console's softphone. */
+/** Who a call is between and which agent answers it (by name). Numbers in E.164 when the webhook's value is a
+ *  phone number in any form toE164 reads, otherwise as sent ("anonymous"); "browser" for the console's softphone. */
 export interface Parties {
   caller: string;
   callee: string;

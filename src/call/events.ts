@@ -87,8 +87,20 @@ export interface CallEndedEvent {
   usage: ModelUsage;
 }
 
+/** Answered at webhook time (the call manager held it for its socket), and no audio socket reached this process in
+ *  `waitedMs`: the call never started here. No `started` or `ended` event comes for it. */
+export interface CallNeverStartedEvent {
+  type: "neverStarted";
+  callId: string;
+  /** Unix ms. */
+  at: number;
+  agent: string;
+  waitedMs: number;
+}
+
 export type CallEvent =
   | CallStartedEvent
+  | CallNeverStartedEvent
   | CallMetadataEvent
   | TranscriptEvent
   | ToolCallEvent

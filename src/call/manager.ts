@@ -12,6 +12,10 @@ import type { ModelLeg, ModelLegFactory } from "./model-leg.ts";
 
 export type PrewarmResult = "ready" | "pending" | "failed" | "off";
 
+/** An answered call's audio socket can take a few seconds to arrive (media server set-up, a slow path); it is
+ *  declared missing (no_media) after PREWARM_IDLE_MS but never sooner than this. */
+export const NO_MEDIA_MIN_MS = 10_000;
+
 /** What the webhook knew about a call, waiting for its audio socket. */
 interface Expected extends CallParties {
   leg: ModelLeg | undefined;
@@ -85,18 +89,28 @@ export class CallManager {
   async prepare(callId: string, who: CallParties, log: Logger): Promise<PrewarmResult> {
     this.drop(callId);
     const leg = this.o.prewarm ? this.o.legs({ callId, agent: who.agent, log }) : undefined;
-    const entry: Expected = {
-      ...who,
-      leg,
-      failed: false,
-      log,
-      idle: setTimeout(() => {
-        if (this.expected.get(callId) !== entry) return;
-        this.expected.delete(callId);
-        if (leg) log.warn({ idleMs: this.o.prewarmIdleMs }, "no audio socket came for the pre-warmed session; closing it");
-        void leg?.close();
-      }, this.o.prewarmIdleMs),
+    const t0 = performance.now();
+    // PREWARM_IDLE_MS bounds how long a pre-warmed session waits; the call itself is given up (no_media) no sooner
+    // than NO_MEDIA_MIN_MS, with or without PREWARM.
+    const idle = (): void => {
+      if (this.expected.get(callId) !== entry) return;
+      const waitedMs = Math.round(performance.now() - t0);
+      const prewarmed = entry.leg !== undefined;
+      void entry.leg?.close();
+      entry.leg = undefined;
+      if (waitedMs < NO_MEDIA_MIN_MS) {
+        if (prewarmed) log.info({ idleMs: this.o.prewarmIdleMs }, "no audio socket yet: closing the pre-warmed session (the socket may still come)");
+        entry.idle = setTimeout(idle, NO_MEDIA_MIN_MS - waitedMs);
+        return;
+      }
+      this.expected.delete(callId);
+      log.warn(
+        { waitedMs, prewarmed },
+        "no audio socket came for a call answered with <Stream>: ending it as no_media. Check PUBLIC_URL: the media server must be able to open the stream URL built from it (behind one address shared by several instances, the socket may have reached another one)",
+      );
+      this.events.emit({ type: "neverStarted", callId, at: Date.now(), agent: who.agent.name, waitedMs });
     };
+    const entry: Expected = { ...who, leg, failed: false, log, idle: setTimeout(idle, this.o.prewarmIdleMs) };
     this.expected.set(callId, entry);
     if (leg === undefined) return "off";
     const started = leg.start().then(

@@ -43,6 +43,10 @@ export function callMetricsObserver(m: RelayMetrics, agents: BoundedNames, tools
         live.set(e.callId, { agent, tools: new Set(e.tools) });
         return;
       }
+      case "neverStarted":
+        // Answered here with <Stream>, and no socket reached this instance: a call that ended before it began.
+        m.callsTotal.inc({ agent: agents.label(e.agent), end_reason: "no_media" });
+        return;
       case "turn":
         m.firstAudio.observe(e.firstAudioMs / 1000);
         if (e.responseMs !== undefined) m.response.observe(e.responseMs / 1000);

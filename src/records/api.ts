@@ -2,7 +2,7 @@
 // Mounted behind the admin guard (src/http/admin-auth.ts).
 import { Hono, type MiddlewareHandler } from "hono";
 import type { Logger } from "../log.ts";
-import { errText, type Cursor, type RecordStore } from "./store.ts";
+import { errText, numberQuery, type Cursor, type RecordStore } from "./store.ts";
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;
@@ -41,8 +41,13 @@ export function recordsApi(store: RecordStore, guard: MiddlewareHandler, log: Lo
       if (before === undefined) return bad("before is not a cursor from a previous page's next");
     }
     const opt = (v: string | undefined) => (v === undefined || v === "" ? undefined : v.slice(0, 200));
+    let number: string | undefined;
+    if (opt(q.number) !== undefined) {
+      number = numberQuery(opt(q.number)!);
+      if (number === undefined) return bad("number must be a phone number, like +254711000001");
+    }
     try {
-      const page = await store.listCalls({ limit, before, agent: opt(q.agent), number: opt(q.number) });
+      const page = await store.listCalls({ limit, before, agent: opt(q.agent), number });
       return c.json({ calls: page.calls, next: page.next === undefined ? null : encodeCursor(page.next) });
     } catch (err) {
       return unavailable(err);

@@ -1,5 +1,5 @@
 // Call records for one relay: the store (DATABASE_URL), the recorder on the call event hub, the claim that
-// decides which instance streams a call, the mark that keeps one live socket per call across instances, the end-of-call webhook outbox, retention. None of it is on the audio
+// decides which instance streams a call, the mark that keeps one live socket per call across instances, the end-of-call webhook outbox, retention, the sweep for records left open. None of it is on the audio
 // path, and none of it can end a call: a database that is down only delays the records.
 import type { CallManager } from "../call/manager.ts";
 import type { EndReason } from "../call/data.ts";
@@ -8,6 +8,7 @@ import type { Logger } from "../log.ts";
 import { SeenCalls } from "../telephony/seen-calls.ts";
 import { CallClaims } from "./claims.ts";
 import { Deliveries } from "./delivery.ts";
+import { LostSweep } from "./lost.ts";
 import { Recorder } from "./recorder.ts";
 import { Retention } from "./retention.ts";
 import { StoreStreamClaims } from "./stream-claims.ts";
@@ -25,6 +26,7 @@ export class Records {
   readonly streamClaims: StoreStreamClaims;
   readonly deliveries: Deliveries | undefined;
   readonly retention: Retention;
+  readonly lost: LostSweep;
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -43,13 +45,17 @@ export class Records {
       deliveries: this.deliveries !== undefined,
       log: rlog,
       onEnded: () => this.deliveries?.kick(0),
+      // Read when needed: PUBLIC_URL is what the <Stream> URLs were built from.
+      streamHost: () => URL.parse(config.publicUrl)?.host ?? "",
     });
     this.claims = new CallClaims(this.store, new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000));
     this.streamClaims = new StoreStreamClaims(this.store, config.streamTokenTtlS * 1000, config.seenCallsMax, rlog);
     this.retention = new Retention(this.store, r.retentionDays, rlog);
+    this.lost = new LostSweep({ store: this.store, agents: () => calls.router.list().map((r) => r.agent), live: () => calls.calls().map((c) => c.callId), log: rlog });
     this.unsubscribe = calls.events.subscribe(this.recorder.observe);
     this.deliveries?.start();
     this.retention.start();
+    this.lost.start();
   }
 
   /** The webhook answered without a stream: the record says so and does not look like a call in progress. */
@@ -67,6 +73,7 @@ export class Records {
     this.recorder.stop();
     this.unsubscribe();
     this.retention.stop();
+    this.lost.stop();
     await this.deliveries?.stop();
     await this.store.close().catch(() => undefined);
   }

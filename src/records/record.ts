@@ -26,7 +26,8 @@ export interface CallRecord extends CallSummary {
   rotations: number | null;
   /** Every counter the model leg kept (connections, goAways, tool calls, …). */
   model: Record<string, number> | null;
-  /** The media server's first text frame, when it was a JSON object. */
+  /** The media server's first text frame, when it was a JSON object; plus `raw: {caller?, callee?}`, the numbers
+   *  as the webhook sent them, for each one stored in another form (E.164). */
   metadata: Record<string, unknown> | null;
   transcript: Utterance[];
   toolCalls: ToolCallEntry[];
@@ -61,5 +62,6 @@ export type RecordOp =
       /** Queue the end-of-call webhook in the same transaction. */
       delivery: { id: string } | undefined;
     }
-  /** The webhook answered without a stream (no agent for the number, no model session). */
+  /** The webhook answered without a stream (no agent for the number, no model session), or with one whose socket
+   *  never came (no_media). Closes only a record no instance has answered or ended. */
   | { kind: "unanswered"; id: string; at: number; reason: EndReason | null; detail: string };

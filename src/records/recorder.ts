@@ -33,6 +33,8 @@ export interface RecorderOptions {
   log: Logger;
   /** Called after a batch holding ended calls was written (the delivery worker looks for work then). */
   onEnded?: () => void;
+  /** The host the <Stream> URLs name (PUBLIC_URL's), for the record of a call whose socket never came. */
+  streamHost?: () => string;
 }
 
 export class Recorder {
@@ -75,6 +77,16 @@ export class Recorder {
       case "started":
         this.state(e.callId);
         return { kind: "started", id: e.callId, agent: e.agent, caller: e.caller, callee: e.callee, source: e.source, at: e.at };
+      case "neverStarted": {
+        const host = this.o.streamHost?.();
+        return {
+          kind: "unanswered",
+          id: e.callId,
+          at: e.at,
+          reason: "no_media",
+          detail: `the media server never opened the audio socket${host ? ` (stream URL host ${host})` : ""}; waited ${e.waitedMs} ms`,
+        };
+      }
       case "metadata":
         return { kind: "metadata", id: e.callId, meta: e.meta };
       case "transcript":

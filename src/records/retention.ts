@@ -1,9 +1,13 @@
 // RECORDS_RETENTION_DAYS: records older than that are deleted once at start and then daily (0 keeps them).
-// Every instance may run it; the deletes are idempotent.
+// Every instance may run it; the deletes are idempotent. A delete cannot be undone, so the pass never trusts the
+// clock alone: nothing newer than the newest record's start minus the period goes, whatever the clock says (a relay
+// started with its clock a month fast would otherwise delete every record).
 import type { Logger } from "../log.ts";
 import { errText, type RecordStore } from "./store.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** The clock ahead of the newest record by less than this is a quiet spell, not worth a warning. */
+const AHEAD_WARN_MS = 60 * 60 * 1000;
 
 export class Retention {
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -12,6 +16,7 @@ export class Retention {
     private readonly store: RecordStore,
     private readonly days: number,
     private readonly log: Logger,
+    private readonly now: () => number = Date.now,
   ) {}
 
   start(): void {
@@ -22,10 +27,25 @@ export class Retention {
   }
 
   /** Deletes what is past retention; returns how many calls went (0 on failure, which is logged). */
-  async runOnce(now = Date.now()): Promise<number> {
+  async runOnce(now = this.now()): Promise<number> {
     if (this.days === 0) return 0;
+    const keepMs = this.days * DAY_MS;
     try {
-      const n = await this.store.deleteOlderThan(now - this.days * DAY_MS);
+      const newest = await this.store.newestStart();
+      if (newest === undefined) return 0;
+      const byClock = now - keepMs;
+      const cutoff = Math.min(byClock, newest - keepMs);
+      const aheadMs = now - newest;
+      if (aheadMs > AHEAD_WARN_MS) {
+        const spared = await this.store.countStarted(cutoff, byClock);
+        if (spared > 0) {
+          this.log.warn(
+            { aheadMs, aheadDays: Math.round((aheadMs / DAY_MS) * 10) / 10, spared, retentionDays: this.days },
+            "records: the clock is ahead of the newest record (set wrong, or no call for that long); retention keeps what is within the period of the newest record",
+          );
+        }
+      }
+      const n = await this.store.deleteOlderThan(cutoff);
       if (n > 0) this.log.info({ deleted: n, retentionDays: this.days }, "records: old calls deleted");
       return n;
     } catch (err) {

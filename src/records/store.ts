@@ -2,8 +2,10 @@
 // several processes on it can share the file), PostgreSQL for several instances. One class: the dialects differ
 // only in how a write transaction starts and in SQLite's single connection (see `run`).
 import { SQL } from "bun";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { toE164 } from "../agents/numbers.ts";
 import type { CallSource, EndReason, ToolCallEntry, ToolOutcome, Utterance } from "../call/data.ts";
 import type { Logger } from "../log.ts";
 import type { ClaimResult } from "../telephony/stream-claims.ts";
@@ -24,8 +26,16 @@ export interface ListQuery {
   limit: number;
   before: Cursor | undefined;
   agent: string | undefined;
-  /** Matches the caller or the callee. */
+  /** Matches the caller or the callee exactly, as stored (E.164 for phone numbers: see storedNumber). */
   number: string | undefined;
+}
+
+/** Closes records nobody will end: still open, started before `before`, not one of `keep` (this process's own). */
+export interface LostQuery {
+  before: number;
+  at: number;
+  detail: string;
+  keep: readonly string[];
 }
 
 export interface CallPage {
@@ -68,6 +78,13 @@ export interface RecordStore {
   sweepStreamClaims(now: number): Promise<number>;
   /** Deletes calls started before `cutoff` (unix ms) with their transcript, tool calls and deliveries. */
   deleteOlderThan(cutoff: number): Promise<number>;
+  /** The newest call's start (unix ms), undefined when there is none. */
+  newestStart(): Promise<number | undefined>;
+  /** How many calls started in [from, to). */
+  countStarted(from: number, to: number): Promise<number>;
+  /** Ends matching open records as `lost` (one statement, so of several instances sweeping one closes each);
+   *  returns how many. */
+  closeLost(q: LostQuery): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -76,6 +93,14 @@ export class StoreNotReady extends Error {
     super("records database not migrated yet (unreachable?)");
   }
 }
+
+export interface StoreOptions {
+  /** SQLite: how often the file's identity is checked (a deleted or replaced file is reopened). */
+  fileCheckMs?: number;
+}
+
+/** A stat every few seconds is the whole cost of noticing a deleted or replaced SQLite file. */
+const FILE_CHECK_MS = 2000;
 
 /** SQLite answers "database is locked" at once (busy_timeout 0, so the event loop never blocks on another
  *  process's lock); we wait asynchronously and try again for this long. */
@@ -95,6 +120,44 @@ export function describeDatabase(url: string, engine: Engine): string {
     return `postgres ${u.hostname}:${u.port || "5432"}${u.pathname}`;
   } catch {
     return "postgres";
+  }
+}
+
+/** How a caller or callee is stored: E.164 when it is a phone number in any form toE164 reads, else as sent. */
+function storedNumber(n: string): string {
+  return toE164(n) ?? n;
+}
+
+/** The `number` filter in the form numbers are stored in (storedNumber): any form of a phone number finds its E.164
+ *  records; one with no country code (stored as sent) matches only as written. Undefined when it is not a phone
+ *  number at all. */
+export function numberQuery(v: string): string | undefined {
+  const e164 = toE164(v);
+  if (e164 !== undefined) return e164;
+  const bare = v.trim().replace(/^tel:/i, "").replace(/[\s\-.()]/g, "");
+  return /^\+?\d{1,20}$/.test(bare) ? v.trim() : undefined;
+}
+
+/** The numbers as sent, for each stored in another form; undefined when both were stored as sent. */
+function rawNumbers(caller: string, callee: string): { caller?: string; callee?: string } | undefined {
+  const raw: { caller?: string; callee?: string } = {};
+  if (storedNumber(caller) !== caller) raw.caller = caller;
+  if (storedNumber(callee) !== callee) raw.callee = callee;
+  return raw.caller === undefined && raw.callee === undefined ? undefined : raw;
+}
+
+const rawMetadata = (caller: string, callee: string): string | null => {
+  const raw = rawNumbers(caller, callee);
+  return raw === undefined ? null : JSON.stringify({ raw });
+};
+
+/** dev:inode of a path, undefined when it cannot be stat'ed (gone, or a parent is not a directory). */
+async function fileId(path: string): Promise<string | undefined> {
+  try {
+    const s = await stat(path);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return undefined;
   }
 }
 
@@ -184,41 +247,66 @@ export class SqlStore implements RecordStore {
   readonly engine: Engine;
   readonly ready: Promise<void>;
   isReady = false;
-  private readonly sql: SQL;
+  private sql: SQL;
   private closed = false;
   /** SQLite: one connection, so every store operation runs alone (a query started while a transaction is
    *  open would otherwise join it). */
   private chain: Promise<unknown> = Promise.resolve();
+  /** SQLite file (not :memory:): what it and its WAL files were when this client opened them (dev:inode). */
+  private readonly filename: string | undefined;
+  private opened: { db: string | undefined; wal: string | undefined; shm: string | undefined } | undefined;
+  private readonly watch: ReturnType<typeof setInterval> | undefined;
+  private checking = false;
 
-  constructor(url: string, engine: Engine, private readonly log: Logger) {
+  constructor(
+    private readonly url: string,
+    engine: Engine,
+    private readonly log: Logger,
+    o: StoreOptions = {},
+  ) {
     this.engine = engine;
-    if (engine === "sqlite") {
-      const filename = sqliteFilename(url);
+    const file = engine === "sqlite" ? sqliteFilename(url) : undefined;
+    this.filename = file === undefined || file === ":memory:" ? undefined : file;
+    this.sql = this.connect();
+    this.ready = this.migrateUntilDone("start");
+    // A store that never becomes ready is reported by the retry loop; nobody must crash on it.
+    this.ready.catch(() => {});
+    if (this.filename !== undefined) {
+      this.watch = setInterval(() => void this.checkFile(), o.fileCheckMs ?? FILE_CHECK_MS);
+      this.watch.unref?.();
+    }
+  }
+
+  /** A new client. SQLite opens lazily, and a client whose first open failed keeps failing even once the path
+   *  could be opened (docs/bun.md#sql), so every retry after a failure starts from a new one. */
+  private connect(): SQL {
+    if (this.engine === "sqlite") {
+      const filename = sqliteFilename(this.url);
       try {
-        if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true });
+        if (this.filename !== undefined) mkdirSync(dirname(filename), { recursive: true });
       } catch {
         // opening the file fails next, and the migration loop reports it
       }
-      this.sql = new SQL({ adapter: "sqlite", filename, create: true, readwrite: true });
-    } else {
-      this.sql = new SQL(url, {
-        max: 4,
-        connectionTimeout: 5,
-        idleTimeout: 60,
-        // A hung server fails the query rather than holding a connection forever.
-        connection: { application_name: "sauti-relay", statement_timeout: "15000" },
-      });
+      return new SQL({ adapter: "sqlite", filename, create: true, readwrite: true });
     }
-    this.ready = this.migrateUntilDone();
-    // A store that never becomes ready is reported by the retry loop; nobody must crash on it.
-    this.ready.catch(() => {});
+    return new SQL(this.url, {
+      max: 4,
+      connectionTimeout: 5,
+      idleTimeout: 60,
+      // A hung server fails the query rather than holding a connection forever.
+      connection: { application_name: "sauti-relay", statement_timeout: "15000" },
+    });
   }
 
-  private async migrateUntilDone(): Promise<void> {
+  private async migrateUntilDone(why: "start" | "reopen"): Promise<void> {
     let delay = 500;
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw new Error("records store closed");
       try {
+        if (attempt > 1 && this.engine === "sqlite") {
+          await this.sql.close().catch(() => undefined);
+          this.sql = this.connect();
+        }
         const applied = await this.run(async () => {
           if (this.engine === "sqlite") {
             // WAL: readers never wait for the writer, and other processes on this host can share the file.
@@ -228,9 +316,14 @@ export class SqlStore implements RecordStore {
           }
           return migrate(this.sql, this.engine);
         });
+        if (this.filename !== undefined) {
+          const f = this.filename;
+          this.opened = { db: await fileId(f), wal: await fileId(`${f}-wal`), shm: await fileId(`${f}-shm`) };
+        }
         this.isReady = true;
         if (applied.length > 0) this.log.info({ applied }, "records: schema migrated");
-        if (attempt > 1) this.log.info({ attempts: attempt }, "records: database reachable again; schema ready");
+        if (why === "reopen") this.log.info({ attempts: attempt }, "records: database file reopened; schema ready");
+        else if (attempt > 1) this.log.info({ attempts: attempt }, "records: database reachable again; schema ready");
         return;
       } catch (err) {
         if (attempt === 1 || attempt % 10 === 0) {
@@ -239,6 +332,41 @@ export class SqlStore implements RecordStore {
         await Bun.sleep(delay);
         delay = Math.min(delay * 2, MIGRATE_RETRY_MAX_MS);
       }
+    }
+  }
+
+  /**
+   * SQLite: is the file at the path still the one this client has open? Deleted, an open connection goes on
+   * writing into the unlinked file (lost at the next restart); replaced, it goes on with the old one. Either way:
+   * not ready, a new client on the path, the schema migrated, ready again.
+   */
+  private async checkFile(): Promise<void> {
+    const f = this.filename;
+    const was = this.opened;
+    if (f === undefined || was === undefined || !this.isReady || this.checking || this.closed) return;
+    this.checking = true;
+    try {
+      const now = await fileId(f);
+      if (now === was.db || !this.isReady || this.closed) return;
+      this.isReady = false;
+      this.log.error(
+        { file: f },
+        now === undefined
+          ? "records: the database file was deleted under the relay; opening a fresh one (records written since the last check went with it)"
+          : "records: the database file was replaced under the relay; reopening the one now at its path",
+      );
+      // Operations already started finish on the old client first (SQLite runs them one at a time).
+      await this.run(() => this.sql.close().catch(() => undefined));
+      // The old database's WAL files stay at the path after the close, and a new client would read them as its
+      // own (measured: the old data reappears in the new file). Ones another process has made since are kept.
+      for (const [suffix, id] of [["-wal", was.wal], ["-shm", was.shm]] as const) {
+        if (id !== undefined && (await fileId(f + suffix)) === id) rmSync(f + suffix, { force: true });
+      }
+      this.opened = undefined;
+      this.sql = this.connect();
+      void this.migrateUntilDone("reopen").catch(() => undefined);
+    } finally {
+      this.checking = false;
     }
   }
 
@@ -272,8 +400,9 @@ export class SqlStore implements RecordStore {
   async claim(c: CallClaim): Promise<boolean> {
     this.need();
     const rows = await this.run(
-      () => this.sql`INSERT INTO calls (id, agent, caller, callee, source, started_at)
-        VALUES (${c.id}, ${c.agent}, ${c.caller}, ${c.callee}, ${"phone"}, ${c.at})
+      () => this.sql`INSERT INTO calls (id, agent, caller, callee, source, started_at, metadata)
+        VALUES (${c.id}, ${c.agent}, ${storedNumber(c.caller)}, ${storedNumber(c.callee)}, ${"phone"}, ${c.at},
+          ${rawMetadata(c.caller, c.callee)})
         ON CONFLICT (id) DO NOTHING RETURNING id`,
     );
     return rows.length === 1;
@@ -317,19 +446,29 @@ export class SqlStore implements RecordStore {
   private async apply(tx: SQL, op: Exclude<RecordOp, UtteranceOp>): Promise<void> {
     switch (op.kind) {
       case "started":
-        // The webhook's claim row (possibly written by another instance) knows caller, callee and agent best.
-        await tx`INSERT INTO calls (id, agent, caller, callee, source, started_at, answered_at)
-          VALUES (${op.id}, ${op.agent}, ${op.caller}, ${op.callee}, ${op.source}, ${op.at}, ${op.at})
+        // The webhook's claim row (possibly written by another instance) knows caller, callee and agent best. An
+        // end that was a guess (no_media, lost) gives way to the call that turned up after all.
+        await tx`INSERT INTO calls (id, agent, caller, callee, source, started_at, answered_at, metadata)
+          VALUES (${op.id}, ${op.agent}, ${storedNumber(op.caller)}, ${storedNumber(op.callee)}, ${op.source}, ${op.at},
+            ${op.at}, ${rawMetadata(op.caller, op.callee)})
           ON CONFLICT (id) DO UPDATE SET
             answered_at = excluded.answered_at,
             source = excluded.source,
             agent = CASE WHEN calls.agent = '' THEN excluded.agent ELSE calls.agent END,
             caller = CASE WHEN calls.caller = '' THEN excluded.caller ELSE calls.caller END,
-            callee = CASE WHEN calls.callee = '' THEN excluded.callee ELSE calls.callee END`;
+            callee = CASE WHEN calls.callee = '' THEN excluded.callee ELSE calls.callee END,
+            ended_at = CASE WHEN calls.end_reason IN ('no_media', 'lost') THEN NULL ELSE calls.ended_at END,
+            end_detail = CASE WHEN calls.end_reason IN ('no_media', 'lost') THEN NULL ELSE calls.end_detail END,
+            end_reason = CASE WHEN calls.end_reason IN ('no_media', 'lost') THEN NULL ELSE calls.end_reason END`;
         return;
-      case "metadata":
-        await tx`UPDATE calls SET metadata = ${op.meta === undefined ? null : text(op.meta)} WHERE id = ${op.id}`;
+      case "metadata": {
+        // The media server's frame, keeping the numbers as sent that the row's first write put there.
+        const rows = (await tx`SELECT metadata FROM calls WHERE id = ${op.id}`) as Row[];
+        const raw = json<{ raw?: unknown }>(rows[0]?.metadata)?.raw;
+        const meta = raw === undefined ? op.meta : { ...op.meta, raw };
+        await tx`UPDATE calls SET metadata = ${meta === undefined ? null : text(meta)} WHERE id = ${op.id}`;
         return;
+      }
       case "toolCall":
         await tx`INSERT INTO tool_calls (call_id, seq, tool_call_id, name, args, at_ms)
           VALUES (${op.id}, ${op.seq}, ${op.toolCallId}, ${op.name}, ${text(op.args)}, ${Math.round(op.atMs)})
@@ -366,7 +505,9 @@ export class SqlStore implements RecordStore {
         return;
       }
       case "unanswered":
-        await tx`UPDATE calls SET ended_at = ${op.at}, end_reason = ${op.reason}, end_detail = ${op.detail} WHERE id = ${op.id}`;
+        // A socket that reached another instance (one database behind one address) made this a call: leave it.
+        await tx`UPDATE calls SET ended_at = ${op.at}, end_reason = ${op.reason}, end_detail = ${op.detail}
+          WHERE id = ${op.id} AND answered_at IS NULL AND ended_at IS NULL`;
         return;
     }
   }
@@ -499,8 +640,33 @@ export class SqlStore implements RecordStore {
     });
   }
 
+  async newestStart(): Promise<number | undefined> {
+    this.need();
+    const rows = (await this.run(() => this.sql`SELECT MAX(started_at) AS newest FROM calls`)) as Row[];
+    return num(rows[0]?.newest) ?? undefined;
+  }
+
+  async countStarted(from: number, to: number): Promise<number> {
+    this.need();
+    const rows = (await this.run(() => this.sql`SELECT COUNT(*) AS n FROM calls WHERE started_at >= ${from} AND started_at < ${to}`)) as Row[];
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async closeLost(q: LostQuery): Promise<number> {
+    this.need();
+    const s = this.sql;
+    const keep = q.keep.length > 0 ? s`AND id NOT IN ${s(q.keep as string[])}` : s``;
+    // ended_at IS NULL is in the statement, so a row another instance closed a moment ago is not matched again.
+    const rows = await this.run(
+      () => s`UPDATE calls SET ended_at = ${q.at}, end_reason = ${"lost"}, end_detail = ${q.detail}
+        WHERE ended_at IS NULL AND started_at < ${q.before} ${keep} RETURNING id`,
+    );
+    return rows.length;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.watch);
     await this.chain;
     await this.sql.close({ timeout: 2 });
   }

@@ -2,7 +2,7 @@
 // forwarding headers), newest-first pages with a cursor, filters, 404 and bad input.
 import { afterEach, describe, expect, test } from "bun:test";
 import { checkAdmin, isLoopback } from "../../src/http/admin-auth.ts";
-import type { CallSummary } from "../../src/records/record.ts";
+import type { CallRecord, CallSummary } from "../../src/records/record.ts";
 import { startHarness, type Harness } from "../relay/harness.ts";
 
 let h: Harness | undefined;
@@ -104,4 +104,37 @@ describe("listing and reading", () => {
       expect((await fetch(`${h.base}/api/calls?${q}`)).status).toBe(400);
     }
   });
+
+  test("numbers are stored in E.164 whatever form the webhook sent (that form kept in metadata.raw); the number filter takes any form; a non-number is a 400 naming number", async () => {
+    h = await startHarness();
+    await h.records.store.ready;
+    const forms: Array<[string, string]> = [
+      ["HD_e164_plain", "+254711000001"],
+      ["HD_e164_bare", "254711000001"],
+      ["HD_e164_spaced", "+254 711 000 001"],
+    ];
+    for (const [id, from] of forms) {
+      const res = await h.post("/voice", `sessionId=${id}&callerNumber=${encodeURIComponent(from)}&destinationNumber=254700000002`);
+      expect(await res.text()).toContain("<Stream");
+      await Bun.sleep(3);
+    }
+    const ids = forms.map(([id]) => id).reverse();
+    for (const q of ["+254711000001", "254711000001", "+254 711-000-001", "tel:+254711000001", "00254711000001"]) {
+      const res = await fetch(`${h.base}/api/calls?number=${encodeURIComponent(q)}`);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as Page).calls.map((c) => c.id)).toEqual(ids);
+    }
+    expect(((await (await fetch(`${h.base}/api/calls?number=${encodeURIComponent("+254700000002")}`)).json()) as Page).calls).toHaveLength(3);
+    const spaced = (await (await fetch(`${h.base}/api/calls/HD_e164_spaced`)).json()) as CallRecord;
+    expect(spaced).toMatchObject({ caller: "+254711000001", callee: "+254700000002", metadata: { raw: { caller: "+254 711 000 001", callee: "254700000002" } } });
+    const plain = (await (await fetch(`${h.base}/api/calls/HD_e164_plain`)).json()) as CallRecord;
+    expect(plain.metadata).toEqual({ raw: { callee: "254700000002" } });
+
+    for (const q of ["abc", "DROP TABLE calls", "+2547110000O1", "anonymous"]) {
+      const res = await fetch(`${h.base}/api/calls?number=${encodeURIComponent(q)}`);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toContain("number");
+    }
+  });
 });
+

@@ -1,11 +1,16 @@
 // Shared pieces of the records tests: a call with transcripts, a tool call and a barge-in, played through the
 // real relay; reading records over the real API.
-import { expect } from "bun:test";
+import { expect, test } from "bun:test";
+import { tmpdir } from "node:os";
 import type { Agent, CallTool } from "../../src/call/agent.ts";
 import { KILL_AUDIO } from "../../src/telephony/audio-socket.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { CallRecord } from "../../src/records/record.ts";
+import { SqlStore, type StoreOptions } from "../../src/records/store.ts";
+import { captureLog } from "../support/log.ts";
 import { Caller, until, type Harness } from "../relay/harness.ts";
+import { freshDatabase, pgTest } from "../support/postgres.ts";
+import { removeSqlite } from "../support/scratch-db.ts";
 
 export const lookup: CallTool = {
   declaration: { name: "lookup_order", description: "Find an order.", parameters: { type: "object", properties: { order: { type: "string" } } } },
@@ -116,4 +121,45 @@ export function expectTalkRecord(r: CallRecord, id: string): void {
   expect(r.reconnects).toBe(0);
   expect(r.rotations).toBe(0);
   expect(r.model!.connections).toBe(1);
+}
+
+export type EngineName = "sqlite" | "postgres";
+
+/**
+ * Store tests on both engines, cleaned up through `defer` (a file's cleanupAfterEach): `sqliteUrl()` is a fresh
+ * SQLite file, `open` a store on a URL, `onBoth` runs one body as a SQLite test and as a PostgreSQL test on a fresh database.
+ */
+export function engines(defer: (undo: () => unknown) => void): {
+  sqliteUrl(): string;
+  /** A store on `url`, migrated, closed after the test; `lines` are its log. */
+  open(url: string, engine: EngineName, o?: StoreOptions): Promise<{ store: SqlStore; lines: string[] }>;
+  onBoth(what: string, body: (url: string, engine: EngineName) => Promise<void>, timeoutMs?: number): void;
+} {
+  const sqliteUrl = (): string => {
+    const file = `${tmpdir()}/sauti-store-${process.pid}-${crypto.randomUUID()}.db`;
+    defer(() => removeSqlite(file));
+    return `sqlite://${file}`;
+  };
+  return {
+    sqliteUrl,
+    async open(url, engine, o) {
+      const { log, lines } = captureLog();
+      const store = new SqlStore(url, engine, log, o);
+      defer(() => store.close());
+      await store.ready;
+      return { store, lines };
+    },
+    onBoth(what, body, timeoutMs) {
+      test(`SQLite: ${what}`, () => body(sqliteUrl(), "sqlite"), timeoutMs);
+      pgTest(
+        `PostgreSQL: ${what}`,
+        async () => {
+          const db = await freshDatabase();
+          defer(() => db.drop());
+          await body(db.url, "postgres");
+        },
+        timeoutMs,
+      );
+    },
+  };
 }

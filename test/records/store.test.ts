@@ -3,44 +3,17 @@
 import { describe, expect, test } from "bun:test";
 import { cleanupAfterEach } from "../support/cleanup.ts";
 import { SQL } from "bun";
-import { tmpdir } from "node:os";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 import type { RecordOp } from "../../src/records/record.ts";
 import { Recorder, TURN_DELAY_MS } from "../../src/records/recorder.ts";
 import { Retention } from "../../src/records/retention.ts";
-import { MIGRATIONS } from "../../src/records/migrations.ts";
-import { SqlStore, type RecordStore } from "../../src/records/store.ts";
+import type { RecordStore } from "../../src/records/store.ts";
 import { captureLog, until } from "../gemini/helpers.ts";
-import { freshDatabase, pgTest } from "../support/postgres.ts";
-import { removeSqlite } from "../support/scratch-db.ts";
+import { engines } from "./helpers.ts";
 
 const defer = cleanupAfterEach();
 
-function sqliteUrl(): string {
-  const file = `${tmpdir()}/sauti-store-${process.pid}-${crypto.randomUUID()}.db`;
-  defer(() => {
-    removeSqlite(file);
-  });
-  return `sqlite://${file}`;
-}
-
-async function open(url: string, engine: "sqlite" | "postgres"): Promise<{ store: SqlStore; lines: string[] }> {
-  const { log, lines } = captureLog();
-  const store = new SqlStore(url, engine, log);
-  defer(() => store.close());
-  await store.ready;
-  return { store, lines };
-}
-
-/** One test body, run as a SQLite test on a fresh file and as a PostgreSQL test on a fresh database. */
-function onBothEngines(what: string, body: (url: string, engine: "sqlite" | "postgres") => Promise<void>): void {
-  test(`SQLite: ${what}`, () => body(sqliteUrl(), "sqlite"));
-  pgTest(`PostgreSQL: ${what}`, async () => {
-    const db = await freshDatabase();
-    defer(() => db.drop());
-    await body(db.url, "postgres");
-  });
-}
+const { sqliteUrl, open, onBoth: onBothEngines } = engines(defer);
 
 const DAY = 86400000;
 const utter = (id: string, seq: number): RecordOp => ({ kind: "utterance", id, seq, role: "caller", text: `u${seq}`, startMs: seq, endMs: seq + 1, interrupted: false, heardMs: null });
@@ -59,6 +32,60 @@ async function retentionOn(url: string, engine: "sqlite" | "postgres"): Promise<
   expect(await store.getCall("old")).toBeUndefined();
   expect((await store.getCall("edge"))!.transcript).toHaveLength(2);
   expect((await store.listCalls({ limit: 10, before: undefined, agent: undefined, number: undefined })).calls.map((c) => c.id)).toEqual(["new", "edge"]);
+}
+
+/** A clock 31 days fast (a relay started with a wrong clock) must not delete what the right clock keeps: nothing
+ *  newer than the newest record's start minus the retention period goes, and the pass says how far ahead it looks. */
+async function retentionClockAheadOn(url: string, engine: "sqlite" | "postgres"): Promise<void> {
+  const { store } = await open(url, engine);
+  const now = Date.now();
+  for (const [id, ageDays] of [["ancient", 45], ["month", 20], ["today", 0]] as const) {
+    expect(await store.claim({ id, agent: "a", caller: "+1", callee: "+2", at: now - ageDays * DAY })).toBe(true);
+    await store.write([utter(id, 0)]);
+  }
+  const { log, lines } = captureLog();
+  const fast = now + 31 * DAY;
+  expect(await new Retention(store, 30, log).runOnce(fast)).toBe(1);
+  const left = await store.listCalls({ limit: 10, before: undefined, agent: undefined, number: undefined });
+  expect(left.calls.map((c) => c.id)).toEqual(["today", "month"]);
+  expect((await store.getCall("month"))!.transcript).toHaveLength(1);
+  const warn = lines.map((l) => JSON.parse(l) as { level: number; msg: string; aheadMs?: number }).filter((l) => l.level === 40);
+  expect(warn).toHaveLength(1);
+  expect(warn[0]!.msg).toContain("ahead");
+  expect(warn[0]!.aheadMs!).toBeGreaterThanOrEqual(31 * DAY - 60000);
+  expect(warn[0]!.aheadMs!).toBeLessThanOrEqual(31 * DAY + 60000);
+  // The injected clock is the one start() and the daily pass use; a right clock deletes as before and says nothing.
+  const right = captureLog();
+  expect(await new Retention(store, 10, right.log, () => now).runOnce()).toBe(1);
+  expect(right.lines.some((l) => l.includes('"level":40'))).toBe(false);
+  expect((await store.listCalls({ limit: 10, before: undefined, agent: undefined, number: undefined })).calls.map((c) => c.id)).toEqual(["today"]);
+}
+
+/** Caller and callee are stored in E.164, by the webhook's claim and by a start that found no claim row (the
+ *  socket reached an instance the webhook did not); metadata.raw keeps the forms that were changed, beside the
+ *  media server's frame. */
+async function numbersOn(url: string, engine: "sqlite" | "postgres"): Promise<void> {
+  const { store } = await open(url, engine);
+  const now = Date.now();
+  await store.claim({ id: "n1", agent: "a", caller: "254711000001", callee: "+254 700 000 002", at: now });
+  await store.write([{ kind: "started", id: "n2", agent: "a", caller: "tel:+254711000001", callee: "0711000000", source: "phone", at: now + 1 }]);
+  const frames: RecordOp[] = [
+    { kind: "metadata", id: "n1", meta: { streamSid: "MZ1" } },
+    { kind: "metadata", id: "n2", meta: { streamSid: "MZ2" } },
+  ];
+  await store.write(frames);
+  await store.write(frames); // a batch may run twice
+  expect(await store.getCall("n1")).toMatchObject({
+    caller: "+254711000001",
+    callee: "+254700000002",
+    metadata: { streamSid: "MZ1", raw: { caller: "254711000001", callee: "+254 700 000 002" } },
+  });
+  // A national number has no country code to recover: kept as sent, so nothing raw to keep.
+  const n2 = (await store.getCall("n2"))!;
+  expect(n2).toMatchObject({ caller: "+254711000001", callee: "0711000000" });
+  expect(n2.metadata).toEqual({ streamSid: "MZ2", raw: { caller: "tel:+254711000001" } });
+  const list = await store.listCalls({ limit: 10, before: undefined, agent: undefined, number: "+254711000001" });
+  expect(list.calls.map((c) => c.id)).toEqual(["n2", "n1"]);
 }
 
 /** Runs of utterances go to the database as one statement each; a batch written twice still records each once. */
@@ -96,11 +123,13 @@ describe("store", () => {
     expect(b.lines.some((l) => l.includes("schema migrated"))).toBe(false);
     const raw = new SQL(url);
     defer(() => raw.close());
-    expect(await raw`SELECT version FROM schema_migrations ORDER BY version`).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
+    expect(await raw`SELECT version FROM schema_migrations ORDER BY version`).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
     expect(await raw`PRAGMA journal_mode`).toEqual([{ journal_mode: "wal" }]);
   });
 
+  onBothEngines("caller and callee are stored in E.164 by the claim and by a start without one; metadata.raw keeps the forms sent", numbersOn);
   onBothEngines("retention deletes calls past RECORDS_RETENTION_DAYS with their transcript; 0 keeps everything", retentionOn);
+  onBothEngines("retention on a clock far ahead of the data deletes nothing newer than the newest start minus the period, and warns", retentionClockAheadOn);
 });
 
 /** A real store that can be switched off, as a database that went away. */
