@@ -53,6 +53,8 @@ const REASONS: Record<string, string> = {
   model_failed: "the agent's model failed",
   media_lost: "audio lost",
   shutdown: "relay stopped",
+  no_media: "no audio came (check PUBLIC_URL)",
+  lost: "lost (the relay stopped)",
 };
 
 export function reasonText(r: string | null | undefined): string {
