@@ -98,16 +98,18 @@ export interface OpenApiParameters {
   leftOut: LeftOut[];
 }
 
-/** The FunctionDeclaration fields for one tool's parameters, in the chosen form. */
-export type DeclarationParameters =
-  | { parameters: OpenApiSchema; leftOut: LeftOut[] }
-  | { parametersJsonSchema: Record<string, unknown>; leftOut: LeftOut[] };
+/** One tool's parameters in the chosen form: `fields` spreads into a FunctionDeclaration. */
+export interface DeclarationParameters {
+  fields: { parameters: OpenApiSchema } | { parametersJsonSchema: Record<string, unknown> };
+  /** What the openapi form does not carry (always empty for json); worth a log line at load. */
+  leftOut: LeftOut[];
+}
 
-/** Either form, ready to spread into a FunctionDeclaration (minus `leftOut`). Throws ToolSchemaError. */
+/** Either form for GEMINI_TOOL_SCHEMA=json|openapi. Throws ToolSchemaError naming the place. */
 export function declarationParameters(form: ToolSchemaForm, schema: unknown, path: string): DeclarationParameters {
-  if (form === "json") return { parametersJsonSchema: toJsonSchemaParameters(schema, path), leftOut: [] };
+  if (form === "json") return { fields: { parametersJsonSchema: toJsonSchemaParameters(schema, path) }, leftOut: [] };
   const { schema: parameters, leftOut } = toOpenApiSchema(schema, path);
-  return { parameters, leftOut };
+  return { fields: { parameters }, leftOut };
 }
 
 /**
@@ -125,7 +127,8 @@ export function toJsonSchemaParameters(schema: unknown, path: string): Record<st
 /** The `parameters` form. Throws ToolSchemaError naming the first place the subset cannot state. */
 export function toOpenApiSchema(schema: unknown, path: string): OpenApiParameters {
   if (!isObject(schema)) throw new ToolSchemaError(path, "expected a JSON Schema object");
-  const ctx: Ctx = { root: schema, base: path, leftOut: [], seen: new Set(), refs: [] };
+  // The root counts as being written out, so `$ref: "#"` anywhere is recursion.
+  const ctx: Ctx = { root: schema, base: path, leftOut: [], seen: new Set(), refs: ["#"] };
   const out = translate(schema, [], ctx);
   if (out.type !== "OBJECT") {
     throw new ToolSchemaError(schemaPath(path, ["type"]), 'expected "object" (the arguments are an object of named values)');

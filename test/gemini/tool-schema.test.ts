@@ -283,6 +283,7 @@ describe("toOpenApiSchema refuses what the subset cannot state, naming the place
       "$defs.Node.properties.children.items.$ref",
       /recursive \$ref #\/\$defs\/Node/,
     ],
+    ["a $ref to the whole schema", { type: "object", properties: { child: { $ref: "#" } } }, "properties.child.$ref", /recursive \$ref #:/],
     ["a remote $ref", { type: "object", properties: { a: { $ref: "https://example.com/a.json" } } }, "properties.a.$ref", /only references inside this schema/],
     ["a $ref to nothing", { type: "object", properties: { a: { $ref: "#/$defs/Nope" } } }, "properties.a.$ref", /points at nothing/],
     ["$ref beside a constraint", { type: "object", properties: { a: { $ref: "#/$defs/A", maxLength: 3 } }, $defs: { A: { type: "string" } } }, "properties.a.maxLength", /beside \$ref/],
@@ -342,10 +343,18 @@ describe("declarationParameters: the FunctionDeclaration fields for the setting 
 
   test("openapi → parameters, with what was left out", () => {
     const d = declarationParameters("openapi", schema, BASE);
-    expect(d).toEqual({ parameters: { type: "OBJECT", properties: { a: { type: "STRING" } } } as OpenApiSchema, leftOut: [expect.objectContaining({ keyword: "additionalProperties" })] });
+    const parameters: OpenApiSchema = { type: "OBJECT", properties: { a: { type: "STRING" } } };
+    expect(d).toEqual({ fields: { parameters }, leftOut: [expect.objectContaining({ keyword: "additionalProperties" })] });
   });
 
   test("json → parametersJsonSchema, nothing left out", () => {
-    expect(declarationParameters("json", schema, BASE)).toEqual({ parametersJsonSchema: schema, leftOut: [] });
+    expect(declarationParameters("json", schema, BASE)).toEqual({ fields: { parametersJsonSchema: schema }, leftOut: [] });
+  });
+
+  test("a refusal is the same ToolSchemaError either way it is asked for", () => {
+    expect(() => declarationParameters("openapi", { type: "object", properties: { m: { type: "object", additionalProperties: { type: "string" } } } }, BASE)).toThrow(
+      `${BASE}.properties.m.additionalProperties: additionalProperties with a schema`,
+    );
+    expect(() => declarationParameters("json", { type: "string" }, BASE)).toThrow(`${BASE}.type: expected "object"`);
   });
 });
