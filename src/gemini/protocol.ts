@@ -14,7 +14,10 @@ export interface Content {
 export interface FunctionDeclaration {
   name: string;
   description?: string;
+  /** Google's Schema, the OpenAPI subset (tool-schema.ts toOpenApiSchema). Exclusive with parametersJsonSchema. */
   parameters?: Record<string, unknown>;
+  /** JSON Schema as the agents file has it (tool-schema.ts toJsonSchemaParameters). */
+  parametersJsonSchema?: Record<string, unknown>;
   behavior?: "BLOCKING" | "NON_BLOCKING";
 }
 

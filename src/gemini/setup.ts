@@ -15,7 +15,7 @@ export function modelFamily(model: string): ModelFamily {
 
 /** Optional per-model knobs; each is only emitted for the generation that accepts it. */
 export interface ModelTuning {
-  /** 3.8-extended-thinking (default "low") and 3.1 (default "minimal"). */
+  /** 3.8-extended-thinking (default LOW) and 3.1 (default MINIMAL); sent upper case, any case accepted here. */
   thinkingLevel?: string;
   /** 2.5 only. */
   thinkingBudget?: number;
@@ -33,6 +33,12 @@ export interface SetupParams {
   /** Resumption handle; absent for a fresh session. */
   handle?: string | undefined;
   tuning?: ModelTuning;
+}
+
+// The SDK's ThinkingLevel enum is upper case (docs/gemini-live.md#per-model-setup); the docs' lower-case samples
+// rely on the service reading enum names loosely, which a strict proto3 JSON reader does not.
+function level(v: string | undefined, fallback: string): string {
+  return v === undefined ? fallback : v.toUpperCase();
 }
 
 export function buildSetup(p: SetupParams): SetupMessage {
@@ -59,11 +65,11 @@ export function buildSetup(p: SetupParams): SetupMessage {
       // No thinkingConfig (unsupported), no enableAffectiveDialog (removed), no proactivity (always on; false errors).
       break;
     case "3.8-extended-thinking":
-      setup.generationConfig.thinkingConfig = { thinkingLevel: t.thinkingLevel ?? "low" };
+      setup.generationConfig.thinkingConfig = { thinkingLevel: level(t.thinkingLevel, "LOW") };
       break;
     case "3.1":
       // No proactivity / affective dialog: 3.1 closes sessions that carry them.
-      setup.generationConfig.thinkingConfig = { thinkingLevel: t.thinkingLevel ?? "minimal" };
+      setup.generationConfig.thinkingConfig = { thinkingLevel: level(t.thinkingLevel, "MINIMAL") };
       break;
     case "2.5":
       if (t.thinkingBudget !== undefined) setup.generationConfig.thinkingConfig = { thinkingBudget: t.thinkingBudget };

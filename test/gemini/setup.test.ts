@@ -42,13 +42,13 @@ describe("setup over the wire", () => {
 
   test("gemini-3.8-live-extended-thinking carries thinkingConfig.thinkingLevel", async () => {
     const s = await setupFor("gemini-3.8-live-extended-thinking");
-    expect(s.generationConfig.thinkingConfig).toEqual({ thinkingLevel: "low" });
+    expect(s.generationConfig.thinkingConfig).toEqual({ thinkingLevel: "LOW" });
     expect("proactivity" in s).toBe(false);
   });
 
   test("gemini-3.1-*: thinkingLevel minimal, no proactivity/affective, no handle:null", async () => {
     const s = await setupFor("gemini-3.1-flash-live-preview");
-    expect(s.generationConfig.thinkingConfig).toEqual({ thinkingLevel: "minimal" });
+    expect(s.generationConfig.thinkingConfig).toEqual({ thinkingLevel: "MINIMAL" });
     expect("proactivity" in s).toBe(false);
     expect("enableAffectiveDialog" in s.generationConfig).toBe(false);
     expect(s.sessionResumption).toEqual({});
