@@ -1,4 +1,4 @@
-// The agents file's contract (README "Agents"): field names exactly as users write them. Checked with zod so a
+// The agents file's contract (README "Agents and tools"): field names exactly as users write them. Checked with zod so a
 // mistake names its place in the file (`agents[1].tools[0].url`) and what was expected there.
 import { z } from "zod";
 import { toE164 } from "./numbers.ts";
