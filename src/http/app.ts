@@ -7,12 +7,12 @@ import type { Config } from "../config.ts";
 import { clip, maskNumber, type Logger } from "../log.ts";
 import type { Readiness } from "../ops/readiness.ts";
 import { recordsApi } from "../records/api.ts";
+import { verifySignature } from "../signing/sautikit.ts";
 import type { Records } from "../records/index.ts";
 import { CALL_ID_MAX, isSafeCallId } from "../telephony/call-id.ts";
 import { mintStreamToken } from "../telephony/stream-token.ts";
 import { adminAuth } from "./admin-auth.ts";
 import { noCounters, type HttpCounters } from "./counters.ts";
-import { verifySignature } from "./signature.ts";
 import { BodyError, callFields, parseBody, pick, type Fields } from "./webhook-body.ts";
 import { EMPTY_RESPONSE, sayHangupXml, streamXml } from "./xml.ts";
 

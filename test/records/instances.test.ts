@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { tmpdir } from "node:os";
 import type { Subprocess } from "bun";
-import { signBody } from "../../src/http/signature.ts";
+import { signBody } from "../../src/signing/sautikit.ts";
 import { freshDatabase, PG_URL, pgTest } from "../support/postgres.ts";
 import { removeSqlite } from "../support/scratch-db.ts";
 

@@ -5,7 +5,7 @@ import { assemble } from "../../src/assemble.ts";
 import type { AgentRouter, CallManager } from "../../src/call/manager.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { StandinServer, type StandinOptions } from "../support/gemini-spy.ts";
-import { signBody } from "../../src/http/signature.ts";
+import { signBody } from "../../src/signing/sautikit.ts";
 import { captureLog } from "../support/log.ts";
 import type { RelayMetrics } from "../../src/metrics/registry.ts";
 import type { Readiness } from "../../src/ops/readiness.ts";

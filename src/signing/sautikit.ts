@@ -1,4 +1,5 @@
-// Sautikit webhook signatures (docs/sautikit-stream.md#signatures):
+// Sautikit-style signatures (docs/sautikit-stream.md#signatures): the webhook check verifies them, HTTP tools
+// sign their requests with them (src/tools/http-tool.ts).
 //   X-Sautikit-Signature: t=<unix>,v1=<hex>   with  v1 = HMAC-SHA256(secret, rawBody + "." + t)
 // Per-event pages also show a bare hex HMAC(body) with no timestamp; that form is accepted only when configured.
 import { createHmac, timingSafeEqual } from "node:crypto";
@@ -50,8 +51,8 @@ export function verifySignature(header: string | null, rawBody: Uint8Array, o: S
   return v1.some((sig) => sameDigest(expected, sig)) ? { ok: true } : { ok: false, reason: "bad signature" };
 }
 
-/** Builds a header value the way Sautikit does; HTTP tools sign their requests with it (src/tools/http-tool.ts), the
- *  tests sign webhooks with it (bench/caller.ts signs with its own sign()). */
+/** Builds a header value the way Sautikit does; HTTP tools sign their requests with it, the tests sign webhooks
+ *  with it (bench/caller.ts signs with its own sign()). */
 export function signBody(secret: string, rawBody: string | Uint8Array, tS = Math.floor(Date.now() / 1000)): string {
   const body = typeof rawBody === "string" ? Buffer.from(rawBody) : rawBody;
   return `t=${tS},v1=${hmacHex(secret, [body, Buffer.from("." + tS)]).toString("hex")}`;
