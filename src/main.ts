@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   }
 
   const { endpoint, stop: stopModel } = await modelEndpoint(config, log);
-  const { calls, relay, readiness } = assemble(config, endpoint, log, router);
+  const { calls, relay, readiness, admission } = assemble(config, endpoint, log, router);
   log.info({ port: relay.port, host: config.host, publicUrl: config.publicUrl, model: endpoint.label }, "sauti-relay listening");
   log.info({ file: config.agentsFile ?? null, ...describeRouter(router) }, "agents loaded");
   // SIGHUP re-reads the agents file; a broken file is refused and the agents in use stay.
@@ -68,6 +68,8 @@ async function main(): Promise<void> {
 
   const drain = new Drain({
     calls,
+    requests: relay.requests,
+    stopAdmitting: () => admission.close(),
     timeoutMs: config.drainTimeoutS * 1000,
     log: log.child({ component: "drain" }),
     stop: async () => {

@@ -3,12 +3,14 @@
 // `kind` in ws.data and the single `websocket` slot dispatches on it, so new socket kinds need no second server.
 // The console's pages are `routes` (Bun's HTML imports, bundled into the binary); routes win over fetch.
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import type { CallAdmission } from "./admission/admission.ts";
 import type { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
 import { createConsole, SOFTPHONE_PATH, type Console } from "./console/index.ts";
 import { createApp } from "./http/app.ts";
 import { noCounters, type HttpCounters } from "./http/counters.ts";
 import { clip, type Logger } from "./log.ts";
+import { InFlight } from "./ops/in-flight.ts";
 import type { Readiness } from "./ops/readiness.ts";
 import type { Records } from "./records/index.ts";
 import {
@@ -42,6 +44,8 @@ export interface Relay {
   port: number;
   /** The web console (its hub is what tests and observers may inspect). */
   console: Console;
+  /** HTTP requests being answered; the drain waits for them. */
+  requests: InFlight;
   stop(): Promise<void>;
 }
 
@@ -74,10 +78,19 @@ function dispatcher(handlers: { [K in Kind]: WebSocketHandler<Extract<SocketData
   };
 }
 
-export function startRelay(config: Config, log: Logger, calls: CallManager, modelLabel: string, records: Records, ops: RelayOps = {}): Relay {
+export function startRelay(
+  config: Config,
+  log: Logger,
+  calls: CallManager,
+  modelLabel: string,
+  records: Records,
+  admission: CallAdmission,
+  ops: RelayOps = {},
+): Relay {
   const counters = ops.counters ?? noCounters;
   const claims = ops.claims ?? new MemoryStreamClaims(config.streamTokenTtlS * 1000, config.seenCallsMax);
-  const app = createApp({ config, log, records, calls, modelLabel, counters, readiness: ops.readiness, metrics: ops.metrics });
+  const requests = new InFlight();
+  const app = createApp({ config, log, records, calls, admission, modelLabel, counters, readiness: ops.readiness, metrics: ops.metrics });
   const rest = config.sautikitApiKey ? { apiUrl: config.sautikitApiUrl, apiKey: config.sautikitApiKey } : undefined;
 
   const consoleUi = createConsole({ config, log, calls });
@@ -178,10 +191,12 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     development: false,
     routes: consoleUi.routes,
     fetch(req, srv) {
-      const url = new URL(req.url);
-      if (url.pathname === "/stream") return mediaUpgrade(req, url, srv);
-      if (url.pathname === SOFTPHONE_PATH) return softphoneUpgrade(req, url, srv);
-      return app.fetch(req, srv);
+      return requests.track(() => {
+        const url = new URL(req.url);
+        if (url.pathname === "/stream") return mediaUpgrade(req, url, srv);
+        if (url.pathname === SOFTPHONE_PATH) return softphoneUpgrade(req, url, srv);
+        return app.fetch(req, srv);
+      });
     },
     websocket: dispatcher({
       media: audioSocketHandlers<MediaSocketData>((socket, callLog) => calls.startCall(socket, callLog), {
@@ -200,6 +215,7 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     server,
     port: server.port ?? config.port,
     console: consoleUi,
+    requests,
     async stop() {
       consoleUi.stop();
       await calls.stop();

@@ -2,6 +2,7 @@
 // readiness (/readyz), the records API and, when given, the metrics route.
 import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import type { CallAdmission } from "../admission/admission.ts";
 import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config.ts";
 import { clip, maskNumber, type Logger } from "../log.ts";
@@ -19,9 +20,11 @@ import { EMPTY_RESPONSE, sayHangupXml, streamXml } from "./xml.ts";
 export interface AppDeps {
   config: Config;
   log: Logger;
-  /** Call records: the "first POST for this call id" claim, the records API. */
+  /** Call records: calls answered without a stream, the records API, /healthz's records state. */
   records: Records;
   calls: CallManager;
+  /** Whether a call id is this POST's to answer, MAX_CALLS, and the gate that closes at shutdown. */
+  admission: CallAdmission;
   modelLabel: string;
   /** Webhook answers are counted here (metrics); none by default. */
   counters?: HttpCounters;
@@ -76,6 +79,17 @@ export function createApp(d: AppDeps): Hono {
       counters.webhook(route, c.res.status);
     };
 
+  /** The process is about to exit: the call is not started here, its claim is given back, and 503 tells the
+   *  sender (or a balancer) to try elsewhere, where the same webhook is then a first POST again. */
+  const stopping = async (callId: string, log: Logger): Promise<Response> => {
+    const released = await d.admission.release(callId, log);
+    log.warn(
+      { answer: "unavailable", claimReleased: released },
+      released ? "new call: this instance is stopping; answered 503 and released the call's claim" : "new call: this instance is stopping; answered 503",
+    );
+    return new Response("service unavailable: this instance is shutting down; try another\n", { status: 503, headers: { "retry-after": "1" } });
+  };
+
   const voice = async (req: Request): Promise<Response> => {
     const v = await readVerified(req, d, d.log);
     if (!v.ok) return v.res;
@@ -95,30 +109,37 @@ export function createApp(d: AppDeps): Hono {
     const caller = f.caller ?? "";
     const callee = f.callee ?? "";
     const agent = d.calls.router.route(callee);
-    // Decide by call id, never by callSessionState: the first POST can already say Completed. The claim row
-    // holds who called whom and which agent answers, whichever instance the audio socket then reaches.
-    if (!(await d.records.claims.claim({ id: f.callId, agent: agent?.name ?? "", caller, callee, at: Date.now() }, log))) {
+    // Decide by call id, never by callSessionState: the first POST can already say Completed.
+    if (!(await d.admission.claim({ id: f.callId, agent: agent?.name ?? "", caller, callee, at: Date.now() }, log))) {
       log.info({ state }, "voice webhook repeat: empty response");
       return new Response(EMPTY_RESPONSE, { headers: XML });
     }
+    if (d.admission.closed) return stopping(f.callId, log);
+    const about = { state, caller: maskNumber(caller), callee: maskNumber(callee) };
     if (agent === undefined) {
-      log.warn({ callee: maskNumber(callee) }, "no agent answers this number: answering with the fallback message and a hang-up");
+      log.warn({ ...about, answer: "fallback" }, "no agent answers this number: answering with the fallback message and a hang-up");
       d.records.unanswered(f.callId, null, "no agent answers this number");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
     // Admission control: past MAX_CALLS this instance takes no more work (no model session is opened).
-    if (!d.calls.admit()) {
-      log.warn({ state, maxCalls: d.config.maxCalls, activeCalls: d.calls.activeCalls, pendingCalls: d.calls.pendingCalls }, "at capacity: answering with the fallback message and a hang-up");
+    if (!d.admission.admit()) {
+      log.warn(
+        { ...about, answer: "fallback", maxCalls: d.config.maxCalls, activeCalls: d.calls.activeCalls, pendingCalls: d.calls.pendingCalls },
+        "at capacity: answering with the fallback message and a hang-up",
+      );
       d.records.unanswered(f.callId, null, "at capacity (MAX_CALLS)");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
-    log.info({ state, caller: maskNumber(caller), callee: maskNumber(callee), agent: agent.name }, "new call: answering with <Stream>");
-    const warm = await d.calls.prepare(f.callId, { caller, callee, agent }, log);
+    // A forced stop does not wait out a slow pre-warm: the webhook is answered at once and the call goes elsewhere.
+    const warm = await Promise.race([d.calls.prepare(f.callId, { caller, callee, agent }, log), d.admission.closing.then(() => "stopping" as const)]);
+    if (warm === "stopping" || d.admission.closed) return stopping(f.callId, log);
+    // One line per new call, written once the answer is decided.
     if (warm === "failed") {
-      log.error("no model session for this call: answering with the fallback message and a hang-up");
+      log.error({ ...about, agent: agent.name, answer: "fallback" }, "new call: no model session; answered with the fallback message and a hang-up");
       d.records.unanswered(f.callId, "model_failed", "no model session at webhook time");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
+    log.info({ ...about, agent: agent.name, answer: "stream", prewarm: warm }, "new call: answered with <Stream>");
     const c = d.config;
     const xml = streamXml({
       name: c.streamName,

@@ -1,12 +1,11 @@
-// Call records for one relay: the store (DATABASE_URL), the recorder on the call event hub, the claim that
-// decides which instance streams a call, the mark that keeps one live socket per call across instances, the end-of-call webhook outbox, retention. None of it is on the audio
+// Call records for one relay: the store (DATABASE_URL, which also holds the call claims admission asks for:
+// src/admission), the recorder on the call event hub, the mark that keeps one live socket per call across
+// instances, the end-of-call webhook outbox, retention. None of it is on the audio
 // path, and none of it can end a call: a database that is down only delays the records.
 import type { CallManager } from "../call/manager.ts";
 import type { EndReason } from "../call/events.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { SeenCalls } from "../telephony/seen-calls.ts";
-import { CallClaims } from "./claims.ts";
 import { Deliveries } from "./delivery.ts";
 import { Recorder } from "./recorder.ts";
 import { Retention } from "./retention.ts";
@@ -20,7 +19,6 @@ const STOP_DRAIN_UNREACHED_MS = 1000;
 export class Records {
   readonly store: RecordStore;
   readonly recorder: Recorder;
-  readonly claims: CallClaims;
   /** The "stream URL used" mark, shared by every instance on this database (server.ts asks it at upgrade). */
   readonly streamClaims: StoreStreamClaims;
   readonly deliveries: Deliveries | undefined;
@@ -44,7 +42,6 @@ export class Records {
       log: rlog,
       onEnded: () => this.deliveries?.kick(0),
     });
-    this.claims = new CallClaims(this.store, new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000));
     this.streamClaims = new StoreStreamClaims(this.store, config.streamTokenTtlS * 1000, config.seenCallsMax, rlog);
     this.retention = new Retention(this.store, r.retentionDays, rlog);
     this.unsubscribe = calls.events.subscribe(this.recorder.observe);

@@ -59,14 +59,8 @@ export interface CallRecord extends CallSummary {
   toolCalls: ToolCallRecord[];
 }
 
-/** The first webhook's claim on a call id: whoever inserts it answers <Stream>. */
-export interface CallClaim {
-  id: string;
-  agent: string;
-  caller: string;
-  callee: string;
-  at: number;
-}
+/** The claim row is the admission's contract (src/admission): the store implements it. */
+export type { CallClaim } from "../admission/admission.ts";
 
 /** One idempotent write; a batch of them is one transaction, safe to run again after an unclear commit. */
 export type RecordOp =
