@@ -185,8 +185,9 @@ export function startRelay(
   const server = Bun.serve<SocketData>({
     port: config.port,
     hostname: config.host,
-    // Several instances on one host share the port (docs/bun.md#reuseport); the token, not memory, binds socket to call.
-    reusePort: true,
+    // Only on purpose (REUSE_PORT): a forgotten old process would silently take half the calls
+    // (docs/bun.md#reuseport). When shared, the token, not memory, binds socket to call.
+    reusePort: config.reusePort,
     // Serve the console's bundles as built (cached, minified), never Bun's dev server with hot reload.
     development: false,
     routes: consoleUi.routes,

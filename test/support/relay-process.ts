@@ -37,6 +37,8 @@ export function baseEnv(port: number): Record<string, string> {
     HOST: "127.0.0.1",
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     GEMINI_API_KEY: "test-key",
+    // Nothing listens there: a test that wants a model gives its stand-in's URL; none reaches the real service.
+    GEMINI_LIVE_URL: "ws://127.0.0.1:9/live",
     SAUTIKIT_WEBHOOK_SECRET: PROCESS_SECRET,
     STREAM_TOKEN_SECRET: "process-test-stream-secret",
     AGENT_GREETING: "",
@@ -44,16 +46,16 @@ export function baseEnv(port: number): Record<string, string> {
 }
 
 /**
- * Spawns the relay. `env` is laid over baseEnv (a value of "" removes a setting). Unless `wait` is false, resolves
- * once /healthz answers, and throws with its stderr if it exits or does not answer within 15 s.
+ * Spawns the relay. `env` is laid over baseEnv (a value of undefined removes a setting). Unless `wait` is false, resolves
+ * once it logged that it listens and /healthz answers, and throws with its stderr if it exits or does not answer within 15 s.
  */
 export async function spawnRelay(
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
   o: { cleanup?: Array<() => unknown>; wait?: boolean; port?: number } = {},
 ): Promise<RelayProcess> {
   const port = o.port ?? (env.PORT !== undefined ? Number(env.PORT) : await freePort());
-  const merged: Record<string, string> = { ...baseEnv(port), ...env };
-  for (const [k, v] of Object.entries(merged)) if (v === "") delete merged[k];
+  const merged: Record<string, string | undefined> = { ...baseEnv(port), ...env };
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
   const proc = Bun.spawn([process.execPath, "src/main.ts"], { cwd: root, env: merged, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   o.cleanup?.push(() => proc.kill("SIGKILL"));
   let text = "";
@@ -84,12 +86,15 @@ export async function spawnRelay(
     kill: (signal = "SIGTERM") => proc.kill(signal),
   };
   if (o.wait === false) return r;
+  // Its own "listening" line, not just /healthz: another process may share the port (REUSE_PORT).
   const t0 = Date.now();
   for (;;) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch {
-      // not listening yet
+    if (text.includes('"msg":"sauti-relay listening"')) {
+      try {
+        if ((await fetch(`${base}/healthz`)).ok) break;
+      } catch {
+        // not answering yet
+      }
     }
     if (code !== null || Date.now() - t0 > 15000) {
       await proc.exited.catch(() => undefined);

@@ -1,0 +1,75 @@
+// Refusals at start, with the real process: a port another process already listens on (unless REUSE_PORT says
+// share it), and a real Gemini key with no webhook secret (unless ALLOW_UNSIGNED_WEBHOOKS says so). Both exit 2
+// with a message naming what to change; offline mode needs no secret.
+import { afterEach, describe, expect, test } from "bun:test";
+import { signedHeaders, spawnRelay, voiceBody, type RelayProcess } from "../support/relay-process.ts";
+import { slowPost } from "../support/slow-post.ts";
+import { until } from "../support/wait.ts";
+
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+/** The exit code, or null if the process is still running after `ms`. */
+async function exitWithin(r: RelayProcess, ms: number): Promise<number | null> {
+  return Promise.race([r.proc.exited, Bun.sleep(ms).then(() => null)]);
+}
+
+describe("a port already in use", () => {
+  test("a second instance on the same port and host exits 2 naming both; the first keeps serving", async () => {
+    const a = await spawnRelay({}, { cleanup });
+    const b = await spawnRelay({ PORT: String(a.port) }, { cleanup, wait: false });
+    expect(await exitWithin(b, 10000)).toBe(2);
+    const err = b.err();
+    expect(err).toContain(`port ${a.port}`);
+    expect(err).toContain("127.0.0.1");
+    expect(err).toContain("REUSE_PORT=true");
+    expect(err.trim().split("\n")).toHaveLength(1);
+    expect((await fetch(`${a.base}/healthz`)).status).toBe(200);
+    expect(a.exited()).toBeNull();
+  }, 30000);
+
+  test("the wildcard address on a port taken on loopback is refused too", async () => {
+    const a = await spawnRelay({}, { cleanup });
+    const b = await spawnRelay({ PORT: String(a.port), HOST: "0.0.0.0" }, { cleanup, wait: false });
+    expect(await exitWithin(b, 10000)).toBe(2);
+    expect(b.err()).toContain(`port ${a.port} on 0.0.0.0`);
+  }, 30000);
+
+  test("REUSE_PORT=true on both: they share the port on purpose and both answer", async () => {
+    const a = await spawnRelay({ REUSE_PORT: "true", PREWARM: "false" }, { cleanup });
+    const b = await spawnRelay({ REUSE_PORT: "true", PREWARM: "false", PORT: String(a.port) }, { cleanup });
+    expect(b.exited()).toBeNull();
+    // The kernel spreads new connections between the two: each process answers some of them.
+    for (let i = 0; i < 40; i++) {
+      const body = voiceBody(`HD_share_${i}`);
+      // A new TCP connection each time (the request says connection: close).
+      const res = await slowPost(a.port, "/voice", signedHeaders(body), body, { firstBytes: body.length, between: async () => {} });
+      expect(res.status).toBe(200);
+    }
+    const answered = (r: RelayProcess) => r.lines().filter((l) => String(l.msg).startsWith("new call")).length;
+    await until(() => answered(a) + answered(b) === 40, "a log line for each call");
+    expect(answered(a)).toBeGreaterThan(0);
+    expect(answered(b)).toBeGreaterThan(0);
+  }, 30000);
+});
+
+describe("webhook signatures with a real key", () => {
+  test("GEMINI_API_KEY without SAUTIKIT_WEBHOOK_SECRET exits 2, saying why and naming both settings", async () => {
+    const r = await spawnRelay({ SAUTIKIT_WEBHOOK_SECRET: undefined }, { cleanup, wait: false });
+    expect(await exitWithin(r, 10000)).toBe(2);
+    const err = r.err();
+    expect(err).toContain("SAUTIKIT_WEBHOOK_SECRET");
+    expect(err).toContain("ALLOW_UNSIGNED_WEBHOOKS=true");
+    expect(err).toContain("GEMINI_API_KEY");
+    expect(err).toContain("billed");
+  }, 30000);
+
+  test("ALLOW_UNSIGNED_WEBHOOKS=true starts it on purpose (and says so); offline mode starts without a secret", async () => {
+    const r = await spawnRelay({ SAUTIKIT_WEBHOOK_SECRET: undefined, ALLOW_UNSIGNED_WEBHOOKS: "true" }, { cleanup });
+    expect(r.lines().some((l) => l.level === 40 && String(l.msg).includes("ALLOW_UNSIGNED_WEBHOOKS"))).toBe(true);
+    const offline = await spawnRelay({ SAUTIKIT_WEBHOOK_SECRET: undefined, GEMINI_API_KEY: undefined }, { cleanup });
+    expect(((await (await fetch(`${offline.base}/healthz`)).json()) as { model: string }).model).toBe("offline");
+  }, 30000);
+});
