@@ -2,6 +2,7 @@
 // share it), and a real Gemini key with no webhook secret (unless ALLOW_UNSIGNED_WEBHOOKS says so). Both exit 2
 // with a message naming what to change; offline mode needs no secret.
 import { afterEach, describe, expect, test } from "bun:test";
+import { Caller, streamUrlFrom } from "../support/caller.ts";
 import { signedHeaders, spawnRelay, voiceBody, type RelayProcess } from "../support/relay-process.ts";
 import { slowPost } from "../support/slow-post.ts";
 import { until } from "../support/wait.ts";
@@ -71,5 +72,22 @@ describe("webhook signatures with a real key", () => {
     expect(r.lines().some((l) => l.level === 40 && String(l.msg).includes("ALLOW_UNSIGNED_WEBHOOKS"))).toBe(true);
     const offline = await spawnRelay({ SAUTIKIT_WEBHOOK_SECRET: undefined, GEMINI_API_KEY: undefined }, { cleanup });
     expect(((await (await fetch(`${offline.base}/healthz`)).json()) as { model: string }).model).toBe("offline");
+  }, 30000);
+});
+
+describe("offline mode", () => {
+  test("every line about offline mode says OFFLINE MODE, the first one included", async () => {
+    const r = await spawnRelay({ GEMINI_API_KEY: undefined, GEMINI_LIVE_URL: undefined, LOG_LEVEL: "debug" }, { cleanup });
+    const body = voiceBody("HD_offline_lines");
+    const xml = await (await fetch(`${r.base}/voice`, { method: "POST", headers: signedHeaders(body), body })).text();
+    const c = await new Caller(streamUrlFrom(xml)).open();
+    await until(() => r.out().includes("using pre-warmed model session"), "the call on the echo model");
+    c.ws.close();
+    await until(() => r.out().includes("socket closed"), "the echo model's socket closed");
+    r.kill("SIGTERM");
+    expect(await r.proc.exited).toBe(0);
+    const about = r.lines().filter((l) => /offline/i.test(String(l.msg)));
+    expect(about.length).toBeGreaterThanOrEqual(3);
+    for (const l of about) expect(String(l.msg)).toContain("OFFLINE MODE");
   }, 30000);
 });
