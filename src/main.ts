@@ -5,6 +5,7 @@ import { assemble } from "./assemble.ts";
 import type { AgentRouter } from "./call/manager.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { startOfflineModel, type GeminiEndpoint } from "./gemini/index.ts";
+import { localBaseUrl } from "./http/local-url.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Drain, handleSignals } from "./ops/drain.ts";
 
@@ -83,6 +84,14 @@ async function main(): Promise<void> {
   const { endpoint, stop: stopModel } = await modelEndpoint(config, log);
   const { calls, relay, readiness, admission } = listen(() => assemble(config, endpoint, log, router), config);
   log.info({ port: relay.port, host: config.host, publicUrl: config.publicUrl, model: endpoint.label }, "sauti-relay listening");
+  log.info(
+    {
+      url: `${localBaseUrl(config.host, relay.port)}/console`,
+      // Without ADMIN_TOKEN only this machine's loopback gets in; with it, the API wants the token.
+      access: config.records.adminToken === undefined ? "loopback only (ADMIN_TOKEN unset)" : "Bearer ADMIN_TOKEN",
+    },
+    "console: open this URL in a browser on this machine",
+  );
   log.info({ file: config.agentsFile ?? null, ...describeRouter(router) }, "agents loaded");
   // SIGHUP re-reads the agents file; a broken file is refused and the agents in use stay.
   process.on("SIGHUP", () => void reloadAgents(config, calls, log));

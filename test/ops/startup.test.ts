@@ -2,6 +2,7 @@
 // share it), and a real Gemini key with no webhook secret (unless ALLOW_UNSIGNED_WEBHOOKS says so). Both exit 2
 // with a message naming what to change; offline mode needs no secret.
 import { afterEach, describe, expect, test } from "bun:test";
+import { localBaseUrl } from "../../src/http/local-url.ts";
 import { Caller, streamUrlFrom } from "../support/caller.ts";
 import { signedHeaders, spawnRelay, voiceBody, type RelayProcess } from "../support/relay-process.ts";
 import { slowPost } from "../support/slow-post.ts";
@@ -90,4 +91,25 @@ describe("offline mode", () => {
     expect(about.length).toBeGreaterThanOrEqual(3);
     for (const l of about) expect(String(l.msg)).toContain("OFFLINE MODE");
   }, 30000);
+});
+
+describe("the console's address", () => {
+  test("HOST=0.0.0.0: the start says the console's URL on loopback, and that URL serves the console", async () => {
+    const r = await spawnRelay({ HOST: "0.0.0.0" }, { cleanup });
+    const line = r.lines().find((l) => String(l.msg).startsWith("console:"));
+    expect(line).toMatchObject({ level: 30, url: `http://127.0.0.1:${r.port}/console`, access: "loopback only (ADMIN_TOKEN unset)" });
+    const page = await fetch(String(line!.url));
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("<html");
+  }, 30000);
+
+  test("the local URL for each kind of HOST", () => {
+    expect(localBaseUrl("0.0.0.0", 8080)).toBe("http://127.0.0.1:8080");
+    expect(localBaseUrl("::", 8080)).toBe("http://[::1]:8080");
+    expect(localBaseUrl("[::]", 8080)).toBe("http://[::1]:8080");
+    expect(localBaseUrl("::1", 8080)).toBe("http://[::1]:8080");
+    expect(localBaseUrl("127.0.0.1", 9000)).toBe("http://127.0.0.1:9000");
+    expect(localBaseUrl("localhost", 9000)).toBe("http://localhost:9000");
+    expect(localBaseUrl("192.168.1.20", 80)).toBe("http://192.168.1.20:80");
+  });
 });
