@@ -4,7 +4,7 @@
 // PeakMeters a few times a second, and only while someone is watching; nothing here runs per audio frame.
 import type { CallEvent, EndReason, TranscriptEvent } from "../call/events.ts";
 import type { CallManager } from "../call/manager.ts";
-import { maskNumber } from "../log.ts";
+import { showParties } from "../phone-numbers.ts";
 import type { CallSummary } from "../records/record.ts";
 
 export interface TranscriptLine {
@@ -65,14 +65,9 @@ interface State {
   toolCalls: ToolLine[];
 }
 
-/** Numbers keep their last 3 digits unless the viewer may see them whole; non-numbers ("browser") stay as they are. */
-export function showNumber(n: string, full: boolean): string {
-  if (full || !/\d/.test(n)) return n;
-  return maskNumber(n) ?? "";
-}
-
+/** What a viewer sees of a call's numbers (the rule: src/phone-numbers.ts). */
 function masked<T extends ConsoleCall>(s: T, full: boolean): T {
-  return full ? s : { ...s, caller: showNumber(s.caller, false), callee: showNumber(s.callee, false) };
+  return showParties(s, full);
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;

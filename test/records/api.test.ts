@@ -88,7 +88,8 @@ describe("listing and reading", () => {
     expect(seen).toEqual([...ids].reverse());
 
     const first = ((await (await fetch(`${h.base}/api/calls?limit=1`)).json()) as Page).calls[0]!;
-    expect(first).toMatchObject({ id: "HD_list_4", caller: "+254711000001", callee: "+254700000002", agent: "default", endedAt: null, answeredAt: null });
+    // Loopback without ADMIN_TOKEN: the last 3 digits only (src/phone-numbers.ts); the filter takes whole numbers.
+    expect(first).toMatchObject({ id: "HD_list_4", caller: "…001", callee: "…002", agent: "default", endedAt: null, answeredAt: null });
 
     const byNumber = (await (await fetch(`${h.base}/api/calls?number=${encodeURIComponent("+254711000002")}`)).json()) as Page;
     expect(byNumber.calls.map((c) => c.id)).toEqual(["HD_list_3", "HD_list_1"]);

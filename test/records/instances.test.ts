@@ -117,6 +117,7 @@ describe("two relay processes, one PostgreSQL database", () => {
     expect(await voice(a.port, "HD_two_api", "Ringing")).toContain("<Stream");
     const res = await fetch(`http://127.0.0.1:${b.port}/api/calls/HD_two_api`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ id: "HD_two_api", caller: "+254700000001", callee: "+254700000002", agent: "default" });
+    // A loopback viewer without ADMIN_TOKEN sees the last 3 digits (src/phone-numbers.ts).
+    expect(await res.json()).toMatchObject({ id: "HD_two_api", caller: "…001", callee: "…002", agent: "default" });
   }, 20000);
 });
