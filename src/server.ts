@@ -1,7 +1,8 @@
 // One Bun.serve, one port. WebSocket upgrades are checked and accepted in fetch, before Hono (hono/bun cannot
 // choose the subprotocol: docs/bun.md#subprotocols); everything else goes to the Hono app. Every socket carries a
 // `kind` in ws.data and the single `websocket` slot dispatches on it, so new socket kinds need no second server.
-// The console's pages are `routes` (Bun's HTML imports, bundled into the binary); routes win over fetch.
+// The console's pages are `routes` (Bun's HTML imports, bundled into the binary), and so is /favicon.ico; routes
+// win over fetch.
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import type { CallAdmission } from "./admission/admission.ts";
 import type { CallManager } from "./call/manager.ts";
@@ -9,6 +10,7 @@ import type { Config } from "./config.ts";
 import { createConsole, SOFTPHONE_PATH, type Console } from "./console/index.ts";
 import { createApp } from "./http/app.ts";
 import { noCounters, type HttpCounters } from "./http/counters.ts";
+import { FAVICON } from "./http/favicon.ts";
 import { clip, type Logger } from "./log.ts";
 import { InFlight } from "./ops/in-flight.ts";
 import type { Readiness } from "./ops/readiness.ts";
@@ -190,7 +192,7 @@ export function startRelay(
     reusePort: config.reusePort,
     // Serve the console's bundles as built (cached, minified), never Bun's dev server with hot reload.
     development: false,
-    routes: consoleUi.routes,
+    routes: { ...consoleUi.routes, "/favicon.ico": FAVICON },
     fetch(req, srv) {
       return requests.track(() => {
         const url = new URL(req.url);
