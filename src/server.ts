@@ -11,6 +11,7 @@ import { createConsole, SOFTPHONE_PATH, type Console } from "./console/index.ts"
 import { createApp } from "./http/app.ts";
 import { noCounters, type HttpCounters } from "./http/counters.ts";
 import { FAVICON } from "./http/favicon.ts";
+import { RefusalLog } from "./log-limit.ts";
 import { clip, type Logger } from "./log.ts";
 import { InFlight } from "./ops/in-flight.ts";
 import type { Readiness } from "./ops/readiness.ts";
@@ -92,7 +93,9 @@ export function startRelay(
   const counters = ops.counters ?? noCounters;
   const claims = ops.claims ?? new MemoryStreamClaims(config.streamTokenTtlS * 1000, config.seenCallsMax);
   const requests = new InFlight();
-  const app = createApp({ config, log, records, calls, admission, modelLabel, counters, readiness: ops.readiness, metrics: ops.metrics });
+  // Refusals anyone can cause without a secret: a few lines per kind a minute, the rest counted.
+  const refusals = new RefusalLog(log);
+  const app = createApp({ config, log, records, calls, admission, modelLabel, counters, refusals, readiness: ops.readiness, metrics: ops.metrics });
   const rest = config.sautikitApiKey ? { apiUrl: config.sautikitApiUrl, apiKey: config.sautikitApiKey } : undefined;
 
   const consoleUi = createConsole({ config, log, calls });
@@ -120,7 +123,7 @@ export function startRelay(
     }
     if (!offersProtocol(req)) {
       counters.upgrade("no_subprotocol");
-      log.warn({ offered: clip(req.headers.get("sec-websocket-protocol")) }, `${what} upgrade rejected: subprotocol`);
+      refusals.warn(`${what}_subprotocol`, { offered: clip(req.headers.get("sec-websocket-protocol")) }, `${what} upgrade rejected: subprotocol`);
       return new Response(`subprotocol ${SUBPROTOCOL} required\n`, { status: 400 });
     }
     return undefined;
@@ -133,13 +136,13 @@ export function startRelay(
     const token = url.searchParams.get("token") ?? "";
     if (!isSafeCallId(callId)) {
       counters.upgrade("bad_call_id");
-      log.warn({ callIdLength: callId.length }, "stream upgrade rejected: malformed call id");
+      refusals.warn("stream_call_id", { callIdLength: callId.length }, "stream upgrade rejected: malformed call id");
       return new Response("bad request: call\n", { status: 400 });
     }
     const check = checkStreamToken(config.streamTokenSecret, callId, token);
     if (!check.ok) {
       counters.upgrade(check.reason === "expired" ? "expired_token" : "bad_token");
-      log.warn({ callId, reason: check.reason }, "stream upgrade rejected: token");
+      refusals.warn("stream_token", { callId, reason: check.reason }, "stream upgrade rejected: token");
       return new Response("unauthorized\n", { status: 401 });
     }
     // One live socket per call: a second one would open a second model session for the same call.
@@ -174,7 +177,7 @@ export function startRelay(
     const callId = url.searchParams.get("call") ?? "";
     const ticket = consoleUi.claim(callId, url.searchParams.get("token") ?? "");
     if (!ticket.ok) {
-      log.warn({ callId: clip(callId), reason: ticket.reason }, "softphone upgrade rejected: ticket");
+      refusals.warn("softphone_ticket", { callId: clip(callId), reason: ticket.reason }, "softphone upgrade rejected: ticket");
       return new Response("unauthorized\n", { status: 401 });
     }
     const ok = srv.upgrade(req, {
@@ -220,6 +223,7 @@ export function startRelay(
     console: consoleUi,
     requests,
     async stop() {
+      refusals.stop();
       consoleUi.stop();
       await calls.stop();
       await server.stop(true);

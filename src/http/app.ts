@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { CallAdmission } from "../admission/admission.ts";
 import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config.ts";
+import type { RefusalSink } from "../log-limit.ts";
 import { clip, maskNumber, type Logger } from "../log.ts";
 import type { Readiness } from "../ops/readiness.ts";
 import { recordsApi } from "../records/api.ts";
@@ -30,6 +31,8 @@ export interface AppDeps {
   counters?: HttpCounters;
   /** Backs GET /readyz; without it the instance is always ready. */
   readiness?: Readiness;
+  /** Where refusals an unauthenticated client can cause are logged (rate-limited: log-limit.ts). */
+  refusals: RefusalSink;
   /** GET /metrics, when metrics are wired (it checks its own token). */
   metrics?: (req: Request) => Promise<Response>;
 }
@@ -39,7 +42,7 @@ const XML = { "content-type": "application/xml; charset=utf-8" };
 type Verified = { ok: true; fields: Fields } | { ok: false; res: Response };
 
 /** Reads the raw body, checks the signature on exactly those bytes, then parses it. */
-async function readVerified(req: Request, d: AppDeps, log: Logger): Promise<Verified> {
+async function readVerified(req: Request, d: Pick<AppDeps, "config" | "refusals">): Promise<Verified> {
   const raw = new Uint8Array(await req.arrayBuffer());
   if (d.config.webhookSecret) {
     const v = verifySignature(req.headers.get("x-sautikit-signature"), raw, {
@@ -48,7 +51,9 @@ async function readVerified(req: Request, d: AppDeps, log: Logger): Promise<Veri
       allowBareHex: d.config.signatureBareHex,
     });
     if (!v.ok) {
-      log.warn({ path: clip(new URL(req.url).pathname), reason: v.reason }, "webhook rejected: signature");
+      // How far off a stale timestamp was, and which way: a clock that is wrong or a replay.
+      const skew = v.skewS === undefined ? {} : { skewS: Math.abs(v.skewS), timestamp: v.skewS > 0 ? "behind our clock" : "ahead of our clock", windowS: d.config.signatureWindowS };
+      d.refusals.warn("webhook_signature", { path: clip(new URL(req.url).pathname), reason: v.reason, ...skew }, "webhook rejected: signature");
       return { ok: false, res: new Response(`unauthorized: ${v.reason}\n`, { status: 401 }) };
     }
   }
@@ -56,7 +61,7 @@ async function readVerified(req: Request, d: AppDeps, log: Logger): Promise<Veri
     return { ok: true, fields: parseBody(raw, req.headers.get("content-type")) };
   } catch (err) {
     const msg = err instanceof BodyError ? err.message : "unreadable body";
-    log.warn({ reason: msg }, "webhook rejected: body");
+    d.refusals.warn("webhook_body", { reason: msg }, "webhook rejected: body");
     return { ok: false, res: new Response(`bad request: ${msg}\n`, { status: 400 }) };
   }
 }
@@ -91,17 +96,21 @@ export function createApp(d: AppDeps): Hono {
   };
 
   const voice = async (req: Request): Promise<Response> => {
-    const v = await readVerified(req, d, d.log);
+    const v = await readVerified(req, d);
     if (!v.ok) return v.res;
     const f = callFields(v.fields);
     if (!f.callId) {
       const keys = Object.keys(v.fields);
-      d.log.warn({ keyCount: keys.length, keys: keys.slice(0, 10).map((k) => clip(k, 32)) }, "voice webhook without a call id");
+      d.refusals.warn("webhook_no_call_id", { keyCount: keys.length, keys: keys.slice(0, 10).map((k) => clip(k, 32)) }, "voice webhook without a call id");
       return new Response("bad request: no sessionId/CallSid/call_id in body\n", { status: 400 });
     }
     // The id goes into the stream URL, the hang-up path and every log line: bounded, no characters to escape.
     if (!isSafeCallId(f.callId)) {
-      d.log.warn({ callIdLength: f.callId.length, callIdStart: f.callId.slice(0, 16).replace(/[^\w-]/g, "?") }, "voice webhook rejected: malformed call id");
+      d.refusals.warn(
+        "webhook_call_id",
+        { callIdLength: f.callId.length, callIdStart: f.callId.slice(0, 16).replace(/[^\w-]/g, "?") },
+        "voice webhook rejected: malformed call id",
+      );
       return new Response(`bad request: call id must be 1-${CALL_ID_MAX} characters of A-Z a-z 0-9 . _ : @ + = -\n`, { status: 400 });
     }
     const log = d.log.child({ callId: f.callId });
@@ -156,7 +165,8 @@ export function createApp(d: AppDeps): Hono {
   const limit = bodyLimit({
     maxSize: d.config.maxWebhookBytes,
     onError: (c) => {
-      d.log.warn(
+      d.refusals.warn(
+        "webhook_too_large",
         { path: clip(c.req.path), contentLength: clip(c.req.header("content-length"), 20), maxBytes: d.config.maxWebhookBytes },
         "webhook rejected: body too large",
       );
@@ -168,7 +178,7 @@ export function createApp(d: AppDeps): Hono {
   app.post("/", counted("/"), limit, (c) => voice(c.req.raw));
 
   app.post("/stream-status", counted("/stream-status"), limit, async (c) => {
-    const v = await readVerified(c.req.raw, d, d.log);
+    const v = await readVerified(c.req.raw, d);
     if (!v.ok) return v.res;
     const f = v.fields;
     d.log.info(
@@ -205,7 +215,7 @@ export function createApp(d: AppDeps): Hono {
   const metrics = d.metrics;
   if (metrics !== undefined) app.get("/metrics", (c) => metrics(c.req.raw));
 
-  app.route("/api", recordsApi(d.records.store, adminAuth(d.config.records.adminToken, d.log), d.log));
+  app.route("/api", recordsApi(d.records.store, adminAuth(d.config.records.adminToken, d.log, d.refusals), d.log));
 
   app.notFound((c) => c.text("not found\n", 404));
   app.onError((err, c) => {

@@ -4,7 +4,9 @@
 // Per-event pages also show a bare hex HMAC(body) with no timestamp; that form is accepted only when configured.
 import { createHmac, timingSafeEqual } from "node:crypto";
 
-export type SignatureResult = { ok: true } | { ok: false; reason: string };
+/** `skewS` (stale timestamps only): our clock minus the signature's timestamp, in seconds; positive when the
+ *  timestamp is in our past (a replay, or the sender's clock behind), negative when it is in our future. */
+export type SignatureResult = { ok: true } | { ok: false; reason: string; skewS?: number };
 
 export interface SignatureOptions {
   secret: string;
@@ -45,7 +47,8 @@ export function verifySignature(header: string | null, rawBody: Uint8Array, o: S
   }
   if (t === undefined || !/^\d{1,12}$/.test(t) || v1.length === 0) return { ok: false, reason: "malformed signature header" };
   const now = o.nowS ?? Math.floor(Date.now() / 1000);
-  if (Math.abs(now - Number(t)) > o.windowS) return { ok: false, reason: "stale signature timestamp" };
+  const skewS = now - Number(t);
+  if (Math.abs(skewS) > o.windowS) return { ok: false, reason: "stale signature timestamp", skewS };
   const expected = hmacHex(o.secret, [rawBody, Buffer.from("." + t)]);
   // Several v1 entries may be present during a secret rotation; any match is enough.
   return v1.some((sig) => sameDigest(expected, sig)) ? { ok: true } : { ok: false, reason: "bad signature" };
