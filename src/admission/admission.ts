@@ -41,9 +41,9 @@ const errText = (err: unknown): string => (err instanceof Error ? err.message : 
 
 export class CallAdmission {
   private _closed = false;
-  private onClose!: () => void;
-  /** Resolves at close(): a webhook waiting on a slow pre-warm stops waiting. */
-  readonly closing = new Promise<void>((r) => (this.onClose = r));
+  /** Waiters of whileOpen(), each dropped when its own promise settles (a promise that never resolved until
+   *  shutdown would keep one reaction per call ever made). */
+  private readonly waiters = new Set<() => void>();
 
   constructor(
     private readonly o: { store: ClaimStore; seen: SeenCalls; capacity: CallCapacity; timeoutMs?: number },
@@ -89,11 +89,31 @@ export class CallAdmission {
     return this.o.capacity.admit();
   }
 
+  /** `p`'s value, or "closed" as soon as close() is called first (a webhook stops waiting on a slow pre-warm). */
+  whileOpen<T>(p: Promise<T>): Promise<T | "closed"> {
+    if (this._closed) return Promise.resolve("closed");
+    return new Promise<T | "closed">((resolve, reject) => {
+      const closed = () => resolve("closed");
+      this.waiters.add(closed);
+      p.then(
+        (v) => {
+          this.waiters.delete(closed);
+          resolve(v);
+        },
+        (err: unknown) => {
+          this.waiters.delete(closed);
+          reject(err);
+        },
+      );
+    });
+  }
+
   /** No call is started from now on (the process is about to exit). */
   close(): void {
     if (this._closed) return;
     this._closed = true;
-    this.onClose();
+    for (const w of this.waiters) w();
+    this.waiters.clear();
   }
 
   get closed(): boolean {

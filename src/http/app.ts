@@ -140,8 +140,8 @@ export function createApp(d: AppDeps): Hono {
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
     // A forced stop does not wait out a slow pre-warm: the webhook is answered at once and the call goes elsewhere.
-    const warm = await Promise.race([d.calls.prepare(f.callId, { caller, callee, agent }, log), d.admission.closing.then(() => "stopping" as const)]);
-    if (warm === "stopping" || d.admission.closed) return stopping(f.callId, log);
+    const warm = await d.admission.whileOpen(d.calls.prepare(f.callId, { caller, callee, agent }, log));
+    if (warm === "closed" || d.admission.closed) return stopping(f.callId, log);
     // One line per new call, written once the answer is decided.
     if (warm === "failed") {
       log.error({ ...about, agent: agent.name, answer: "fallback" }, "new call: no model session; answered with the fallback message and a hang-up");

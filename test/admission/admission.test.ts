@@ -67,18 +67,20 @@ describe("call admission", () => {
     expect(await a.claim(claim("HD_down"), log)).toBe(true);
   });
 
-  test("admit() asks the capacity; close() resolves `closing` and stays closed", async () => {
+  test("admit() asks the capacity; whileOpen() gives a value, or \"closed\" at once when close() comes first", async () => {
     let room = 1;
     const a = admission(await sharedStore(), { admit: () => room-- > 0 });
     expect(a.admit()).toBe(true);
     expect(a.admit()).toBe(false);
-    let woke = false;
-    void a.closing.then(() => (woke = true));
+    expect(await a.whileOpen(Promise.resolve("ready"))).toBe("ready");
+    const slow = a.whileOpen(Bun.sleep(5000).then(() => "ready"));
     expect(a.closed).toBe(false);
+    const t0 = performance.now();
     a.close();
     a.close();
-    await Bun.sleep(0);
+    expect(await slow).toBe("closed");
+    expect(performance.now() - t0).toBeLessThan(1000);
     expect(a.closed).toBe(true);
-    expect(woke).toBe(true);
+    expect(await a.whileOpen(Promise.resolve("ready"))).toBe("closed");
   });
 });
