@@ -2,6 +2,7 @@
 // share it), and a real Gemini key with no webhook secret (unless ALLOW_UNSIGNED_WEBHOOKS says so). Both exit 2
 // with a message naming what to change; offline mode needs no secret.
 import { afterEach, describe, expect, test } from "bun:test";
+import { ConfigError, loadConfig } from "../../src/config.ts";
 import { localBaseUrl } from "../../src/http/local-url.ts";
 import { Caller, streamUrlFrom } from "../support/caller.ts";
 import { signedHeaders, spawnRelay, voiceBody, type RelayProcess } from "../support/relay-process.ts";
@@ -111,5 +112,25 @@ describe("the console's address", () => {
     expect(localBaseUrl("127.0.0.1", 9000)).toBe("http://127.0.0.1:9000");
     expect(localBaseUrl("localhost", 9000)).toBe("http://localhost:9000");
     expect(localBaseUrl("192.168.1.20", 80)).toBe("http://192.168.1.20:80");
+  });
+});
+
+describe("the two new settings", () => {
+  test("defaults, values and refusals", () => {
+    const c = loadConfig({});
+    expect(c.reusePort).toBe(false);
+    expect(c.allowUnsignedWebhooks).toBe(false);
+    expect(loadConfig({ REUSE_PORT: "true" }).reusePort).toBe(true);
+    expect(() => loadConfig({ REUSE_PORT: "sometimes" })).toThrow(ConfigError);
+    expect(() => loadConfig({ ALLOW_UNSIGNED_WEBHOOKS: "maybe" })).toThrow("ALLOW_UNSIGNED_WEBHOOKS");
+    try {
+      loadConfig({ GEMINI_API_KEY: "k" });
+      throw new Error("no refusal");
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).variable).toBe("SAUTIKIT_WEBHOOK_SECRET");
+    }
+    expect(loadConfig({ GEMINI_API_KEY: "k", SAUTIKIT_WEBHOOK_SECRET: "s" }).webhookSecret).toBe("s");
+    expect(loadConfig({ GEMINI_API_KEY: "k", ALLOW_UNSIGNED_WEBHOOKS: "true" }).allowUnsignedWebhooks).toBe(true);
   });
 });
