@@ -1,7 +1,7 @@
 // A Sautikit-like caller: signed webhook POST with the live field names, parses the <Stream> XML, opens the
 // socket with audio.drachtio.org, sends a metadata text frame, then marked 20 ms frames on the shared clock.
 // On the way back it feeds the media-server model and analyses each answer the bench asked for.
-import { signBody } from "../src/http/signature.ts";
+import { signBody } from "../src/signing/sautikit.ts";
 import { PROTO, streamUrlFrom } from "../test/support/caller.ts";
 import { FRAME_BYTES, writeMarkedFrame } from "./marker.ts";
 import { MediaServerModel } from "./mediaserver-model.ts";

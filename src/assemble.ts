@@ -1,5 +1,7 @@
 // Wires one relay from its settings: the model provider's leg factory, the agents, the call manager, metrics,
-// readiness and the server. main.ts and the tests assemble the relay the same way; main.ts adds the drain.
+// readiness, call admission and the server. main.ts and the tests assemble the relay the same way; main.ts adds the drain.
+import { CallAdmission } from "./admission/admission.ts";
+import { SeenCalls } from "./admission/seen-calls.ts";
 import { agentRouter } from "./agents/index.ts";
 import type { AgentRouter } from "./call/agent.ts";
 import { CallManager } from "./call/manager.ts";
@@ -23,6 +25,8 @@ export interface Assembled {
   /** Reasons not to take new calls; starts with "modelFailing". main.ts adds "draining". */
   readiness: Readiness;
   records: Records;
+  /** Which calls this instance answers; the drain closes it before the exit. */
+  admission: CallAdmission;
 }
 
 /** Without a router, the agents come from the settings (AGENTS_FILE or the default agent); may throw AgentsFileError. */
@@ -51,7 +55,12 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
   const lag = new LoopLagSampler((s) => metrics.eventLoopLag.observe(s));
   lag.start();
   const records = new Records(config, calls, log);
-  const relay = startRelay(config, log, calls, endpoint.label, records, {
+  const admission = new CallAdmission({
+    store: records.store,
+    seen: new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000),
+    capacity: calls,
+  });
+  const relay = startRelay(config, log, calls, endpoint.label, records, admission, {
     counters: httpCounters(metrics),
     readiness,
     metrics: metricsHandler(metrics, config.metricsToken),
@@ -62,5 +71,5 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     lag.stop();
     await stopServer();
   };
-  return { calls, relay, metrics, readiness, records };
+  return { calls, relay, metrics, readiness, records, admission };
 }

@@ -2,8 +2,8 @@
 // An invalid value is a ConfigError; main.ts turns it into exit code 2 with a message naming the variable.
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, readonly expected: string, readonly got: string) {
-    super(`invalid ${variable}=${JSON.stringify(got)}: expected ${expected}`);
+  constructor(readonly variable: string, readonly expected: string, readonly got: string, message?: string) {
+    super(message ?? `invalid ${variable}=${JSON.stringify(got)}: expected ${expected}`);
   }
 }
 
@@ -31,11 +31,15 @@ export interface GeminiSettings {
 export interface Config {
   port: number;
   host: string;
+  /** Share PORT with other processes on purpose (SO_REUSEPORT); otherwise a port in use is an error at start. */
+  reusePort: boolean;
   /** Public base URL Sautikit reaches us at (http/https); the stream URL uses ws/wss. */
   publicUrl: string;
   logLevel: string;
 
   webhookSecret: string | undefined;
+  /** Without a webhook secret, a real GEMINI_API_KEY is refused at start unless this says so on purpose. */
+  allowUnsignedWebhooks: boolean;
   /** Accept a bare-hex HMAC(body) signature too (Sautikit's per-event pages show that form). */
   signatureBareHex: boolean;
   signatureWindowS: number;
@@ -258,12 +262,27 @@ export function loadConfig(env: Env = process.env): Config {
   const model = str(env, "GEMINI_MODEL", "gemini-3.8-live").replace(/^models\//, "");
   if (!/^[\w.\-]+$/.test(model)) throw new ConfigError("GEMINI_MODEL", "a model id like gemini-3.8-live", model);
 
+  // Unsigned webhooks with a real key: anyone who can reach the webhook opens billed Gemini sessions. Offline
+  // mode (no key) costs nothing and is for trying the relay out, so it needs no secret.
+  const webhookSecret = opt(env, "SAUTIKIT_WEBHOOK_SECRET");
+  const allowUnsignedWebhooks = bool(env, "ALLOW_UNSIGNED_WEBHOOKS", false);
+  if (webhookSecret === undefined && opt(env, "GEMINI_API_KEY") !== undefined && !allowUnsignedWebhooks) {
+    throw new ConfigError(
+      "SAUTIKIT_WEBHOOK_SECRET",
+      "a secret",
+      "",
+      "SAUTIKIT_WEBHOOK_SECRET is not set but GEMINI_API_KEY is: every unsigned POST to the voice webhook would open a billed Gemini session, whoever sent it. Set SAUTIKIT_WEBHOOK_SECRET to the number's voice signing secret, or set ALLOW_UNSIGNED_WEBHOOKS=true to accept unsigned webhooks on purpose",
+    );
+  }
+
   return {
     port,
     host,
+    reusePort: bool(env, "REUSE_PORT", false),
     publicUrl,
     logLevel,
-    webhookSecret: opt(env, "SAUTIKIT_WEBHOOK_SECRET"),
+    webhookSecret,
+    allowUnsignedWebhooks,
     signatureBareHex: bool(env, "SAUTIKIT_SIGNATURE_BARE_HEX", false),
     signatureWindowS: int(env, "SAUTIKIT_SIGNATURE_WINDOW_S", 300, 1, 86400),
     streamTokenSecret: tokenSecret ?? Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex"),

@@ -42,3 +42,65 @@ export class LogLimit {
     return this.counts.get(kind) === this.first ? { ...obj, furtherOnlyCounted: true } : obj;
   }
 }
+
+/** How many lines of one kind of refusal the process logs per window before it only counts them. */
+export const REFUSALS_FIRST = 5;
+/** A window: at its end, the kinds that were left out are logged with their counts. */
+export const REFUSALS_WINDOW_MS = 60_000;
+
+/** Where refusals are logged (RefusalLog; a plain logger's warn in tests that do not care). */
+export interface RefusalSink {
+  warn(kind: string, obj: Record<string, unknown>, msg: string): void;
+}
+
+/**
+ * Process-wide limit for the lines an unauthenticated client can cause (forged webhooks, bad stream tokens,
+ * oversized bodies, refused admin requests): per kind, the first few lines of each window are logged, the rest
+ * counted; at the window's end one line gives the counts, and the next window logs its first few again. So a
+ * flood costs at most kinds × first + 1 lines a minute, and the operator still sees that it happens.
+ */
+export class RefusalLog implements RefusalSink {
+  private readonly counts = new Map<string, number>();
+  private readonly first: number;
+  private readonly windowMs: number;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    o: { first?: number; windowMs?: number } = {},
+  ) {
+    this.first = o.first ?? REFUSALS_FIRST;
+    this.windowMs = o.windowMs ?? REFUSALS_WINDOW_MS;
+  }
+
+  warn(kind: string, obj: Record<string, unknown>, msg: string): void {
+    const n = (this.counts.get(kind) ?? 0) + 1;
+    this.counts.set(kind, n);
+    // The window starts with its first refusal; a quiet process keeps no timer.
+    if (this.timer === undefined) {
+      this.timer = setTimeout(() => this.endWindow(), this.windowMs);
+      this.timer.unref?.();
+    }
+    if (n < this.first) this.log.warn(obj, msg);
+    else if (n === this.first) this.log.warn({ ...obj, furtherOnlyCounted: true }, msg);
+  }
+
+  /** Logs the counts left out so far (at the window's end, and at stop). */
+  flush(): void {
+    let counts: Record<string, number> | undefined;
+    for (const [kind, n] of this.counts) if (n > this.first) (counts ??= {})[kind] = n - this.first;
+    this.counts.clear();
+    if (counts !== undefined) this.log.warn({ counts, windowS: this.windowMs / 1000 }, "refused requests: lines left out, counted");
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flush();
+  }
+
+  private endWindow(): void {
+    this.timer = undefined;
+    this.flush();
+  }
+}

@@ -47,13 +47,6 @@ export function safeUrl(raw: string): string {
   return raw.replace(/([?&](?:token|key|access_token)=)[^&#]*/gi, "$1[redacted]");
 }
 
-/** A phone number as logs may show it: only its last 3 digits ("+2547…001" → "…001"). */
-export function maskNumber(n: string | undefined): string | undefined {
-  if (n === undefined || n === "") return n;
-  const digits = n.replace(/\D/g, "");
-  return digits.length <= 3 ? "…" : `…${digits.slice(-3)}`;
-}
-
 /** A value from outside (header, form field, frame) cut to `max` characters, so no log line grows with its input. */
 export function clip(v: string | undefined | null, max = 64): string | undefined {
   if (v === undefined || v === null) return undefined;

@@ -5,6 +5,7 @@ import { assemble } from "./assemble.ts";
 import type { AgentRouter } from "./call/agent.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { startOfflineModel, type GeminiEndpoint } from "./gemini/index.ts";
+import { localBaseUrl } from "./http/local-url.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Drain, handleSignals } from "./ops/drain.ts";
 
@@ -33,6 +34,21 @@ function readAgents(config: Config): AgentRouter {
   }
 }
 
+/** Starts the server; a port another process listens on exits 2 (sharing it is REUSE_PORT's job, on purpose). */
+function listen<T>(start: () => T, config: Config): T {
+  try {
+    return start();
+  } catch (err) {
+    if ((err as { code?: string }).code === "EADDRINUSE") {
+      process.stderr.write(
+        `sauti-relay: port ${config.port} on ${config.host} is already in use (is an older sauti-relay still running?): stop that process, set another PORT, or set REUSE_PORT=true on every process meant to share the port\n`,
+      );
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
 async function modelEndpoint(config: Config, log: Logger): Promise<{ endpoint: GeminiEndpoint; stop: () => Promise<void> }> {
   if (config.gemini.apiKey) {
     return { endpoint: { url: config.gemini.liveUrl, apiKey: config.gemini.apiKey, label: config.gemini.model }, stop: async () => {} };
@@ -51,7 +67,13 @@ async function main(): Promise<void> {
   if (config.streamTokenSecretGenerated) {
     log.warn("STREAM_TOKEN_SECRET is not set: using a random per-process secret; several instances need one shared value");
   }
-  if (!config.webhookSecret) log.warn("SAUTIKIT_WEBHOOK_SECRET is not set: webhook signatures are not checked");
+  if (!config.webhookSecret) {
+    log.warn(
+      config.gemini.apiKey
+        ? "SAUTIKIT_WEBHOOK_SECRET is not set and ALLOW_UNSIGNED_WEBHOOKS=true: webhook signatures are not checked; anyone who can reach the webhook can open billed Gemini sessions"
+        : "SAUTIKIT_WEBHOOK_SECRET is not set: webhook signatures are not checked",
+    );
+  }
   if (!config.sautikitApiKey) {
     // Said once here; each such call then logs only at info.
     log.warn(
@@ -60,14 +82,24 @@ async function main(): Promise<void> {
   }
 
   const { endpoint, stop: stopModel } = await modelEndpoint(config, log);
-  const { calls, relay, readiness } = assemble(config, endpoint, log, router);
+  const { calls, relay, readiness, admission } = listen(() => assemble(config, endpoint, log, router), config);
   log.info({ port: relay.port, host: config.host, publicUrl: config.publicUrl, model: endpoint.label }, "sauti-relay listening");
+  log.info(
+    {
+      url: `${localBaseUrl(config.host, relay.port)}/console`,
+      // Without ADMIN_TOKEN only this machine's loopback gets in; with it, the API wants the token.
+      access: config.records.adminToken === undefined ? "loopback only (ADMIN_TOKEN unset)" : "Bearer ADMIN_TOKEN",
+    },
+    "console: open this URL in a browser on this machine",
+  );
   log.info({ file: config.agentsFile ?? null, ...describeRouter(router) }, "agents loaded");
   // SIGHUP re-reads the agents file; a broken file is refused and the agents in use stay.
   process.on("SIGHUP", () => void reloadAgents(config, calls, log));
 
   const drain = new Drain({
     calls,
+    requests: relay.requests,
+    stopAdmitting: () => admission.close(),
     timeoutMs: config.drainTimeoutS * 1000,
     log: log.child({ component: "drain" }),
     stop: async () => {

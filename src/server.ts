@@ -1,14 +1,19 @@
 // One Bun.serve, one port. WebSocket upgrades are checked and accepted in fetch, before Hono (hono/bun cannot
 // choose the subprotocol: docs/bun.md#subprotocols); everything else goes to the Hono app. Every socket carries a
 // `kind` in ws.data and the single `websocket` slot dispatches on it, so new socket kinds need no second server.
-// The console's pages are `routes` (Bun's HTML imports, bundled into the binary); routes win over fetch.
+// The console's pages are `routes` (Bun's HTML imports, bundled into the binary), and so is /favicon.ico; routes
+// win over fetch.
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import type { CallAdmission } from "./admission/admission.ts";
 import type { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
 import { createConsole, SOFTPHONE_PATH, type Console } from "./console/index.ts";
 import { createApp } from "./http/app.ts";
 import { noCounters, type HttpCounters } from "./http/counters.ts";
+import { FAVICON } from "./http/favicon.ts";
+import { RefusalLog } from "./log-limit.ts";
 import { clip, type Logger } from "./log.ts";
+import { InFlight } from "./ops/in-flight.ts";
 import type { Readiness } from "./ops/readiness.ts";
 import type { Records } from "./records/index.ts";
 import {
@@ -42,6 +47,8 @@ export interface Relay {
   port: number;
   /** The web console (its hub is what tests and observers may inspect). */
   console: Console;
+  /** HTTP requests being answered; the drain waits for them. */
+  requests: InFlight;
   stop(): Promise<void>;
 }
 
@@ -74,10 +81,21 @@ function dispatcher(handlers: { [K in Kind]: WebSocketHandler<Extract<SocketData
   };
 }
 
-export function startRelay(config: Config, log: Logger, calls: CallManager, modelLabel: string, records: Records, ops: RelayOps = {}): Relay {
+export function startRelay(
+  config: Config,
+  log: Logger,
+  calls: CallManager,
+  modelLabel: string,
+  records: Records,
+  admission: CallAdmission,
+  ops: RelayOps = {},
+): Relay {
   const counters = ops.counters ?? noCounters;
   const claims = ops.claims ?? new MemoryStreamClaims(config.streamTokenTtlS * 1000, config.seenCallsMax);
-  const app = createApp({ config, log, records, calls, modelLabel, counters, readiness: ops.readiness, metrics: ops.metrics });
+  const requests = new InFlight();
+  // Refusals anyone can cause without a secret: a few lines per kind a minute, the rest counted.
+  const refusals = new RefusalLog(log);
+  const app = createApp({ config, log, records, calls, admission, modelLabel, counters, refusals, readiness: ops.readiness, metrics: ops.metrics });
   const rest = config.sautikitApiKey ? { apiUrl: config.sautikitApiUrl, apiKey: config.sautikitApiKey } : undefined;
 
   const consoleUi = createConsole({ config, log, calls });
@@ -105,7 +123,7 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     }
     if (!offersProtocol(req)) {
       counters.upgrade("no_subprotocol");
-      log.warn({ offered: clip(req.headers.get("sec-websocket-protocol")) }, `${what} upgrade rejected: subprotocol`);
+      refusals.warn(`${what}_subprotocol`, { offered: clip(req.headers.get("sec-websocket-protocol")) }, `${what} upgrade rejected: subprotocol`);
       return new Response(`subprotocol ${SUBPROTOCOL} required\n`, { status: 400 });
     }
     return undefined;
@@ -118,13 +136,13 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     const token = url.searchParams.get("token") ?? "";
     if (!isSafeCallId(callId)) {
       counters.upgrade("bad_call_id");
-      log.warn({ callIdLength: callId.length }, "stream upgrade rejected: malformed call id");
+      refusals.warn("stream_call_id", { callIdLength: callId.length }, "stream upgrade rejected: malformed call id");
       return new Response("bad request: call\n", { status: 400 });
     }
     const check = checkStreamToken(config.streamTokenSecret, callId, token);
     if (!check.ok) {
       counters.upgrade(check.reason === "expired" ? "expired_token" : "bad_token");
-      log.warn({ callId, reason: check.reason }, "stream upgrade rejected: token");
+      refusals.warn("stream_token", { callId, reason: check.reason }, "stream upgrade rejected: token");
       return new Response("unauthorized\n", { status: 401 });
     }
     // One live socket per call: a second one would open a second model session for the same call.
@@ -157,7 +175,7 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     const callId = url.searchParams.get("call") ?? "";
     const ticket = consoleUi.claim(callId, url.searchParams.get("token") ?? "");
     if (!ticket.ok) {
-      log.warn({ callId: clip(callId), reason: ticket.reason }, "softphone upgrade rejected: ticket");
+      refusals.warn("softphone_ticket", { callId: clip(callId), reason: ticket.reason }, "softphone upgrade rejected: ticket");
       return new Response("unauthorized\n", { status: 401 });
     }
     const ok = srv.upgrade(req, {
@@ -170,16 +188,19 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
   const server = Bun.serve<SocketData>({
     port: config.port,
     hostname: config.host,
-    // Several instances on one host share the port (docs/bun.md#reuseport); the token, not memory, binds socket to call.
-    reusePort: true,
+    // Only on purpose (REUSE_PORT): a forgotten old process would silently take half the calls
+    // (docs/bun.md#reuseport). When shared, the token, not memory, binds socket to call.
+    reusePort: config.reusePort,
     // Serve the console's bundles as built (cached, minified), never Bun's dev server with hot reload.
     development: false,
-    routes: consoleUi.routes,
+    routes: { ...consoleUi.routes, "/favicon.ico": FAVICON },
     fetch(req, srv) {
-      const url = new URL(req.url);
-      if (url.pathname === "/stream") return mediaUpgrade(req, url, srv);
-      if (url.pathname === SOFTPHONE_PATH) return softphoneUpgrade(req, url, srv);
-      return app.fetch(req, srv);
+      return requests.track(() => {
+        const url = new URL(req.url);
+        if (url.pathname === "/stream") return mediaUpgrade(req, url, srv);
+        if (url.pathname === SOFTPHONE_PATH) return softphoneUpgrade(req, url, srv);
+        return app.fetch(req, srv);
+      });
     },
     websocket: dispatcher({
       media: audioSocketHandlers<MediaSocketData>((socket, callLog) => calls.startCall(socket, callLog), {
@@ -200,7 +221,9 @@ export function startRelay(config: Config, log: Logger, calls: CallManager, mode
     server,
     port: server.port ?? config.port,
     console: consoleUi,
+    requests,
     async stop() {
+      refusals.stop();
       consoleUi.stop();
       await calls.stop();
       await server.stop(true);

@@ -1,12 +1,13 @@
-// Reads the agents file (YAML or JSON by extension, parsed by Bun), resolves ${VAR} from the environment, checks
-// it against the schema and builds the agents. Any problem is an AgentsFileError naming the file, the place in it
+// Reads the agents file (YAML or JSON by extension, parsed by Bun; a YAML mistake is located by the `yaml`
+// library), resolves ${VAR} from the environment, checks it against the schema and builds the agents. Any problem is an AgentsFileError naming the file, the place in it
 // (`agents[1].tools[0].url`) and what was expected; main.ts turns it into exit code 2, a reload into a refusal.
 import { readFileSync } from "node:fs";
 import { dirname, extname, resolve } from "node:path";
+import { parseDocument } from "yaml";
 import type { z } from "zod";
 import type { RoutedAgent } from "../call/agent.ts";
 import { buildTools } from "./tools.ts";
-import { toE164 } from "./numbers.ts";
+import { toE164 } from "../phone-numbers.ts";
 import { agentsFileSchema, type AgentEntry } from "./schema.ts";
 
 export class AgentsFileError extends Error {
@@ -86,13 +87,29 @@ export function expandVars(v: unknown, env: LoadOptions["env"], path: PropertyKe
   return v;
 }
 
+/**
+ * Where a YAML text Bun refused goes wrong. Bun's YAML error says what but not where (its line and column are
+ * those of the JavaScript call), so the maintained `yaml` library reads the text again, only on this path, for
+ * the line, the column and its own words. Undefined when it finds no error where Bun did.
+ */
+function yamlMistake(text: string): string | undefined {
+  const e = parseDocument(text).errors[0];
+  const at = e?.linePos?.[0];
+  if (e === undefined || at === undefined) return undefined;
+  const what = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+  return `at line ${at.line}, column ${at.col}: ${what}`;
+}
+
 function parse(file: string, text: string): unknown {
   const ext = extname(file).toLowerCase();
   try {
     if (ext === ".yaml" || ext === ".yml") return Bun.YAML.parse(text);
     if (ext === ".json") return JSON.parse(text);
   } catch (err) {
-    throw new AgentsFileError(file, [`not valid ${ext === ".json" ? "JSON" : "YAML"}: ${err instanceof Error ? err.message : String(err)}`]);
+    const msg = err instanceof Error ? err.message : String(err);
+    if (ext === ".json") throw new AgentsFileError(file, [`not valid JSON: ${msg}`]);
+    const where = yamlMistake(text);
+    throw new AgentsFileError(file, [where === undefined ? `not valid YAML: ${msg}` : `not valid YAML ${where}`]);
   }
   throw new AgentsFileError(file, [`expected a .yaml, .yml or .json file, got "${ext || "no extension"}"`]);
 }

@@ -1,7 +1,7 @@
 // Which agent answers a dialed number: an exact E.164 match, else the default agent (the one without numbers),
 // else nobody (the webhook then answers with the fallback message).
 import type { Agent, AgentRouter, RoutedAgent } from "../call/agent.ts";
-import { toE164 } from "./numbers.ts";
+import { toE164 } from "../phone-numbers.ts";
 
 export class NumberRouter implements AgentRouter {
   private readonly byNumber = new Map<string, Agent>();

@@ -1,7 +1,7 @@
 // The agents file's contract (README "Agents and tools"): field names exactly as users write them. Checked with zod so a
 // mistake names its place in the file (`agents[1].tools[0].url`) and what was expected there.
 import { z } from "zod";
-import { toE164 } from "./numbers.ts";
+import { toE164 } from "../phone-numbers.ts";
 
 /** Gemini's rule for function names (docs/gemini-live.md#tools). */
 const TOOL_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;

@@ -10,7 +10,7 @@ import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config.ts";
 import { adminAuth } from "../http/admin-auth.ts";
 import type { Logger } from "../log.ts";
-import { showNumber, type ConsoleHub } from "./hub.ts";
+import type { ConsoleHub } from "./hub.ts";
 import type { SoftphoneTickets } from "./softphone.ts";
 import type { SoftphoneTicket } from "./web/softphone-ticket.ts";
 
@@ -38,6 +38,7 @@ export function consoleApi(d: ConsoleApiDeps): Hono<Env> {
   const rates = () => ({ inputRate: d.config.callSampleRate, outputRate: d.config.playbackRate });
 
   // Every agent the router has, with the numbers it answers (null: the default agent, which answers the rest).
+  // These are the business's own numbers, from its agents file, not callers': shown whole.
   app.get("/api/softphone/agents", guard, (c) =>
     c.json({
       agents: d.calls.router.list().map(({ agent: a, numbers }) => ({
@@ -45,7 +46,7 @@ export function consoleApi(d: ConsoleApiDeps): Hono<Env> {
         model: a.model,
         voice: a.voice,
         tools: a.tools.map((t) => t.declaration.name),
-        numbers: numbers === null ? null : numbers.map((n) => showNumber(n, c.get("admin") === "token")),
+        numbers,
       })),
       ...rates(),
     }),

@@ -5,7 +5,7 @@
 import type { EndReason, ToolCallEntry, Utterance } from "../call/data.ts";
 import type { CallEvent, TranscriptEvent } from "../call/events.ts";
 import type { CallManager } from "../call/manager.ts";
-import { maskNumber } from "../log.ts";
+import { showParties } from "../phone-numbers.ts";
 import type { CallSummary } from "../records/record.ts";
 
 /** One call as the console lists it: the records API's summary (GET /api/calls), so the page reads one shape
@@ -47,14 +47,9 @@ interface State {
   toolCalls: ToolCallEntry[];
 }
 
-/** Numbers keep their last 3 digits unless the viewer may see them whole; non-numbers ("browser") stay as they are. */
-export function showNumber(n: string, full: boolean): string {
-  if (full || !/\d/.test(n)) return n;
-  return maskNumber(n) ?? "";
-}
-
+/** What a viewer sees of a call's numbers (the rule: src/phone-numbers.ts). */
 function masked<T extends ConsoleCall>(s: T, full: boolean): T {
-  return full ? s : { ...s, caller: showNumber(s.caller, false), callee: showNumber(s.callee, false) };
+  return showParties(s, full);
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;

@@ -5,6 +5,7 @@
 import type { Server } from "bun";
 import type { MiddlewareHandler } from "hono";
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { RefusalSink } from "../log-limit.ts";
 import type { Logger } from "../log.ts";
 
 /** Headers a proxy or CDN adds when it passes a request on. */
@@ -71,7 +72,8 @@ export function checkAdmin(headers: Headers, peer: string | undefined, token: st
 }
 
 /** Hono middleware: 401 with the reason unless checkAdmin passes; `c.get("admin")` says how the caller got in. */
-export function adminAuth(token: string | undefined, log: Logger): MiddlewareHandler<{ Variables: { admin: "token" | "loopback" } }> {
+/** Refusals go to `refusals` when given (rate-limited: anyone can send them), else to `log`. */
+export function adminAuth(token: string | undefined, log: Logger, refusals?: RefusalSink): MiddlewareHandler<{ Variables: { admin: "token" | "loopback" } }> {
   return async (c, next) => {
     const req = c.req.raw;
     const r = checkAdmin(req.headers, peerAddress(req, c.env), token);
@@ -79,7 +81,9 @@ export function adminAuth(token: string | undefined, log: Logger): MiddlewareHan
       c.set("admin", r.by);
       return next();
     }
-    log.warn({ path: c.req.path, reason: r.reason }, "admin request refused");
+    const obj = { path: c.req.path.slice(0, 64), reason: r.reason };
+    if (refusals !== undefined) refusals.warn("admin", obj, "admin request refused");
+    else log.warn(obj, "admin request refused");
     return c.json({ error: "unauthorized", reason: r.reason }, 401, { "www-authenticate": 'Bearer realm="sauti-relay"' });
   };
 }

@@ -2,31 +2,38 @@
 // readiness (/readyz), the records API and, when given, the metrics route.
 import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import type { CallAdmission } from "../admission/admission.ts";
 import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config.ts";
-import { clip, maskNumber, type Logger } from "../log.ts";
+import type { RefusalSink } from "../log-limit.ts";
+import { clip, type Logger } from "../log.ts";
+import { maskNumber } from "../phone-numbers.ts";
 import type { Readiness } from "../ops/readiness.ts";
 import { recordsApi } from "../records/api.ts";
+import { verifySignature } from "../signing/sautikit.ts";
 import type { Records } from "../records/index.ts";
 import { CALL_ID_MAX, isSafeCallId } from "../telephony/call-id.ts";
 import { mintStreamToken } from "../telephony/stream-token.ts";
 import { adminAuth } from "./admin-auth.ts";
 import { noCounters, type HttpCounters } from "./counters.ts";
-import { verifySignature } from "./signature.ts";
 import { BodyError, callFields, parseBody, pick, type Fields } from "./webhook-body.ts";
 import { EMPTY_RESPONSE, sayHangupXml, streamXml } from "./xml.ts";
 
 export interface AppDeps {
   config: Config;
   log: Logger;
-  /** Call records: the "first POST for this call id" claim, the records API. */
+  /** Call records: calls answered without a stream, the records API, /healthz's records state. */
   records: Records;
   calls: CallManager;
+  /** Whether a call id is this POST's to answer, MAX_CALLS, and the gate that closes at shutdown. */
+  admission: CallAdmission;
   modelLabel: string;
   /** Webhook answers are counted here (metrics); none by default. */
   counters?: HttpCounters;
   /** Backs GET /readyz; without it the instance is always ready. */
   readiness?: Readiness;
+  /** Where refusals an unauthenticated client can cause are logged (rate-limited: log-limit.ts). */
+  refusals: RefusalSink;
   /** GET /metrics, when metrics are wired (it checks its own token). */
   metrics?: (req: Request) => Promise<Response>;
 }
@@ -36,7 +43,7 @@ const XML = { "content-type": "application/xml; charset=utf-8" };
 type Verified = { ok: true; fields: Fields } | { ok: false; res: Response };
 
 /** Reads the raw body, checks the signature on exactly those bytes, then parses it. */
-async function readVerified(req: Request, d: AppDeps, log: Logger): Promise<Verified> {
+async function readVerified(req: Request, d: Pick<AppDeps, "config" | "refusals">): Promise<Verified> {
   const raw = new Uint8Array(await req.arrayBuffer());
   if (d.config.webhookSecret) {
     const v = verifySignature(req.headers.get("x-sautikit-signature"), raw, {
@@ -45,7 +52,9 @@ async function readVerified(req: Request, d: AppDeps, log: Logger): Promise<Veri
       allowBareHex: d.config.signatureBareHex,
     });
     if (!v.ok) {
-      log.warn({ path: clip(new URL(req.url).pathname), reason: v.reason }, "webhook rejected: signature");
+      // How far off a stale timestamp was, and which way: a clock that is wrong or a replay.
+      const skew = v.skewS === undefined ? {} : { skewS: Math.abs(v.skewS), timestamp: v.skewS > 0 ? "behind our clock" : "ahead of our clock", windowS: d.config.signatureWindowS };
+      d.refusals.warn("webhook_signature", { path: clip(new URL(req.url).pathname), reason: v.reason, ...skew }, "webhook rejected: signature");
       return { ok: false, res: new Response(`unauthorized: ${v.reason}\n`, { status: 401 }) };
     }
   }
@@ -53,7 +62,7 @@ async function readVerified(req: Request, d: AppDeps, log: Logger): Promise<Veri
     return { ok: true, fields: parseBody(raw, req.headers.get("content-type")) };
   } catch (err) {
     const msg = err instanceof BodyError ? err.message : "unreadable body";
-    log.warn({ reason: msg }, "webhook rejected: body");
+    d.refusals.warn("webhook_body", { reason: msg }, "webhook rejected: body");
     return { ok: false, res: new Response(`bad request: ${msg}\n`, { status: 400 }) };
   }
 }
@@ -76,18 +85,33 @@ export function createApp(d: AppDeps): Hono {
       counters.webhook(route, c.res.status);
     };
 
+  /** The process is about to exit: the call is not started here, its claim is given back, and 503 tells the
+   *  sender (or a balancer) to try elsewhere, where the same webhook is then a first POST again. */
+  const stopping = async (callId: string, log: Logger): Promise<Response> => {
+    const released = await d.admission.release(callId, log);
+    log.warn(
+      { answer: "unavailable", claimReleased: released },
+      released ? "new call: this instance is stopping; answered 503 and released the call's claim" : "new call: this instance is stopping; answered 503",
+    );
+    return new Response("service unavailable: this instance is shutting down; try another\n", { status: 503, headers: { "retry-after": "1" } });
+  };
+
   const voice = async (req: Request): Promise<Response> => {
-    const v = await readVerified(req, d, d.log);
+    const v = await readVerified(req, d);
     if (!v.ok) return v.res;
     const f = callFields(v.fields);
     if (!f.callId) {
       const keys = Object.keys(v.fields);
-      d.log.warn({ keyCount: keys.length, keys: keys.slice(0, 10).map((k) => clip(k, 32)) }, "voice webhook without a call id");
+      d.refusals.warn("webhook_no_call_id", { keyCount: keys.length, keys: keys.slice(0, 10).map((k) => clip(k, 32)) }, "voice webhook without a call id");
       return new Response("bad request: no sessionId/CallSid/call_id in body\n", { status: 400 });
     }
     // The id goes into the stream URL, the hang-up path and every log line: bounded, no characters to escape.
     if (!isSafeCallId(f.callId)) {
-      d.log.warn({ callIdLength: f.callId.length, callIdStart: f.callId.slice(0, 16).replace(/[^\w-]/g, "?") }, "voice webhook rejected: malformed call id");
+      d.refusals.warn(
+        "webhook_call_id",
+        { callIdLength: f.callId.length, callIdStart: f.callId.slice(0, 16).replace(/[^\w-]/g, "?") },
+        "voice webhook rejected: malformed call id",
+      );
       return new Response(`bad request: call id must be 1-${CALL_ID_MAX} characters of A-Z a-z 0-9 . _ : @ + = -\n`, { status: 400 });
     }
     const log = d.log.child({ callId: f.callId });
@@ -95,30 +119,37 @@ export function createApp(d: AppDeps): Hono {
     const caller = f.caller ?? "";
     const callee = f.callee ?? "";
     const agent = d.calls.router.route(callee);
-    // Decide by call id, never by callSessionState: the first POST can already say Completed. The claim row
-    // holds who called whom and which agent answers, whichever instance the audio socket then reaches.
-    if (!(await d.records.claims.claim({ id: f.callId, agent: agent?.name ?? "", caller, callee, at: Date.now() }, log))) {
+    // Decide by call id, never by callSessionState: the first POST can already say Completed.
+    if (!(await d.admission.claim({ id: f.callId, agent: agent?.name ?? "", caller, callee, at: Date.now() }, log))) {
       log.info({ state }, "voice webhook repeat: empty response");
       return new Response(EMPTY_RESPONSE, { headers: XML });
     }
+    if (d.admission.closed) return stopping(f.callId, log);
+    const about = { state, caller: maskNumber(caller), callee: maskNumber(callee) };
     if (agent === undefined) {
-      log.warn({ callee: maskNumber(callee) }, "no agent answers this number: answering with the fallback message and a hang-up");
+      log.warn({ ...about, answer: "fallback" }, "no agent answers this number: answering with the fallback message and a hang-up");
       d.records.unanswered(f.callId, null, "no agent answers this number");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
     // Admission control: past MAX_CALLS this instance takes no more work (no model session is opened).
-    if (!d.calls.admit()) {
-      log.warn({ state, maxCalls: d.config.maxCalls, activeCalls: d.calls.activeCalls, pendingCalls: d.calls.pendingCalls }, "at capacity: answering with the fallback message and a hang-up");
+    if (!d.admission.admit()) {
+      log.warn(
+        { ...about, answer: "fallback", maxCalls: d.config.maxCalls, activeCalls: d.calls.activeCalls, pendingCalls: d.calls.pendingCalls },
+        "at capacity: answering with the fallback message and a hang-up",
+      );
       d.records.unanswered(f.callId, null, "at capacity (MAX_CALLS)");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
-    log.info({ state, caller: maskNumber(caller), callee: maskNumber(callee), agent: agent.name }, "new call: answering with <Stream>");
-    const warm = await d.calls.prepare(f.callId, { caller, callee, agent }, log);
+    // A forced stop does not wait out a slow pre-warm: the webhook is answered at once and the call goes elsewhere.
+    const warm = await d.admission.whileOpen(d.calls.prepare(f.callId, { caller, callee, agent }, log));
+    if (warm === "closed" || d.admission.closed) return stopping(f.callId, log);
+    // One line per new call, written once the answer is decided.
     if (warm === "failed") {
-      log.error("no model session for this call: answering with the fallback message and a hang-up");
+      log.error({ ...about, agent: agent.name, answer: "fallback" }, "new call: no model session; answered with the fallback message and a hang-up");
       d.records.unanswered(f.callId, "model_failed", "no model session at webhook time");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
+    log.info({ ...about, agent: agent.name, answer: "stream", prewarm: warm }, "new call: answered with <Stream>");
     const c = d.config;
     const xml = streamXml({
       name: c.streamName,
@@ -135,7 +166,8 @@ export function createApp(d: AppDeps): Hono {
   const limit = bodyLimit({
     maxSize: d.config.maxWebhookBytes,
     onError: (c) => {
-      d.log.warn(
+      d.refusals.warn(
+        "webhook_too_large",
         { path: clip(c.req.path), contentLength: clip(c.req.header("content-length"), 20), maxBytes: d.config.maxWebhookBytes },
         "webhook rejected: body too large",
       );
@@ -147,7 +179,7 @@ export function createApp(d: AppDeps): Hono {
   app.post("/", counted("/"), limit, (c) => voice(c.req.raw));
 
   app.post("/stream-status", counted("/stream-status"), limit, async (c) => {
-    const v = await readVerified(c.req.raw, d, d.log);
+    const v = await readVerified(c.req.raw, d);
     if (!v.ok) return v.res;
     const f = v.fields;
     d.log.info(
@@ -184,7 +216,7 @@ export function createApp(d: AppDeps): Hono {
   const metrics = d.metrics;
   if (metrics !== undefined) app.get("/metrics", (c) => metrics(c.req.raw));
 
-  app.route("/api", recordsApi(d.records.store, adminAuth(d.config.records.adminToken, d.log), d.log));
+  app.route("/api", recordsApi(d.records.store, adminAuth(d.config.records.adminToken, d.log, d.refusals), d.log));
 
   app.notFound((c) => c.text("not found\n", 404));
   app.onError((err, c) => {

@@ -1,9 +1,12 @@
 // Graceful shutdown. The first SIGTERM/SIGINT starts a drain: readiness turns "draining" at once (a load balancer
 // stops sending calls), calls in progress continue untouched and webhooks that still arrive are served; the process
-// exits 0 when no call is left, or at the drain timeout after asking each remaining call to end politely (the model
-// says a brief goodbye, then the call is hung up with reason "shutdown"). A second signal ends at once: every call is
-// hung up through the telephony provider's REST API first. Before exit, the registered flushers run in order
-// (call events, records, end-of-call deliveries), then the server and the model provider stop. Service managers
+// exits 0 when no call is left and no HTTP request is still being answered, or at the drain timeout after asking
+// each remaining call to end politely (the model says a brief goodbye, then the call is hung up with reason
+// "shutdown"). A second signal ends at once: every call is hung up through the telephony provider's REST API first.
+// From the drain timeout or the second signal on, no call is started: a webhook still in flight (reading its body,
+// waiting on a pre-warm) is answered 503 and its claim released, so its retry is answered by another instance.
+// Before exit, the requests in flight get their answers (bounded), the registered flushers run in order (call
+// events, records, end-of-call deliveries), then the server and the model provider stop. Service managers
 // SIGKILL after their own stop timeout, which must exceed the drain's (docs/operations.md#systemd).
 import { HARD_STOP_MS, NUDGE_GOODBYE } from "../call/ending.ts";
 import type { EndReason } from "../call/data.ts";
@@ -20,8 +23,18 @@ export interface DrainableCalls {
   hangupAll(reason: EndReason): Promise<void>;
 }
 
+/** HTTP requests being answered (ops/in-flight.ts fits). */
+export interface DrainableRequests {
+  readonly count: number;
+  whenIdle(): Promise<void>;
+}
+
 export interface DrainOptions {
   calls: DrainableCalls;
+  /** Requests in flight: the process exits only once each has been answered (bounded by stepTimeoutMs at the end). */
+  requests?: DrainableRequests;
+  /** From the drain timeout or a second signal on: start no more calls (admission closes). */
+  stopAdmitting?: () => void;
   /** DRAIN_TIMEOUT_S in ms: how long calls may continue after the first signal. */
   timeoutMs: number;
   log: Logger;
@@ -81,7 +94,11 @@ export class Drain {
   }
 
   private counts() {
-    return { activeCalls: this.o.calls.activeCalls, pendingCalls: this.o.calls.pendingCalls };
+    return { activeCalls: this.o.calls.activeCalls, pendingCalls: this.o.calls.pendingCalls, requests: this.requests() };
+  }
+
+  private requests(): number {
+    return this.o.requests?.count ?? 0;
   }
 
   private async drain(signal: string): Promise<void> {
@@ -101,6 +118,7 @@ export class Drain {
     }
     this._state = "ending";
     const p2 = ++this.phase;
+    this.o.stopAdmitting?.();
     this.o.log.warn({ ...this.counts(), afterMs: this.elapsed() }, "drain timeout: asking the remaining calls to say goodbye and hang up");
     const ended = await this.untilIdle(p2, this.goodbyeMs + this.stepMs, true);
     if (p2 !== this.phase) return;
@@ -116,6 +134,7 @@ export class Drain {
     this.forced = true;
     this._state = "ending";
     ++this.phase;
+    this.o.stopAdmitting?.();
     this.o.log.warn({ signal, ...this.counts(), afterMs: this.elapsed() }, "drain: second signal; hanging up every call now");
     await within(this.o.calls.hangupAll("shutdown"), this.stepMs);
     this.o.log.info({ ...this.counts() }, "drain: calls hung up");
@@ -140,17 +159,20 @@ export class Drain {
           call.endPolitely("shutdown", "drain timeout", NUDGE_GOODBYE, this.goodbyeMs);
         }
       }
-      const { activeCalls, pendingCalls } = this.counts();
+      const { activeCalls, pendingCalls, requests } = this.counts();
       // Past the timeout, calls whose socket never came are not waited for: there is no one to say goodbye to.
-      if (activeCalls === 0 && (pendingCalls === 0 || endThem)) return true;
+      // A request in flight may be a webhook about to answer a call: it is waited for either way.
+      if (activeCalls === 0 && (pendingCalls === 0 || endThem) && requests === 0) return true;
       const now = performance.now();
       if (now >= deadline) return false;
       if (now >= nextLog) {
         nextLog = now + this.pollMs * 240;
-        this.o.log.info({ activeCalls, pendingCalls, afterMs: this.elapsed() }, "drain: waiting for calls to end");
+        this.o.log.info({ activeCalls, pendingCalls, requests, afterMs: this.elapsed() }, "drain: waiting for calls to end");
       }
-      // Woken at once by the last call ending; the poll catches pending sockets and calls started meanwhile.
+      // Woken at once by the last call ending or the last request answered; the poll catches pending sockets and
+      // calls started meanwhile.
       if (activeCalls > 0) idle ??= this.o.calls.whenIdle().then(() => void (idle = undefined));
+      if (requests > 0 && activeCalls === 0) idle ??= this.o.requests!.whenIdle().then(() => void (idle = undefined));
       await within(idle ?? NEVER, Math.min(this.pollMs, Math.max(1, deadline - now)));
     }
   }
@@ -158,6 +180,12 @@ export class Drain {
   private async finish(code: number, how: string): Promise<void> {
     this._state = "exiting";
     ++this.phase;
+    this.o.stopAdmitting?.();
+    // A webhook that came in meanwhile is answered (503, its claim released) before the server stops.
+    if (this.requests() > 0 && this.o.requests !== undefined) {
+      const r = await within(this.o.requests.whenIdle(), this.stepMs);
+      if (r === "timeout") this.o.log.error({ requests: this.requests(), timeoutMs: this.stepMs }, "drain: requests still unanswered; they will be cut");
+    }
     let failed = 0;
     for (const f of this.flushers) {
       try {

@@ -1,7 +1,9 @@
 // GET /api/calls (newest first, summary fields, a `next` cursor) and GET /api/calls/:id (the whole record).
-// Mounted behind the admin guard (src/http/admin-auth.ts).
+// Mounted behind the admin guard (src/http/admin-auth.ts); phone numbers whole only for a viewer holding
+// ADMIN_TOKEN (the rule: src/phone-numbers.ts).
 import { Hono, type MiddlewareHandler } from "hono";
 import type { Logger } from "../log.ts";
+import { showNumbersIn, showParties } from "../phone-numbers.ts";
 import { errText, numberQuery, type Cursor, type RecordStore } from "./store.ts";
 
 export const DEFAULT_LIMIT = 50;
@@ -19,8 +21,10 @@ export function decodeCursor(s: string): Cursor | undefined {
 
 const bad = (error: string) => Response.json({ error }, { status: 400 });
 
-export function recordsApi(store: RecordStore, guard: MiddlewareHandler, log: Logger): Hono {
-  const api = new Hono();
+type Env = { Variables: { admin: "token" | "loopback" } };
+
+export function recordsApi(store: RecordStore, guard: MiddlewareHandler<Env>, log: Logger): Hono<Env> {
+  const api = new Hono<Env>();
   api.use("*", guard);
 
   const unavailable = (err: unknown) => {
@@ -48,7 +52,8 @@ export function recordsApi(store: RecordStore, guard: MiddlewareHandler, log: Lo
     }
     try {
       const page = await store.listCalls({ limit, before, agent: opt(q.agent), number });
-      return c.json({ calls: page.calls, next: page.next === undefined ? null : encodeCursor(page.next) });
+      const full = c.get("admin") === "token";
+      return c.json({ calls: page.calls.map((s) => showParties(s, full)), next: page.next === undefined ? null : encodeCursor(page.next) });
     } catch (err) {
       return unavailable(err);
     }
@@ -58,7 +63,9 @@ export function recordsApi(store: RecordStore, guard: MiddlewareHandler, log: Lo
     const id = c.req.param("id");
     try {
       const rec = await store.getCall(id);
-      return rec === undefined ? c.json({ error: "no such call" }, 404) : c.json(rec);
+      if (rec === undefined) return c.json({ error: "no such call" }, 404);
+      const full = c.get("admin") === "token";
+      return c.json(full ? rec : { ...showParties(rec, false), metadata: showNumbersIn(rec.metadata, false) });
     } catch (err) {
       return unavailable(err);
     }

@@ -2,9 +2,9 @@
 // a worker that POSTs each entry to CALL_WEBHOOK_URL signed per Standard Webhooks (docs/standard-webhooks.md),
 // with exponential backoff and the same webhook-id on every attempt. Never on a call's path; a restart picks up
 // what is pending, and a lease keeps two instances from sending one report at once.
-import { Webhook } from "standardwebhooks";
 import type { CallWebhookSettings } from "../config.ts";
 import type { Logger } from "../log.ts";
+import { ReportSigner } from "../signing/standard-webhooks.ts";
 import { errText, type DeliveryRow, type RecordStore } from "./store.ts";
 
 /** Pending reports written by another instance, or before a restart, are found this often. */
@@ -21,27 +21,8 @@ export function retryDelayMs(backoffMs: number, attempt: number): number {
  *  (docs/standard-webhooks.md#retries). */
 const jitter = (ms: number): number => Math.round(ms * (0.8 + Math.random() * 0.2));
 
-export interface SignedRequest {
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** Standard Webhooks headers for one attempt: the id is the message's, the timestamp this attempt's. */
-export function signReport(wh: Webhook, id: string, body: string, at = new Date()): SignedRequest {
-  return {
-    body,
-    headers: {
-      "content-type": "application/json",
-      "user-agent": "sauti-relay",
-      "webhook-id": id,
-      "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
-      "webhook-signature": wh.sign(id, at, body),
-    },
-  };
-}
-
 export class Deliveries {
-  private readonly wh: Webhook;
+  private readonly signer: ReportSigner;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
   private poll: ReturnType<typeof setInterval> | undefined;
@@ -55,7 +36,7 @@ export class Deliveries {
     private readonly o: CallWebhookSettings,
     private readonly log: Logger,
   ) {
-    this.wh = new Webhook(o.secret);
+    this.signer = new ReportSigner(o.secret);
   }
 
   start(): void {
@@ -145,7 +126,7 @@ export class Deliveries {
 
   /** One POST: no error on 2xx. Redirects are not followed (a failure); 410 means "stop sending". */
   private async post(id: string, body: string): Promise<{ error: string | undefined; gone: boolean }> {
-    const req = signReport(this.wh, id, body);
+    const req = this.signer.sign(id, body);
     try {
       const res = await fetch(this.o.url, {
         method: "POST",

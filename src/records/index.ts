@@ -1,12 +1,11 @@
-// Call records for one relay: the store (DATABASE_URL), the recorder on the call event hub, the claim that
-// decides which instance streams a call, the mark that keeps one live socket per call across instances, the end-of-call webhook outbox, retention, the sweep for records left open. None of it is on the audio
+// Call records for one relay: the store (DATABASE_URL, which also holds the call claims admission asks for:
+// src/admission), the recorder on the call event hub, the mark that keeps one live socket per call across
+// instances, the end-of-call webhook outbox, retention, the sweep for records left open. None of it is on the audio
 // path, and none of it can end a call: a database that is down only delays the records.
 import type { CallManager } from "../call/manager.ts";
 import type { EndReason } from "../call/data.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { SeenCalls } from "../telephony/seen-calls.ts";
-import { CallClaims } from "./claims.ts";
 import { Deliveries } from "./delivery.ts";
 import { LostSweep } from "./lost.ts";
 import { Recorder } from "./recorder.ts";
@@ -21,7 +20,6 @@ const STOP_DRAIN_UNREACHED_MS = 1000;
 export class Records {
   readonly store: RecordStore;
   readonly recorder: Recorder;
-  readonly claims: CallClaims;
   /** The "stream URL used" mark, shared by every instance on this database (server.ts asks it at upgrade). */
   readonly streamClaims: StoreStreamClaims;
   readonly deliveries: Deliveries | undefined;
@@ -48,7 +46,6 @@ export class Records {
       // Read when needed: PUBLIC_URL is what the <Stream> URLs were built from.
       streamHost: () => URL.parse(config.publicUrl)?.host ?? "",
     });
-    this.claims = new CallClaims(this.store, new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000));
     this.streamClaims = new StoreStreamClaims(this.store, config.streamTokenTtlS * 1000, config.seenCallsMax, rlog);
     this.retention = new Retention(this.store, r.retentionDays, rlog);
     this.lost = new LostSweep({ store: this.store, agents: () => calls.router.list().map((r) => r.agent), live: () => calls.calls().map((c) => c.callId), log: rlog });

@@ -33,11 +33,8 @@ export interface CallRecord extends CallSummary {
   toolCalls: ToolCallEntry[];
 }
 
-/** The first webhook's claim on a call id: whoever inserts it answers <Stream>. */
-export interface CallClaim extends Parties {
-  id: string;
-  at: number;
-}
+/** The claim row is the admission's contract (src/admission): the store implements it. */
+export type { CallClaim } from "../admission/admission.ts";
 
 /** One idempotent write; a batch of them is one transaction, safe to run again after an unclear commit. */
 export type RecordOp =

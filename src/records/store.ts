@@ -5,7 +5,8 @@ import { SQL } from "bun";
 import { mkdirSync, rmSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { toE164 } from "../agents/numbers.ts";
+import type { ClaimStore } from "../admission/admission.ts";
+import { toE164 } from "../phone-numbers.ts";
 import type { CallSource, EndReason, ToolCallEntry, ToolOutcome, Utterance } from "../call/data.ts";
 import type { Logger } from "../log.ts";
 import type { ClaimResult } from "../telephony/stream-claims.ts";
@@ -51,13 +52,15 @@ export interface DeliveryRow {
   attempts: number;
 }
 
-export interface RecordStore {
+export interface RecordStore extends ClaimStore {
   readonly engine: Engine;
   /** Resolves once the schema is migrated; migration is retried in the background while the database is down. */
   readonly ready: Promise<void>;
   readonly isReady: boolean;
   /** Inserts the call's row if no row has its id; true when this insert made it (this relay answers <Stream>). */
   claim(c: CallClaim): Promise<boolean>;
+  /** Deletes the call's row if its call never started (not answered, not ended): the claim is given up. */
+  releaseClaim(id: string): Promise<void>;
   /** Applies a batch in one transaction. Every op is idempotent, so a batch may be run again. */
   write(ops: RecordOp[]): Promise<void>;
   listCalls(q: ListQuery): Promise<CallPage>;
@@ -406,6 +409,11 @@ export class SqlStore implements RecordStore {
         ON CONFLICT (id) DO NOTHING RETURNING id`,
     );
     return rows.length === 1;
+  }
+
+  async releaseClaim(id: string): Promise<void> {
+    this.need();
+    await this.run(() => this.sql`DELETE FROM calls WHERE id = ${id} AND answered_at IS NULL AND ended_at IS NULL`);
   }
 
   async write(ops: RecordOp[]): Promise<void> {

@@ -5,7 +5,7 @@
 // with the same code. Failures never throw into the call: they become a ToolFailure the model can talk about.
 import type { CallTool, ToolContext, ToolDeclaration } from "../call/agent.ts";
 import { ToolFailure } from "../call/tool-runner.ts";
-import { signBody } from "../http/signature.ts";
+import { signBody } from "../signing/sautikit.ts";
 
 export const SIGNATURE_HEADER = "X-Sauti-Signature";
 /** A tool's answer goes into the model's context; anything this big is a mistake, not an answer. */

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AgentsFileError, loadAgentsFile, type LoadOptions } from "../../src/agents/load.ts";
-import { toE164 } from "../../src/agents/numbers.ts";
+import { toE164 } from "../../src/phone-numbers.ts";
 import { NumberRouter } from "../../src/agents/router.ts";
 import { HttpTool } from "../../src/tools/http-tool.ts";
 
@@ -187,6 +187,11 @@ describe("mistakes name the file, the place and what was expected", () => {
 
   test("YAML that does not parse, a wrong extension, a missing file", () => {
     expect(problems(file("agents.yaml", "agents: [1,\n b: }"))[0]).toStartWith("not valid YAML");
+    // The place of the mistake: line and column (1-based), and what is wrong there.
+    const tab = problems(file("agents.yaml", "agents:\n  - name: a\n\tprompt: x\n"));
+    expect(tab).toEqual([expect.stringMatching(/^not valid YAML at line 3, column 1: .*[Tt]ab/)]);
+    const dash = problems(file("agents.yaml", 'agents:\n  - name: a\n    numbers: ["+1"]\n  - name: b\n   prompt: x\n'));
+    expect(dash[0]).toStartWith("not valid YAML at line 5, column 1: ");
     expect(problems(file("agents.json", "{ agents: "))[0]).toStartWith("not valid JSON");
     expect(problems(file("agents.toml", "x = 1"))[0]).toContain("expected a .yaml, .yml or .json file");
     expect(problems(join(dir, "missing.yaml"))[0]).toContain("expected a readable file (ENOENT)");

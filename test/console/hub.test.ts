@@ -3,7 +3,8 @@ import { describe, expect, test } from "bun:test";
 import type { Agent } from "../../src/call/agent.ts";
 import { CallEventHub, type CallEvent } from "../../src/call/events.ts";
 import type { CallManager } from "../../src/call/manager.ts";
-import { ConsoleHub, showNumber } from "../../src/console/hub.ts";
+import { ConsoleHub } from "../../src/console/hub.ts";
+import { showNumber } from "../../src/phone-numbers.ts";
 import { SoftphoneTickets } from "../../src/console/softphone.ts";
 import { silentLog } from "../support/log.ts";
 

@@ -3,32 +3,17 @@
 // call), the drain timeout ends calls with a goodbye and a REST hang-up, and a second signal ends at once.
 import { afterEach, describe, expect, test } from "bun:test";
 import { fakeSautikitRest } from "../support/sautikit-rest.ts";
-import { scratchDatabaseUrl } from "../support/scratch-db.ts";
-import type { Subprocess } from "bun";
 import { NUDGE_GOODBYE } from "../../src/call/ending.ts";
 import { StandinServer } from "../support/gemini-spy.ts";
+import { postVoice, spawnRelay as spawn, type RelayProcess } from "../support/relay-process.ts";
 import { Caller, numberedPcm, until } from "../relay/harness.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
-
-interface Proc {
-  proc: Subprocess<"ignore", "pipe", "pipe">;
-  base: string;
-  out: () => string;
-  exited: () => number | null;
-}
+type Proc = RelayProcess;
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
-
-async function freePort(): Promise<number> {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = s.port!;
-  await s.stop(true);
-  return port;
-}
 
 async function startSpy(): Promise<{ spy: StandinServer; url: string }> {
   // No automatic answers to caller audio (speech threshold out of reach); the goodbye nudge gets a 400 ms answer.
@@ -38,54 +23,12 @@ async function startSpy(): Promise<{ spy: StandinServer; url: string }> {
   return { spy, url };
 }
 
-async function spawnRelay(env: Record<string, string>): Promise<Proc> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const proc = Bun.spawn([process.execPath, "src/main.ts"], {
-    cwd: root,
-    env: {
-      DATABASE_URL: scratchDatabaseUrl(),
-      PATH: process.env.PATH ?? "",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      PUBLIC_URL: base,
-      GEMINI_API_KEY: "test-key",
-      STREAM_TOKEN_SECRET: "drain-test-secret",
-      AGENT_GREETING: "",
-      ...env,
-    },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  cleanup.push(() => proc.kill("SIGKILL"));
-  // Read stdout as it comes, so a full pipe never blocks the relay's logging.
-  let text = "";
-  void (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of proc.stdout) text += dec.decode(chunk, { stream: true });
-  })();
-  let code: number | null = null;
-  void proc.exited.then((c) => (code = c));
-  const t0 = Date.now();
-  for (;;) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (code !== null || Date.now() - t0 > 15000) throw new Error(`relay did not start: ${await new Response(proc.stderr).text()}`);
-    await Bun.sleep(50);
-  }
-  return { proc, base, out: () => text, exited: () => code };
+function spawnRelay(env: Record<string, string>): Promise<Proc> {
+  return spawn({ STREAM_TOKEN_SECRET: "drain-test-secret", ...env }, { cleanup });
 }
 
 async function dial(r: Proc, callId: string): Promise<Caller> {
-  const res = await fetch(`${r.base}/voice`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: `sessionId=${callId}&callerNumber=%2B254700000001&destinationNumber=%2B254700000002`,
-  });
+  const res = await postVoice(r.base, callId);
   expect(res.status).toBe(200);
   const m = /url="([^"]+)"/.exec(await res.text());
   if (m === null) throw new Error("no <Stream> in the answer");
@@ -99,11 +42,7 @@ async function readyz(r: Proc): Promise<{ status: number; reasons: string[] }> {
 }
 
 function logLines(r: Proc): Array<Record<string, unknown>> {
-  return r
-    .out()
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return r.lines();
 }
 
 describe("drain (real process)", () => {

@@ -102,4 +102,33 @@ describe("Drain", () => {
     drain.signal("SIGTERM"); // a third one changes nothing
     expect(lines.join("")).toContain("already stopping");
   });
+
+  test("past the drain timeout no call is started: a new webhook gets 503 and leaves no claim, so another instance may take it", async () => {
+    h = await startHarness({}, { greetingMs: 10000 }); // the goodbye keeps the call up
+    const hh = h;
+    let exited: number | undefined;
+    const drain = new Drain({
+      calls: hh.calls,
+      requests: hh.relay.requests,
+      stopAdmitting: () => hh.admission.close(),
+      timeoutMs: 0,
+      log: captureLog().log,
+      stop: async () => {},
+      exit: (c) => (exited = c),
+      pollMs: 20,
+    });
+    const c = await dial(hh, "HD_drain_late");
+    drain.signal("SIGTERM");
+    await until(() => drain.state === "ending", "drain timeout");
+    const res = await hh.post("/voice", "sessionId=HD_drain_latecomer&callerNumber=%2B254700000001");
+    expect(res.status).toBe(503);
+    expect(await hh.records.store.getCall("HD_drain_latecomer")).toBeUndefined();
+    // A repeat POST for the call in progress is still a repeat, not a 503.
+    const repeat = await hh.post("/voice", "sessionId=HD_drain_late&callSessionState=StreamStarted");
+    expect(await repeat.text()).toContain("<Response/>");
+    expect(exited).toBeUndefined();
+    drain.signal("SIGTERM");
+    await until(() => exited !== undefined, "exit", 5000);
+    c.ws.close();
+  });
 });

@@ -9,7 +9,7 @@ import { Caller, startHarness, until, type Harness } from "../relay/harness.ts";
 import { cleanupAfterEach } from "../support/cleanup.ts";
 import { freshDatabase, pgTest } from "../support/postgres.ts";
 import { removeSqlite } from "../support/scratch-db.ts";
-import { agent, expectTalkRecord, getJson, openCall, recordWhen, talkAndHangUp } from "./helpers.ts";
+import { ADMIN_ENV, agent, expectTalkRecord, getJson, openCall, recordWhen, talkAndHangUp } from "./helpers.ts";
 
 let h: Harness | undefined;
 // The relay stops first (registered first, so it runs first), then what the test started beside it.
@@ -20,7 +20,7 @@ afterEach(async () => {
 const cleanup = cleanupAfterEach();
 
 async function relayOn(databaseUrl: string): Promise<Harness> {
-  const hh = await startHarness({ DATABASE_URL: databaseUrl }, {}, { router: singleAgent(agent) });
+  const hh = await startHarness({ DATABASE_URL: databaseUrl, ...ADMIN_ENV }, {}, { router: singleAgent(agent) });
   await hh.records.store.ready;
   return hh;
 }
@@ -92,7 +92,7 @@ describe("a call's record", () => {
     // Two relays on one SQLite file (WAL): the webhook reaches the first, the audio socket the second.
     const a = await relayOn(`sqlite://${file}`);
     cleanup(() => a.stop());
-    h = await startHarness({ DATABASE_URL: `sqlite://${file}`, STREAM_TOKEN_SECRET: "stream-secret" }, {}, { router: singleAgent({ ...agent, name: "fallback-agent" }) });
+    h = await startHarness({ DATABASE_URL: `sqlite://${file}`, STREAM_TOKEN_SECRET: "stream-secret", ...ADMIN_ENV }, {}, { router: singleAgent({ ...agent, name: "fallback-agent" }) });
     await h.records.store.ready;
     const url = (await a.streamUrlFor("HD_split")).replace(`:${a.relay.port}/`, `:${h.relay.port}/`);
     const c = await new Caller(url).open();

@@ -23,8 +23,17 @@ export const agent: Agent = { name: "support", model: "gemini-3.8-live", voice: 
 export const LONG_ANSWER = "Your order arrives at four in the afternoon, and the courier will call you first.";
 export const METADATA = { streamSid: "MZ1", callSid: "x", from: "+254700000001", to: "+254700000002" };
 
+/** Records tests that check whole records read them as the admin: only a viewer with ADMIN_TOKEN sees whole
+ *  phone numbers (src/phone-numbers.ts). Start the harness with ADMIN_ENV for that. */
+export const ADMIN_ENV = { ADMIN_TOKEN: "records-test-admin-token" };
+
+function asAdmin(h: Harness, headers: Record<string, string> = {}): Record<string, string> {
+  const t = h.config.records.adminToken;
+  return t === undefined || "authorization" in headers ? headers : { ...headers, authorization: `Bearer ${t}` };
+}
+
 export async function getJson<T>(h: Harness, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
-  const res = await fetch(h.base + path, { headers });
+  const res = await fetch(h.base + path, { headers: asAdmin(h, headers) });
   return { status: res.status, body: (await res.json()) as T };
 }
 
@@ -33,7 +42,7 @@ export async function recordWhen(h: Harness, id: string, done: (r: CallRecord) =
   let last: CallRecord | undefined;
   const t0 = Date.now();
   for (;;) {
-    const res = await fetch(`${h.base}/api/calls/${encodeURIComponent(id)}`);
+    const res = await fetch(`${h.base}/api/calls/${encodeURIComponent(id)}`, { headers: asAdmin(h) });
     if (res.status === 200) {
       last = (await res.json()) as CallRecord;
       if (done(last)) return last;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { tmpdir } from "node:os";
 import type { Subprocess } from "bun";
-import { signBody } from "../../src/http/signature.ts";
+import { signBody } from "../../src/signing/sautikit.ts";
 import { freshDatabase, PG_URL, pgTest } from "../support/postgres.ts";
 import { removeSqlite } from "../support/scratch-db.ts";
 
@@ -117,6 +117,7 @@ describe("two relay processes, one PostgreSQL database", () => {
     expect(await voice(a.port, "HD_two_api", "Ringing")).toContain("<Stream");
     const res = await fetch(`http://127.0.0.1:${b.port}/api/calls/HD_two_api`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ id: "HD_two_api", caller: "+254700000001", callee: "+254700000002", agent: "default" });
+    // A loopback viewer without ADMIN_TOKEN sees the last 3 digits (src/phone-numbers.ts).
+    expect(await res.json()).toMatchObject({ id: "HD_two_api", caller: "…001", callee: "…002", agent: "default" });
   }, 20000);
 });

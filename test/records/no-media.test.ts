@@ -10,12 +10,12 @@ import { Caller, startHarness, until, type Harness } from "../relay/harness.ts";
 import { cleanupAfterEach } from "../support/cleanup.ts";
 import { parsePrometheusText, valueOf } from "../support/prom-text.ts";
 import { removeSqlite } from "../support/scratch-db.ts";
-import { agent, METADATA, recordWhen } from "./helpers.ts";
+import { ADMIN_ENV, agent, METADATA, recordWhen } from "./helpers.ts";
 
 const cleanup = cleanupAfterEach();
 
 async function relay(env: Record<string, string>): Promise<Harness> {
-  const h = await startHarness(env, {}, { router: singleAgent(agent) });
+  const h = await startHarness({ ...ADMIN_ENV, ...env }, {}, { router: singleAgent(agent) });
   cleanup(() => h.stop());
   await h.records.store.ready;
   return h;

@@ -5,7 +5,7 @@ import { singleAgent } from "../../src/call/agent.ts";
 import { KILL_AUDIO } from "../../src/telephony/audio-socket.ts";
 import { startHarness, until, type Harness } from "../relay/harness.ts";
 import { freshDatabase, pgCtl, pgTest } from "../support/postgres.ts";
-import { agent, expectTalkRecord, LONG_ANSWER, openCall, recordWhen, talkAndHangUp } from "./helpers.ts";
+import { ADMIN_ENV, agent, expectTalkRecord, LONG_ANSWER, openCall, recordWhen, talkAndHangUp } from "./helpers.ts";
 
 function closedPort(): number {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -29,7 +29,7 @@ describe("database outage", () => {
   pgTest("PostgreSQL stopped mid-call: the call continues, and its record lands after the database returns", async () => {
     const db = await freshDatabase();
     cleanups.push(() => db.drop());
-    h = await startHarness({ DATABASE_URL: db.url }, {}, { router: singleAgent(agent) });
+    h = await startHarness({ DATABASE_URL: db.url, ...ADMIN_ENV }, {}, { router: singleAgent(agent) });
     await h.records.store.ready;
     const id = "HD_outage";
     const { caller, live } = await openCall(h, id);
@@ -57,7 +57,7 @@ describe("database outage", () => {
     expect(await (await h.post("/voice", "sessionId=HD_outage_new&callSessionState=Answered")).text()).toContain("<Response/>");
     expect(h.logs.some((l) => l.includes("deciding from this process's memory"))).toBe(true);
     // The API says the database is unavailable rather than failing.
-    expect((await fetch(`${h.base}/api/calls/${id}`)).status).toBe(503);
+    expect((await fetch(`${h.base}/api/calls/${id}`, { headers: { authorization: `Bearer ${ADMIN_ENV.ADMIN_TOKEN}` } })).status).toBe(503);
 
     caller.ws.close();
     await until(() => h!.calls.activeCalls === 0, "call ended");
@@ -105,7 +105,7 @@ describe("database outage", () => {
     cleanups.push(() => db.drop());
     await pgCtl("stop");
     stopped = true;
-    h = await startHarness({ DATABASE_URL: db.url }, {}, { router: singleAgent(agent) });
+    h = await startHarness({ DATABASE_URL: db.url, ...ADMIN_ENV }, {}, { router: singleAgent(agent) });
     await until(() => h!.logs.some((l) => l.includes("cannot prepare the database")), "database failure logged");
     await talkAndHangUp(h, "HD_late_db");
     await until(() => h!.calls.activeCalls === 0, "call ended");

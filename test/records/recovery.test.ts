@@ -9,7 +9,7 @@ import { singleAgent } from "../../src/call/agent.ts";
 import { startHarness, until, type Harness } from "../relay/harness.ts";
 import { cleanupAfterEach } from "../support/cleanup.ts";
 import { removeSqlite } from "../support/scratch-db.ts";
-import { agent, engines, expectTalkRecord, openCall, recordWhen, talkAndHangUp } from "./helpers.ts";
+import { ADMIN_ENV, agent, engines, expectTalkRecord, openCall, recordWhen, talkAndHangUp } from "./helpers.ts";
 
 const defer = cleanupAfterEach();
 const { open } = engines(defer);
@@ -49,7 +49,7 @@ describe("SQLite records file", () => {
   test("its directory cannot be created at start: calls work meanwhile, and once it can the store opens a new client, migrates, and the record lands", async () => {
     const dir = scratchPath("unopenable");
     writeFileSync(dir, "a regular file where the records directory should be");
-    await using h = await startHarness({ DATABASE_URL: `sqlite://${dir}/records.db` }, {}, { router: singleAgent(agent) });
+    await using h = await startHarness({ ...ADMIN_ENV, DATABASE_URL: `sqlite://${dir}/records.db` }, {}, { router: singleAgent(agent) });
     await until(() => h.logs.some((l) => l.includes("cannot prepare the database")), "open failure logged");
     await talkAndHangUp(h, "HD_unopenable");
     await until(() => h.calls.activeCalls === 0, "call ended");

@@ -10,7 +10,7 @@ import type { CallRecord } from "../../src/records/record.ts";
 import { startHarness, until, type Harness } from "../relay/harness.ts";
 import { cleanupAfterEach } from "../support/cleanup.ts";
 import { removeSqlite } from "../support/scratch-db.ts";
-import { agent, getJson, openCall, talkAndHangUp } from "./helpers.ts";
+import { ADMIN_ENV, agent, getJson, openCall, talkAndHangUp } from "./helpers.ts";
 
 interface Received {
   headers: Record<string, string>;
@@ -57,7 +57,7 @@ describe("end-of-call webhook", () => {
     const r = receiver([500, 204]);
     cleanup(r.stop);
     h = await startHarness(
-      { DATABASE_URL: scratchSqlite(), CALL_WEBHOOK_URL: r.url, CALL_WEBHOOK_SECRET: SECRET, CALL_WEBHOOK_BACKOFF_MS: "200" },
+      { DATABASE_URL: scratchSqlite(), CALL_WEBHOOK_URL: r.url, CALL_WEBHOOK_SECRET: SECRET, CALL_WEBHOOK_BACKOFF_MS: "200", ...ADMIN_ENV },
       {},
       { router: singleAgent(agent) },
     );

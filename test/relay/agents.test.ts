@@ -84,7 +84,7 @@ describe("routing by dialed number", () => {
       ["HD_sales", "sales", "254722000000"],
     ]);
     // The agent's name is in the call's log lines; the full numbers are not.
-    const newCall = h.logs.filter((l) => l.includes('"new call: answering with <Stream>"'));
+    const newCall = h.logs.filter((l) => l.includes('"new call: answered with <Stream>"'));
     expect(newCall.map((l) => (JSON.parse(l) as { agent: string }).agent)).toEqual(["support", "sales"]);
     expect(newCall.join("\n")).not.toContain("711000000");
   });
@@ -110,7 +110,7 @@ describe("routing by dialed number", () => {
     const other = await dial(h, "HD_reception", "+254799999999");
     expect(voiceOf(other.s)).toBe("Aoede");
     expect(functionsOf(other.s)).toEqual([]);
-    const agents = h.logs.filter((l) => l.includes('"new call: answering with <Stream>"')).map((l) => (JSON.parse(l) as { agent: string }).agent);
+    const agents = h.logs.filter((l) => l.includes('"new call: answered with <Stream>"')).map((l) => (JSON.parse(l) as { agent: string }).agent);
     expect(agents).toEqual(["sales", "reception"]);
   });
 });

@@ -4,10 +4,11 @@ import type { AgentRouter } from "../../src/call/agent.ts";
 import type { CallManager } from "../../src/call/manager.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { StandinServer, type StandinOptions } from "../support/gemini-spy.ts";
-import { signBody } from "../../src/http/signature.ts";
+import { signBody } from "../../src/signing/sautikit.ts";
 import { captureLog } from "../support/log.ts";
 import type { RelayMetrics } from "../../src/metrics/registry.ts";
 import type { Readiness } from "../../src/ops/readiness.ts";
+import type { CallAdmission } from "../../src/admission/admission.ts";
 import type { Records } from "../../src/records/index.ts";
 import type { Relay } from "../../src/server.ts";
 import { streamUrlFrom } from "../support/caller.ts";
@@ -26,6 +27,7 @@ export interface Harness {
   metrics: RelayMetrics;
   readiness: Readiness;
   records: Records;
+  admission: CallAdmission;
   standin: StandinServer;
   base: string;
   logs: string[];
@@ -59,7 +61,7 @@ export async function startHarness(
     PREWARM_WAIT_MS: "3000",
     ...env,
   });
-  const { calls, relay, metrics, readiness, records } = assemble(config, { url: config.gemini.liveUrl, apiKey: "test-key", label: config.gemini.model }, log, opts.router);
+  const { calls, relay, metrics, readiness, records, admission } = assemble(config, { url: config.gemini.liveUrl, apiKey: "test-key", label: config.gemini.model }, log, opts.router);
   // The stream URL must name the real port, known only after listening; the app reads publicUrl per request.
   if (!env.PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${relay.port}`;
   const base = `http://127.0.0.1:${relay.port}`;
@@ -70,6 +72,7 @@ export async function startHarness(
     metrics,
     readiness,
     records,
+    admission,
     standin,
     base,
     logs,

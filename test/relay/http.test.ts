@@ -1,6 +1,6 @@
 // The voice webhook, signatures, stream-status and health, over real HTTP on loopback.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { signBody } from "../../src/http/signature.ts";
+import { signBody } from "../../src/signing/sautikit.ts";
 import { SECRET, startHarness, type Harness } from "./harness.ts";
 
 let h: Harness;

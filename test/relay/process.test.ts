@@ -46,6 +46,11 @@ describe("process", () => {
       const res = await waitHealthy(port);
       expect(res.status).toBe(200);
       expect(((await res.json()) as { model: string }).model).toBe("offline");
+      // The console's pages and the icon they ask for are in the binary.
+      expect((await fetch(`http://127.0.0.1:${port}/console`)).status).toBe(200);
+      const icon = await fetch(`http://127.0.0.1:${port}/favicon.ico`);
+      expect(icon.status).toBe(200);
+      expect(icon.headers.get("content-type")).toBe("image/svg+xml");
       p.kill("SIGTERM");
       expect(await p.exited).toBe(0);
       const out = await new Response(p.stdout).text();

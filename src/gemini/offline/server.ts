@@ -51,12 +51,12 @@ export async function startOfflineModel(log?: Logger): Promise<OfflineModel> {
         s.dispose();
         live.delete(s);
         ws.data.session = undefined;
-        log?.debug({ code, liveSessions: live.size }, "offline model: socket closed");
+        log?.debug({ code, liveSessions: live.size }, "OFFLINE MODE: echo model socket closed");
       },
     },
   });
   const url = `ws://127.0.0.1:${server.port}${LIVE_PATH}`;
-  log?.info({ url }, "offline mode: local echo model listening");
+  log?.info({ url }, "OFFLINE MODE: local echo model listening");
   return {
     url,
     liveSessions: () => live.size,

@@ -21,6 +21,11 @@ export class SeenCalls {
     return true;
   }
 
+  /** Forgets the id: a claim released because its call never started (admission.ts). */
+  forget(id: string): void {
+    this.expiry.delete(id);
+  }
+
   get size(): number {
     return this.expiry.size;
   }

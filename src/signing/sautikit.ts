@@ -1,9 +1,12 @@
-// Sautikit webhook signatures (docs/sautikit-stream.md#signatures):
+// Sautikit-style signatures (docs/sautikit-stream.md#signatures): the webhook check verifies them, HTTP tools
+// sign their requests with them (src/tools/http-tool.ts).
 //   X-Sautikit-Signature: t=<unix>,v1=<hex>   with  v1 = HMAC-SHA256(secret, rawBody + "." + t)
 // Per-event pages also show a bare hex HMAC(body) with no timestamp; that form is accepted only when configured.
 import { createHmac, timingSafeEqual } from "node:crypto";
 
-export type SignatureResult = { ok: true } | { ok: false; reason: string };
+/** `skewS` (stale timestamps only): our clock minus the signature's timestamp, in seconds; positive when the
+ *  timestamp is in our past (a replay, or the sender's clock behind), negative when it is in our future. */
+export type SignatureResult = { ok: true } | { ok: false; reason: string; skewS?: number };
 
 export interface SignatureOptions {
   secret: string;
@@ -44,14 +47,15 @@ export function verifySignature(header: string | null, rawBody: Uint8Array, o: S
   }
   if (t === undefined || !/^\d{1,12}$/.test(t) || v1.length === 0) return { ok: false, reason: "malformed signature header" };
   const now = o.nowS ?? Math.floor(Date.now() / 1000);
-  if (Math.abs(now - Number(t)) > o.windowS) return { ok: false, reason: "stale signature timestamp" };
+  const skewS = now - Number(t);
+  if (Math.abs(skewS) > o.windowS) return { ok: false, reason: "stale signature timestamp", skewS };
   const expected = hmacHex(o.secret, [rawBody, Buffer.from("." + t)]);
   // Several v1 entries may be present during a secret rotation; any match is enough.
   return v1.some((sig) => sameDigest(expected, sig)) ? { ok: true } : { ok: false, reason: "bad signature" };
 }
 
-/** Builds a header value the way Sautikit does; HTTP tools sign their requests with it (src/tools/http-tool.ts), the
- *  tests sign webhooks with it (bench/caller.ts signs with its own sign()). */
+/** Builds a header value the way Sautikit does; HTTP tools sign their requests with it, the tests sign webhooks
+ *  with it (bench/caller.ts signs with its own sign()). */
 export function signBody(secret: string, rawBody: string | Uint8Array, tS = Math.floor(Date.now() / 1000)): string {
   const body = typeof rawBody === "string" ? Buffer.from(rawBody) : rawBody;
   return `t=${tS},v1=${hmacHex(secret, [body, Buffer.from("." + tS)]).toString("hex")}`;
