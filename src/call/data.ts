@@ -17,6 +17,10 @@ export type EndReason =
   /** Found open long after any call could have ended: the relay that had it stopped without recording its end. */
   | "lost";
 
+/** Why a webhook was answered with the fallback message instead of a stream: no agent answers the number, the
+ *  instance is at MAX_CALLS, or no model session could be opened. */
+export type RefusalReason = "no_agent" | "at_capacity" | "no_model";
+
 /** Who a call is between and which agent answers it (by name). Numbers in E.164 when the webhook's value is a
  *  phone number in any form toE164 reads, otherwise as sent ("anonymous"); "browser" for the console's softphone. */
 export interface Parties {

@@ -2,7 +2,7 @@
 // and call boundaries, never per audio frame, and delivered off the audio path: a subscriber that throws is
 // logged and skipped, and delivery is deferred to a later event-loop turn so a slow one never delays a frame.
 import type { Logger } from "../log.ts";
-import type { AudioSummary, CallSource, EndReason, FirstAudioSummary, ModelUsage, Parties, ToolCall, ToolSettlement, Utterance } from "./data.ts";
+import type { AudioSummary, CallSource, EndReason, FirstAudioSummary, ModelUsage, Parties, RefusalReason, ToolCall, ToolSettlement, Utterance } from "./data.ts";
 
 export interface CallStartedEvent extends Parties {
   type: "started";
@@ -98,8 +98,21 @@ export interface CallNeverStartedEvent {
   waitedMs: number;
 }
 
+/** The webhook answered with the fallback message and a hang-up: the call never gets a stream. */
+export interface CallRefusedEvent {
+  type: "refused";
+  callId: string;
+  /** Unix ms. */
+  at: number;
+  /** "" when no agent answers the number. */
+  agent: string;
+  reason: RefusalReason;
+  detail: string;
+}
+
 export type CallEvent =
   | CallStartedEvent
+  | CallRefusedEvent
   | CallNeverStartedEvent
   | CallMetadataEvent
   | TranscriptEvent

@@ -6,7 +6,7 @@ import { within } from "../within.ts";
 import type { CallHandler, CallSocket } from "../telephony/types.ts";
 import type { Agent, AgentRouter, CallParties } from "./agent.ts";
 import { Call, type CallSettings } from "./call.ts";
-import type { EndReason } from "./data.ts";
+import type { EndReason, RefusalReason } from "./data.ts";
 import { CallEventHub } from "./events.ts";
 import type { ModelLeg, ModelLegFactory } from "./model-leg.ts";
 
@@ -76,6 +76,11 @@ export class CallManager {
    */
   admit(): boolean {
     return !this.atCapacity;
+  }
+
+  /** The webhook answered the fallback instead of a stream: observers (records, metrics) hear of it. */
+  refuse(callId: string, agent: string, reason: RefusalReason, detail: string): void {
+    this.events.emit({ type: "refused", callId, at: Date.now(), agent, reason, detail });
   }
 
   calls(): Call[] {

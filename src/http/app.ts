@@ -22,7 +22,7 @@ import { EMPTY_RESPONSE, sayHangupXml, streamXml } from "./xml.ts";
 export interface AppDeps {
   config: Config;
   log: Logger;
-  /** Call records: calls answered without a stream, the records API, /healthz's records state. */
+  /** Call records: the records API, /healthz's records state. */
   records: Records;
   calls: CallManager;
   /** Whether a call id is this POST's to answer, MAX_CALLS, and the gate that closes at shutdown. */
@@ -128,7 +128,7 @@ export function createApp(d: AppDeps): Hono {
     const about = { state, caller: maskNumber(caller), callee: maskNumber(callee) };
     if (agent === undefined) {
       log.warn({ ...about, answer: "fallback" }, "no agent answers this number: answering with the fallback message and a hang-up");
-      d.records.unanswered(f.callId, null, "no agent answers this number");
+      d.calls.refuse(f.callId, "", "no_agent", "no agent answers this number");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
     // Admission control: past MAX_CALLS this instance takes no more work (no model session is opened).
@@ -137,7 +137,7 @@ export function createApp(d: AppDeps): Hono {
         { ...about, answer: "fallback", maxCalls: d.config.maxCalls, activeCalls: d.calls.activeCalls, pendingCalls: d.calls.pendingCalls },
         "at capacity: answering with the fallback message and a hang-up",
       );
-      d.records.unanswered(f.callId, null, "at capacity (MAX_CALLS)");
+      d.calls.refuse(f.callId, agent.name, "at_capacity", "at capacity (MAX_CALLS)");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
     // A forced stop does not wait out a slow pre-warm: the webhook is answered at once and the call goes elsewhere.
@@ -146,7 +146,7 @@ export function createApp(d: AppDeps): Hono {
     // One line per new call, written once the answer is decided.
     if (warm === "failed") {
       log.error({ ...about, agent: agent.name, answer: "fallback" }, "new call: no model session; answered with the fallback message and a hang-up");
-      d.records.unanswered(f.callId, "model_failed", "no model session at webhook time");
+      d.calls.refuse(f.callId, agent.name, "no_model", "no model session at webhook time");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
     log.info({ ...about, agent: agent.name, answer: "stream", prewarm: warm }, "new call: answered with <Stream>");

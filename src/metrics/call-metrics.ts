@@ -43,6 +43,9 @@ export function callMetricsObserver(m: RelayMetrics, agents: BoundedNames, tools
         live.set(e.callId, { agent, tools: new Set(e.tools) });
         return;
       }
+      case "refused":
+        m.callsRefused.inc({ reason: e.reason });
+        return;
       case "neverStarted":
         // Answered here with <Stream>, and no socket reached this instance: a call that ended before it began.
         m.callsTotal.inc({ agent: agents.label(e.agent), end_reason: "no_media" });

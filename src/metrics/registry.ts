@@ -53,6 +53,7 @@ export class RelayMetrics {
 
   readonly callsActive: Gauge<"agent">;
   readonly callsTotal: Counter<"agent" | "end_reason">;
+  readonly callsRefused: Counter<"reason">;
   readonly callDuration: Histogram;
   readonly firstAudio: Histogram;
   readonly response: Histogram;
@@ -94,6 +95,12 @@ export class RelayMetrics {
       name: "sauti_calls_total",
       help: "Calls ended, by agent and end reason.",
       labelNames: ["agent", "end_reason"],
+      registers: r,
+    });
+    this.callsRefused = new Counter({
+      name: "sauti_calls_refused_total",
+      help: "Webhooks answered with the fallback message and a hang-up: no_agent, at_capacity, no_model.",
+      labelNames: ["reason"],
       registers: r,
     });
     this.callDuration = new Histogram({ name: "sauti_call_duration_seconds", help: "Length of ended calls.", buckets: CALL_BUCKETS, registers: r });

@@ -55,10 +55,6 @@ export class Records {
     this.lost.start();
   }
 
-  /** The webhook answered without a stream: the record says so and does not look like a call in progress. */
-  unanswered(callId: string, reason: EndReason | null, detail: string): void {
-    this.recorder.push({ kind: "unanswered", id: callId, at: Date.now(), reason, detail });
-  }
 
   /** After the calls have ended: writes what is queued (bounded wait), then closes the database. */
   async stop(): Promise<void> {

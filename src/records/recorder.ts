@@ -87,6 +87,9 @@ export class Recorder {
           detail: `the media server never opened the audio socket${host ? ` (stream URL host ${host})` : ""}; waited ${e.waitedMs} ms`,
         };
       }
+      case "refused":
+        // The record keeps no end reason for a call that never started, but a model that could not be opened.
+        return { kind: "unanswered", id: e.callId, at: e.at, reason: e.reason === "no_model" ? "model_failed" : null, detail: e.detail };
       case "metadata":
         return { kind: "metadata", id: e.callId, meta: e.meta };
       case "transcript":

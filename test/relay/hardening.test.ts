@@ -87,6 +87,8 @@ describe("admission control", () => {
     expect(xml).not.toContain("<Stream");
     expect(h.standin.sessions.length).toBe(3);
     expect(h.logs.some((l) => l.includes('"callId":"HD_cap4"') && l.includes("at capacity"))).toBe(true);
+    h.calls.events.flush();
+    expect(valueOf(parsePrometheusText(await h.metrics.registry.metrics()), "sauti_calls_refused_total", { reason: "at_capacity" })).toBe(1);
 
     // A call ending frees its place.
     first.ws.close(1000);
