@@ -4,7 +4,8 @@
 // The console's pages are `routes` (Bun's HTML imports, bundled into the binary), and so is /favicon.ico; routes
 // win over fetch.
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import type { CallAdmission } from "./admission/admission.ts";
+import type { CallAdmission, CallClaim } from "./admission/admission.ts";
+import type { CallParties } from "./call/agent.ts";
 import type { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
 import { createConsole, SOFTPHONE_PATH, type Console } from "./console/index.ts";
@@ -129,6 +130,20 @@ export function startRelay(
     return undefined;
   };
 
+  /** Parties found at upgrade for a call this instance did not answer, taken when its socket opens. */
+  const claimedParties = new Map<string, CallParties>();
+  /** The claim's agent by name (the agents file is shared by the instances), else the agent of its dialed number. */
+  const partiesOf = (c: CallClaim | undefined): CallParties | undefined => {
+    if (c === undefined) return undefined;
+    const agent = calls.router.list().find((r) => r.agent.name === c.agent)?.agent ?? calls.router.route(c.callee);
+    return agent === undefined ? undefined : { caller: c.caller, callee: c.callee, agent };
+  };
+  const takeParties = (callId: string): CallParties | undefined => {
+    const p = claimedParties.get(callId);
+    claimedParties.delete(callId);
+    return p;
+  };
+
   const mediaUpgrade = async (req: Request, url: URL, srv: Server<SocketData>): Promise<Response | undefined> => {
     const no = refuse(req, "stream");
     if (no) return no;
@@ -157,13 +172,18 @@ export function startRelay(
       log.warn({ callId }, "stream upgrade refused: this call has ended");
       return new Response("gone: this call has ended\n", { status: 410 });
     }
+    // The webhook may have reached another instance: its claim says who calls whom and which agent answers.
+    const callLog = log.child({ callId });
+    const parties = calls.expects(callId) ? undefined : partiesOf(await admission.claimed(callId, callLog));
+    if (parties !== undefined) claimedParties.set(callId, parties);
     const ok = srv.upgrade(req, {
       // Always name the protocol: left alone, Bun echoes the client's first offer (docs/bun.md#subprotocols).
       headers: { "Sec-WebSocket-Protocol": SUBPROTOCOL },
-      data: socketData(callId, log.child({ callId })),
+      data: socketData(callId, callLog),
     });
     counters.upgrade(ok ? "ok" : "failed");
     if (ok) return undefined;
+    claimedParties.delete(callId);
     release(callId, false); // a failed handshake does not use the URL up
     return new Response("upgrade failed\n", { status: 400 });
   };
@@ -203,7 +223,7 @@ export function startRelay(
       });
     },
     websocket: dispatcher({
-      media: audioSocketHandlers<MediaSocketData>((socket, callLog) => calls.startCall(socket, callLog), {
+      media: audioSocketHandlers<MediaSocketData>((socket, callLog) => calls.startCall(socket, callLog, takeParties(socket.callId)), {
         rest,
         sendKillAudio: config.sendKillAudio,
         silenceTimeoutMs: config.callerSilenceTimeoutS * 1000,

@@ -25,6 +25,8 @@ export interface ClaimStore {
   claim(c: CallClaim): Promise<boolean>;
   /** Removes the claim of a call that never started, so another instance's claim can win. */
   releaseClaim(id: string): Promise<void>;
+  /** The claim for a call id, whichever instance made it; undefined when there is none. */
+  claimed(id: string): Promise<CallClaim | undefined>;
 }
 
 /** MAX_CALLS: CallManager fits. Counts a refusal when it says no. */
@@ -79,6 +81,21 @@ export class CallAdmission {
       log.warn({ err: errText(err) }, "admission: the store cannot release the claim; a retry of this call elsewhere will be answered as a repeat");
       return false;
     }
+  }
+
+  /** Who a call is between and which agent answers it, as the instance that answered its webhook decided: for an
+   *  audio socket that reaches an instance that did not see the webhook. Undefined when the store has no claim or
+   *  does not answer within the claim timeout (the socket is then taken without it). */
+  async claimed(id: string, log: Logger): Promise<CallClaim | undefined> {
+    const ms = this.o.timeoutMs ?? CLAIM_TIMEOUT_MS;
+    try {
+      const r = await within(this.o.store.claimed(id), ms);
+      if (r !== "timeout") return r;
+      log.warn({ timeoutMs: ms }, "admission: the store did not say who this call is for in time");
+    } catch (err) {
+      log.warn({ err: errText(err) }, "admission: the store cannot say who this call is for");
+    }
+    return undefined;
   }
 
   /** May this instance take one more call (MAX_CALLS)? The caller must start the call in the same event-loop

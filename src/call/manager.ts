@@ -65,6 +65,11 @@ export class CallManager {
     return this.expected.size;
   }
 
+  /** A webhook of this process answered the call and its socket has not opened yet. */
+  expects(callId: string): boolean {
+    return this.expected.has(callId);
+  }
+
   /** True when no new call should be taken: active calls plus answered ones waiting for their socket reach MAX_CALLS. */
   get atCapacity(): boolean {
     return this.active.size + this.expected.size >= this.maxCalls;

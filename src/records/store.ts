@@ -411,6 +411,13 @@ export class SqlStore implements RecordStore {
     return rows.length === 1;
   }
 
+  async claimed(id: string): Promise<CallClaim | undefined> {
+    this.need();
+    const rows = (await this.run(() => this.sql`SELECT agent, caller, callee, started_at FROM calls WHERE id = ${id}`)) as Row[];
+    const r = rows[0];
+    return r === undefined ? undefined : { id, agent: String(r.agent), caller: String(r.caller), callee: String(r.callee), at: Number(r.started_at) };
+  }
+
   async releaseClaim(id: string): Promise<void> {
     this.need();
     await this.run(() => this.sql`DELETE FROM calls WHERE id = ${id} AND answered_at IS NULL AND ended_at IS NULL`);

@@ -55,7 +55,11 @@ describe("call admission", () => {
   });
 
   test("a store that does not answer: memory decides (a warning says so); a failed release is reported, not thrown", async () => {
-    const never: ClaimStore = { claim: () => new Promise(() => {}), releaseClaim: () => Promise.reject(new Error("connection refused")) };
+    const never: ClaimStore = {
+      claim: () => new Promise(() => {}),
+      releaseClaim: () => Promise.reject(new Error("connection refused")),
+      claimed: () => new Promise(() => {}),
+    };
     const a = admission(never);
     const { log, lines } = captureLog();
     expect(await a.claim(claim("HD_down"), log)).toBe(true);
@@ -63,6 +67,8 @@ describe("call admission", () => {
     expect(lines.some((l) => l.includes("deciding from this process's memory"))).toBe(true);
     expect(await a.release("HD_down", log)).toBe(false);
     expect(lines.some((l) => l.includes("connection refused"))).toBe(true);
+    // Nor does it hold an audio socket up: who the call is for is then unknown.
+    expect(await a.claimed("HD_down", log)).toBeUndefined();
     // Released from memory all the same: this process may claim it again.
     expect(await a.claim(claim("HD_down"), log)).toBe(true);
   });

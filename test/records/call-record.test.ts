@@ -3,7 +3,7 @@
 // back over the API, and still there after the relay restarts on the same database.
 import { afterEach, describe, expect, test } from "bun:test";
 import { tmpdir } from "node:os";
-import { singleAgent } from "../../src/call/agent.ts";
+import { singleAgent, type Agent, type AgentRouter } from "../../src/call/agent.ts";
 import type { CallRecord } from "../../src/records/record.ts";
 import { Caller, startHarness, until, type Harness } from "../relay/harness.ts";
 import { cleanupAfterEach } from "../support/cleanup.ts";
@@ -84,19 +84,25 @@ describe("a call's record", () => {
     await callSurvivesRestart(db.url, "HD_rec_pg");
   }, 30000);
 
-  test("the row written at webhook time keeps who called whom when the audio reaches a relay that did not see the webhook", async () => {
+  test("a socket reaching a relay that did not see the webhook runs the agent the webhook's relay chose, with who called whom", async () => {
     const file = `${tmpdir()}/sauti-records-${process.pid}-${crypto.randomUUID()}.db`;
     cleanup(() => {
       removeSqlite(file);
     });
-    // Two relays on one SQLite file (WAL): the webhook reaches the first, the audio socket the second.
-    const a = await relayOn(`sqlite://${file}`);
+    // Two relays on one SQLite file (WAL), with the same two agents: the webhook reaches the first, the audio
+    // socket the second. Before, the second ran its default agent and the record kept the first's choice.
+    const other: Agent = { ...agent, name: "fallback-agent", prompt: "You are the fallback." };
+    const both: AgentRouter = { route: (n) => (n === "+254700000002" ? agent : other), list: () => [agent, other].map((a) => ({ agent: a, numbers: null })) };
+    const a = await startHarness({ ...ADMIN_ENV, DATABASE_URL: `sqlite://${file}` }, {}, { router: both });
+    await a.records.store.ready;
     cleanup(() => a.stop());
-    h = await startHarness({ DATABASE_URL: `sqlite://${file}`, STREAM_TOKEN_SECRET: "stream-secret", ...ADMIN_ENV }, {}, { router: singleAgent({ ...agent, name: "fallback-agent" }) });
+    h = await startHarness({ ...ADMIN_ENV, DATABASE_URL: `sqlite://${file}`, STREAM_TOKEN_SECRET: "stream-secret" }, {}, { router: { ...both, route: () => other } });
     await h.records.store.ready;
     const url = (await a.streamUrlFor("HD_split")).replace(`:${a.relay.port}/`, `:${h.relay.port}/`);
     const c = await new Caller(url).open();
     await until(() => h!.standin.sessions.some((s) => s.ready), "live ready on the second relay");
+    expect(h.calls.calls()[0]!.info).toMatchObject({ agent: { name: "support" }, caller: "+254700000001", callee: "+254700000002" });
+    expect(JSON.stringify(h.standin.sessions[0]!.setup)).toContain(agent.prompt);
     c.ws.close();
     const rec = await recordWhen(h, "HD_split", (r) => r.endedAt !== null, "record ended");
     expect(rec).toMatchObject({ agent: "support", caller: "+254700000001", callee: "+254700000002", endReason: "caller_hangup" });
