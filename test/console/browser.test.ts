@@ -1,17 +1,19 @@
 // The console in real Chromium: the softphone calls the relay in offline mode with a speech-like WAV as its
 // microphone and hears the echo model answer; the calls page shows the call live, then in history with how it
 // ended; barge-in empties the page's playback buffer. Screenshots of each page go to test-artifacts/.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { scratchDatabaseUrl } from "../support/scratch-db.ts";
 import { assemble } from "../../src/assemble.ts";
 import { loadConfig } from "../../src/config.ts";
 import { startOfflineModel } from "../../src/gemini/offline/server.ts";
+import { agentsFile, cleanupAgentFiles } from "../relay/fixtures.ts";
 import { startHarness } from "../relay/harness.ts";
 import { artifactPath, browserAvailable, launch, sauti, silence, speechLike, startCall, untilPage, wav } from "../support/browser.ts";
 import { captureLog } from "../support/log.ts";
 import { until } from "../support/wait.ts";
 
 const run = browserAvailable();
+afterAll(cleanupAgentFiles);
 
 describe.skipIf(!run)("console in Chromium", () => {
   test("offline: the softphone hears the echo, the calls page shows it live and then in history", async () => {
@@ -104,6 +106,37 @@ describe.skipIf(!run)("console in Chromium", () => {
     expect(await page.evaluate(() => sessionStorage.getItem("sauti-admin-token"))).toBe("tok-in-the-browser-0003");
     expect(authorized).toEqual(expect.arrayContaining(["/api/softphone/agents", "/api/softphone", "/api/calls"]));
     expect(urls.filter((u) => u.includes("tok-in-the-browser-0003"))).toEqual([]);
+  }, 60000);
+
+  test("an agents file whose agents all answer numbers: the picker offers each with its numbers, and a call reaches the one picked", async () => {
+    const wavPath = artifactPath("silence-48k.wav");
+    await Bun.write(wavPath, wav(silence(48000, 2000), 48000));
+    const file = agentsFile(`agents:
+  - name: support
+    numbers: ["+254711000001"]
+    prompt: "You are support."
+  - name: sales
+    numbers: ["+254711000002", "+254711000003"]
+    voice: Charon
+    prompt: "You are sales."
+`);
+    await using h = await startHarness({ AGENTS_FILE: file });
+    await using browser = await launch(wavPath);
+    const page = await browser.newPage();
+    await page.goto(`${h.base}/console`);
+    await page.waitForSelector("#agent option[value='sales']", { state: "attached" });
+    const options = await page.$$eval("#agent option", (os) => os.map((o) => [o.getAttribute("value"), o.textContent]));
+    expect(options).toEqual([
+      ["support", "support · +254711000001"],
+      ["sales", "sales · +254711000002, +254711000003"],
+    ]);
+    await page.selectOption("#agent", "sales");
+    await page.click("#call");
+    await untilPage(page, (s) => s.state === "in-call", "in a call with sales");
+    await until(() => h.calls.activeCalls === 1, "call in the relay");
+    expect(h.calls.calls()[0]!.info.agent.name).toBe("sales");
+    await page.click("#call");
+    await untilPage(page, (s) => s.state === "ended", "hung up");
   }, 60000);
 
   test("barge-in: killAudio empties the page's playback buffer at once", async () => {

@@ -14,6 +14,15 @@ interface AgentInfo {
   model: string;
   voice: string;
   tools: string[];
+  /** The numbers it answers; null for the default agent (every other number). */
+  numbers: string[] | null;
+}
+
+/** "sales · +254711000002, +254711000003 · tools: lookup_order" */
+function agentLabel(a: AgentInfo): string {
+  const parts = [a.name, a.numbers === null ? "default (any other number)" : a.numbers.join(", ")];
+  if (a.tools.length > 0) parts.push(`tools: ${a.tools.join(", ")}`);
+  return parts.join(" · ");
 }
 
 const select = byId<HTMLSelectElement>("agent");
@@ -90,7 +99,7 @@ button.addEventListener("click", () => {
 async function loadAgents(): Promise<void> {
   const r = await withAuth(() => api<{ agents: AgentInfo[] }>("/api/softphone/agents"));
   const agents = r.body.agents ?? [];
-  select.replaceChildren(...agents.map((a) => h("option", { value: a.name }, a.tools.length > 0 ? `${a.name} (${a.tools.join(", ")})` : a.name)));
+  select.replaceChildren(...agents.map((a) => h("option", { value: a.name }, agentLabel(a))));
   agentCount = agents.length;
   render();
   if (agents.length === 0) status.textContent = "This relay has no agent to call.";
