@@ -5,7 +5,7 @@
 // last call ends almost nothing allocates, so whatever garbage the last calls left (parsed model messages, their
 // strings, socket and session objects) stays resident: measured 100–128 MiB idle after 2,000 offline calls where
 // a collection brings it to 84 (docs/operations.md#memory). `Bun.gc(false)` only asks for a collection and did not
-// run one within 8 s (measured), so this runs `Bun.gc(true)`: 10–20 ms on this machine's relay heap.
+// run one within 8 s (measured), so this runs `Bun.gc(true)`: 10–24 ms on this machine's relay heap.
 //
 // When: only with no call active (so no audio frame waits for it), `quietMs` after the last call ended, only if
 // the process's RSS grew by `minGrowthBytes` since the last collection here (or since start: "the calls took a
