@@ -99,6 +99,8 @@ export interface Config {
   modelStallS: number;
   /** Calls (active + answered and waiting for their socket) this instance takes; past it the webhook refuses. */
   maxCalls: number;
+  /** One full garbage collection when the relay falls idle after taking a lot of memory (src/memory/idle-collect.ts). */
+  idleGc: boolean;
   records: RecordsSettings;
 }
 
@@ -340,5 +342,6 @@ export function loadConfig(env: Env = process.env): Config {
     callerSilenceTimeoutS: int(env, "CALLER_SILENCE_TIMEOUT_S", 10, 0, 3600),
     modelStallS: int(env, "MODEL_STALL_S", 12, 0, 600),
     maxCalls: int(env, "MAX_CALLS", DEFAULT_MAX_CALLS, 1, 1000000),
+    idleGc: bool(env, "IDLE_GC", true),
   };
 }

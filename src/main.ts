@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { startOfflineModel, type GeminiEndpoint } from "./gemini/index.ts";
 import { localBaseUrl } from "./http/local-url.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { IdleCollector } from "./memory/idle-collect.ts";
 import { Drain, handleSignals } from "./ops/drain.ts";
 
 function readConfig(): Config {
@@ -95,6 +96,19 @@ async function main(): Promise<void> {
   log.info({ file: config.agentsFile ?? null, ...describeRouter(router) }, "agents loaded");
   // SIGHUP re-reads the agents file; a broken file is refused and the agents in use stay.
   process.on("SIGHUP", () => void reloadAgents(config, calls, log));
+  if (config.idleGc) {
+    const mlog = log.child({ component: "memory" });
+    const idle = new IdleCollector({
+      activeCalls: () => calls.activeCalls,
+      rss: () => process.memoryUsage.rss(),
+      collect: () => Bun.gc(true),
+      collected: (c) => mlog.debug({ ms: Math.round(c.ms * 10) / 10, rssBeforeMiB: mib(c.rssBefore), rssAfterMiB: mib(c.rssAfter) }, "idle: garbage collected"),
+    });
+    calls.events.subscribe((e) => {
+      if (e.type === "started") idle.callStarted();
+      else if (e.type === "ended") idle.callEnded();
+    });
+  }
 
   const drain = new Drain({
     calls,
@@ -114,6 +128,8 @@ async function main(): Promise<void> {
   drain.onBeforeExit("call events", () => calls.events.flush());
   handleSignals(drain);
 }
+
+const mib = (b: number) => Math.round(b / 104857.6) / 10;
 
 // No top-level await: `bun build --bytecode` compiles to CommonJS, which has none (docs/bun.md#bytecode-and-top-level-await).
 main().catch((err: unknown) => {

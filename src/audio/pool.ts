@@ -6,6 +6,9 @@
 // period (the peak in use over the last period is kept, so steady load stays allocation-free), and all of them at
 // once when a call ends with no audio queued anywhere (Playout.dispose → trim()). A burst that grew the pool does
 // not stay resident after its calls end.
+// Dropping the reference is not enough for that: the memory would go back only at the next collection, and an
+// idle relay allocates too little to trigger one (measured: 18 MB of dropped slabs still resident 8 s later). So a
+// dropped slab's ArrayBuffer is detached (`transfer(0)`), which frees its bytes at once (docs/bun.md#memory-given-back).
 
 /** 15360 B = 48/24/16 frames of 20 ms at 8/16/24 kHz S16LE (320/640/960 B): frame reads never straddle slabs. */
 export const SLAB_BYTES = 15360;
@@ -22,6 +25,18 @@ export class Slab {
   private viewSets: Buffer[][] = [];
 
   constructor(readonly buf: Buffer) {}
+
+  /**
+   * Frees the bytes now rather than at the next collection, by detaching the slab's ArrayBuffer when it is the
+   * slab's own (a grown slab's is; the initial slabs share one and are never released). The slab and its frame
+   * views are empty afterwards and must not be used again.
+   */
+  release(): void {
+    const ab = this.buf.buffer;
+    if (ab instanceof ArrayBuffer && ab.byteLength === this.buf.byteLength) ab.transfer(0);
+    this.viewSizes = [];
+    this.viewSets = [];
+  }
 
   /** Frame-aligned views of this slab for `frameBytes` (must divide the slab size); cached, so repeat calls allocate nothing. */
   frames(frameBytes: number): readonly Buffer[] {
@@ -139,6 +154,7 @@ export class SlabPool {
         if (prev === null) this.freeHead = next;
         else prev.next = next;
         s.next = null;
+        s.release();
         this.freeCount--;
         this.totalCount--;
         dropped++;

@@ -167,6 +167,22 @@ describe("SlabPool gives growth back", () => {
     expect(pool.stats().grown).toBe(6);
   });
 
+  test("a trimmed slab's bytes are freed at once (its ArrayBuffer detached), not left for a collection", () => {
+    const pool = new SlabPool(SLAB_BYTES, 2, { decayMs: 0 });
+    const slabs = Array.from({ length: 6 }, () => pool.acquireSlab()); // 2 initial + 4 grown
+    const bufs = slabs.map((s) => s.buf);
+    for (const s of slabs) pool.releaseSlab(s);
+    expect(pool.trim()).toBe(4);
+    // Nothing but a collection could free a dropped reference; a detached buffer has given its memory back already.
+    expect(bufs.filter((b) => (b.buffer as ArrayBuffer).detached).length).toBe(4);
+    expect(bufs.filter((b) => b.byteLength === SLAB_BYTES).length).toBe(2); // the initial ones, untouched
+    // The pool still works: the initial slabs serve, and growing again makes new slabs.
+    const q = new FrameQueue(pool, 640);
+    q.write(pattern(0, 3 * SLAB_BYTES), 0, 3 * SLAB_BYTES);
+    expect(drain(q, 0)).toBe(3 * SLAB_BYTES);
+    expect(pool.stats()).toMatchObject({ total: 3, grown: 5 });
+  });
+
   test("decay keeps what the last period needed at its peak, and drops the rest a period later", () => {
     const pool = new SlabPool(SLAB_BYTES, 0, { decayMs: 0 });
     const q = new FrameQueue(pool, 640);

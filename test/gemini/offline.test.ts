@@ -1,10 +1,11 @@
 // The offline echo model over real loopback sockets: echo at 24 kHz, barge-in, greeting, setup-first and resumption
-// refusals, the handle book's bounds, and flat memory over thousands of calls.
+// refusals, the handle book's bounds, and sessions let go when their sockets close.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { HandleBook } from "../../src/gemini/offline/handles.ts";
 import { LIVE_PATH, startOfflineModel, type OfflineModel } from "../../src/gemini/offline/server.ts";
 import { GREETING_TEXT } from "../../src/gemini/offline/session.ts";
 import { loud16k, until } from "./helpers.ts";
+import { speechLike } from "../support/memory-scenarios.ts";
 
 type Msg = Record<string, any>;
 
@@ -113,19 +114,6 @@ function audioOf(msgs: Array<{ m: Msg }>): { pcm: Buffer; mimeTypes: Set<string>
     pcm: Buffer.concat(parts.map((p: Msg) => Buffer.from(p.inlineData.data, "base64"))),
     mimeTypes: new Set(parts.map((p: Msg) => p.inlineData.mimeType as string)),
   };
-}
-
-/** ~1 s of voice-like sound: a 140 Hz buzz with harmonics, its loudness swelling at a syllable rate (4 Hz). */
-function speechLike(ms: number): Uint8Array {
-  const n = (16000 * ms) / 1000;
-  const out = Buffer.alloc(n * 2);
-  for (let i = 0; i < n; i++) {
-    const t = i / 16000;
-    const env = 0.4 + 0.6 * Math.abs(Math.sin(Math.PI * 4 * t));
-    const v = Math.sin(2 * Math.PI * 140 * t) + 0.5 * Math.sin(2 * Math.PI * 280 * t) + 0.3 * Math.sin(2 * Math.PI * 420 * t);
-    out.writeInt16LE(Math.round(7000 * env * v), i * 2);
-  }
-  return out;
 }
 
 describe("offline echo model", () => {
@@ -248,39 +236,18 @@ describe("resumption handle book", () => {
   });
 });
 
-describe("offline model memory", () => {
-  test(
-    "2,000 sequential calls: RSS after GC within 10 % of the level after the first 100, no live sessions left",
-    async () => {
-      const speech = Buffer.concat([speechLike(1000), silence(400)]);
-      const call = async () => {
-        const c = await Client.open();
-        await c.setup();
-        // Bigger chunks than a relay sends (250 ms), to keep 2,000 calls quick; the detector does not care.
-        for (let o = 0; o < speech.byteLength; o += 8000) c.audio(speech.subarray(o, o + 8000));
-        await c.waitFor((m) => m.serverContent?.modelTurn !== undefined, "echo");
-        c.close(); // mid-answer: the session must drop its timers and audio
-        await c.closed;
-      };
-      const rssAfterGc = async () => {
-        await until(() => model.liveSessions() === 0, "sockets closed on the server");
-        Bun.gc(true);
-        await Bun.sleep(300);
-        Bun.gc(true);
-        return process.memoryUsage.rss();
-      };
-      for (let i = 0; i < 100; i++) await call();
-      const base = await rssAfterGc();
-      const t0 = performance.now();
-      for (let i = 100; i < 2000; i++) await call();
-      const end = await rssAfterGc();
-      const mb = (b: number) => (b / 1048576).toFixed(1);
-      console.log(
-        `offline model memory: RSS after 100 calls ${mb(base)} MB, after 2000 ${mb(end)} MB (${(((end - base) / base) * 100).toFixed(1)} %), ${((performance.now() - t0) / 1900).toFixed(1)} ms per call`,
-      );
-      expect(end).toBeLessThanOrEqual(base * 1.1);
-      expect(model.liveSessions()).toBe(0);
-    },
-    90_000,
-  );
+describe("offline model sessions", () => {
+  // Memory over thousands of calls is measured on the relay process from outside: offline-memory.test.ts.
+  test("200 calls hung up mid-answer leave no live session behind", async () => {
+    const speech = Buffer.concat([speechLike(1000), silence(400)]);
+    for (let i = 0; i < 200; i++) {
+      const c = await Client.open();
+      await c.setup();
+      for (let o = 0; o < speech.byteLength; o += 8000) c.audio(speech.subarray(o, o + 8000));
+      await c.waitFor((m) => m.serverContent?.modelTurn !== undefined, "echo");
+      c.close(); // mid-answer: the session must drop its timers and audio
+      await c.closed;
+    }
+    await until(() => model.liveSessions() === 0, "sockets closed on the server");
+  }, 30_000);
 });

@@ -27,7 +27,7 @@ describe("process", () => {
   });
 
   test("other bad settings exit 2 too", async () => {
-    for (const env of [{ PLAYBACK_RATE: "44100" }, { PUBLIC_URL: "not a url" }, { PREWARM: "maybe" }]) {
+    for (const env of [{ PLAYBACK_RATE: "44100" }, { PUBLIC_URL: "not a url" }, { PREWARM: "maybe" }, { IDLE_GC: "maybe" }]) {
       const p = Bun.spawn(["bun", "src/main.ts"], { cwd: root, env: { ...process.env, ...env }, stderr: "pipe", stdout: "pipe" });
       expect(await p.exited).toBe(2);
       expect(await new Response(p.stderr).text()).toContain(Object.keys(env)[0]!);

@@ -1,16 +1,23 @@
-// The relay as a real process (`bun src/main.ts`) on a loopback port, for tests that signal it, start two of
-// them, or watch how it exits. Its stdout (pino JSON lines) is read as it comes, so a full pipe never blocks it.
+// The relay as an operator runs it: `bun src/main.ts` in a process of its own on a loopback port, for tests that
+// signal it, start two of them, watch how it exits, or read its memory from outside (/proc/<pid>/status VmRSS,
+// what `ps -o rss` shows; nothing inside the relay forces a collection). Its stdout (pino JSON lines) is read as
+// it comes, so a full pipe never blocks it. bench/memory.ts uses it too, so both measure the same way.
+import { readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { signBody } from "../../src/signing/sautikit.ts";
-import { scratchDatabaseUrl } from "./scratch-db.ts";
+import { Caller, streamUrlFrom } from "./caller.ts";
+import { removeSqlite, scratchSqliteFile } from "./scratch-db.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
 /** The webhook secret every spawned relay gets unless the test says otherwise. */
 export const PROCESS_SECRET = "whsec_process_test_secret";
 
+export const MiB = 1024 * 1024;
+
 export interface RelayProcess {
   proc: Subprocess<"ignore", "pipe", "pipe">;
+  pid: number;
   port: number;
   base: string;
   out: () => string;
@@ -19,6 +26,20 @@ export interface RelayProcess {
   /** The stdout lines parsed (each is one JSON object). */
   lines: () => Array<Record<string, unknown>>;
   kill: (signal?: NodeJS.Signals) => void;
+  /** Posts the signed voice webhook and opens the caller's audio socket on the stream URL it answers with. */
+  dial(callId: string): Promise<Caller>;
+  /** Resident set size now, bytes (VmRSS); throws once the process is gone. */
+  rss(): number;
+  /** SIGKILL, wait for the exit, remove the scratch database. */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** VmRSS of `pid` in bytes, read from /proc as `ps` does. */
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (m === null) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) * 1024;
 }
 
 export async function freePort(): Promise<number> {
@@ -29,9 +50,9 @@ export async function freePort(): Promise<number> {
 }
 
 /** The environment every test relay starts from: loopback, a scratch database, a key and a webhook secret. */
-export function baseEnv(port: number): Record<string, string> {
+export function baseEnv(port: number, db = scratchSqliteFile("process")): Record<string, string> {
   return {
-    DATABASE_URL: scratchDatabaseUrl(),
+    DATABASE_URL: `sqlite://${db}`,
     PATH: process.env.PATH ?? "",
     PORT: String(port),
     HOST: "127.0.0.1",
@@ -54,7 +75,8 @@ export async function spawnRelay(
   o: { cleanup?: Array<() => unknown>; wait?: boolean; port?: number } = {},
 ): Promise<RelayProcess> {
   const port = o.port ?? (env.PORT !== undefined ? Number(env.PORT) : await freePort());
-  const merged: Record<string, string | undefined> = { ...baseEnv(port), ...env };
+  const db = scratchSqliteFile("process");
+  const merged: Record<string, string | undefined> = { ...baseEnv(port, db), ...env };
   for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
   const proc = Bun.spawn([process.execPath, "src/main.ts"], { cwd: root, env: merged, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   o.cleanup?.push(() => proc.kill("SIGKILL"));
@@ -71,8 +93,14 @@ export async function spawnRelay(
   let code: number | null = null;
   void proc.exited.then((c) => (code = c));
   const base = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    proc.kill("SIGKILL");
+    await proc.exited;
+    removeSqlite(db);
+  };
   const r: RelayProcess = {
     proc,
+    pid: proc.pid,
     port,
     base,
     out: () => text,
@@ -84,6 +112,14 @@ export async function spawnRelay(
         .filter((l) => l.trim() !== "")
         .map((l) => JSON.parse(l) as Record<string, unknown>),
     kill: (signal = "SIGTERM") => proc.kill(signal),
+    async dial(callId) {
+      const res = await postVoice(base, callId, merged.SAUTIKIT_WEBHOOK_SECRET ?? PROCESS_SECRET);
+      if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
+      return new Caller(streamUrlFrom(await res.text())).open();
+    },
+    rss: () => rssOf(proc.pid),
+    stop,
+    [Symbol.asyncDispose]: stop,
   };
   if (o.wait === false) return r;
   // Its own "listening" line, not just /healthz: another process may share the port (REUSE_PORT).
@@ -118,4 +154,27 @@ export function voiceBody(callId: string): string {
 export function postVoice(base: string, callId: string, secret = PROCESS_SECRET): Promise<Response> {
   const body = voiceBody(callId);
   return fetch(`${base}/voice`, { method: "POST", headers: signedHeaders(body, secret), body });
+}
+
+/**
+ * Reads RSS every `everyMs` from `fromMs` to `toMs` after now, and returns as soon as a reading is at or under
+ * `bound` (or every reading, when none is). Polling rather than one late reading: the allocator and the collector
+ * give memory back on their own schedule, and the question is whether they do within the window.
+ */
+export async function settledRss(
+  relay: RelayProcess,
+  bound: number,
+  opts: { fromMs?: number; toMs?: number; everyMs?: number } = {},
+): Promise<{ rss: number; atMs: number; readings: number[] }> {
+  const { fromMs = 3000, toMs = 8000, everyMs = 250 } = opts;
+  const t0 = performance.now();
+  const readings: number[] = [];
+  await Bun.sleep(fromMs);
+  for (;;) {
+    const rss = relay.rss();
+    readings.push(rss);
+    const atMs = performance.now() - t0;
+    if (rss <= bound || atMs >= toMs) return { rss, atMs, readings };
+    await Bun.sleep(everyMs);
+  }
 }
