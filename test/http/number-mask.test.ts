@@ -1,14 +1,8 @@
 // One rule for phone numbers (src/phone-numbers.ts): the records API and the console's API show them the same
 // way, whole to a viewer holding ADMIN_TOKEN and "…001" to any other viewer the guard lets in; logs mask them.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { maskNumber, showNumbersIn } from "../../src/phone-numbers.ts";
 import { Caller, startHarness, until, type Harness } from "../relay/harness.ts";
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
 
 const TOKEN = "mask-test-token-0123456789";
 
@@ -40,7 +34,7 @@ async function views(hh: Harness, id: string, headers?: Record<string, string>):
 
 describe("phone numbers on the APIs", () => {
   test("without the token (a loopback viewer): the records API and the console's API all show …001, nowhere the whole number", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     await oneCall(h, "HD_mask_loop");
     for (const body of await views(h, "HD_mask_loop")) {
       expect(body).toContain('"caller":"…001"');
@@ -55,7 +49,7 @@ describe("phone numbers on the APIs", () => {
   });
 
   test("with the token: whole numbers on both APIs", async () => {
-    h = await startHarness({ ADMIN_TOKEN: TOKEN });
+    await using h = await startHarness({ ADMIN_TOKEN: TOKEN });
     await oneCall(h, "HD_mask_token");
     for (const body of await views(h, "HD_mask_token", { authorization: `Bearer ${TOKEN}` })) {
       expect(body).toContain('"caller":"+254700000001"');

@@ -1,18 +1,12 @@
 // Unauthenticated clients cannot fill the log: refusals (forged webhooks, bad stream tokens, ...) are logged the
 // first few times per window and then only counted, and the counts are logged at the window's end and at stop.
 // A stale signature's line says how far the timestamp was from our clock, and on which side.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { RefusalLog } from "../../src/log-limit.ts";
 import { signBody, verifySignature } from "../../src/signing/sautikit.ts";
 import { rawUpgrade } from "../support/caller.ts";
 import { captureLog } from "../support/log.ts";
-import { SECRET, startHarness, until, type Harness } from "../relay/harness.ts";
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+import { SECRET, startHarness, until } from "../relay/harness.ts";
 
 type Line = Record<string, unknown>;
 const parsed = (lines: string[]): Line[] => lines.map((l) => JSON.parse(l) as Line);
@@ -23,7 +17,7 @@ async function inBatches(n: number, size: number, one: (i: number) => Promise<un
 
 describe("refusals from unauthenticated clients", () => {
   test("1,000 forged webhooks and 1,000 upgrades with bad tokens: a few lines of each, then counts", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     const hh = h;
     const statuses = new Map<number, number>();
     const count = (s: number) => statuses.set(s, (statuses.get(s) ?? 0) + 1);
@@ -42,7 +36,6 @@ describe("refusals from unauthenticated clients", () => {
     expect(forged.at(-1)).toMatchObject({ furtherOnlyCounted: true });
 
     await hh.stop();
-    h = undefined;
     const summaries = parsed(hh.logs).filter((l) => l.msg === "refused requests: lines left out, counted");
     const left = (kind: string) => summaries.reduce((n, s) => n + ((s.counts as Record<string, number>)[kind] ?? 0), 0);
     expect(left("webhook_signature") + forged.length).toBe(1000);
@@ -68,7 +61,7 @@ describe("refusals from unauthenticated clients", () => {
 
 describe("stale signatures", () => {
   test("the refusal says how far the timestamp was from our clock and on which side", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     const body = "sessionId=HD_skew";
     const now = Math.floor(Date.now() / 1000);
     expect((await h.post("/voice", body, { sig: signBody(SECRET, body, now - 400) })).status).toBe(401);

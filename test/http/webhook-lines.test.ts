@@ -1,13 +1,7 @@
 // What the voice webhook logs about a new call: one line, written after the answer is decided, saying what was
 // answered (never "<Stream>" when the fallback went out).
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { startHarness, type Harness } from "../relay/harness.ts";
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
 
 const linesOf = (hh: Harness, callId: string) =>
   hh.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.callId === callId && String(l.msg).startsWith("new call"));
@@ -15,7 +9,7 @@ const linesOf = (hh: Harness, callId: string) =>
 describe("the webhook's line about a new call", () => {
   test("a model session that cannot be opened: one line, about the fallback, and none about <Stream>", async () => {
     // The stand-in wants another key: the pre-warm's upgrade is refused, so the webhook answers the fallback.
-    h = await startHarness({}, { apiKey: "another-key" });
+    await using h = await startHarness({}, { apiKey: "another-key" });
     const res = await h.post("/voice", "sessionId=HD_nomodel&callerNumber=%2B254700000001&destinationNumber=%2B254700000002");
     const xml = await res.text();
     expect(xml).toContain("<Say");
@@ -27,7 +21,7 @@ describe("the webhook's line about a new call", () => {
   });
 
   test("a call that streams: one line, after the pre-warm, saying <Stream> and how the pre-warm went", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     const res = await h.post("/voice", "sessionId=HD_streams&callerNumber=%2B254700000001&destinationNumber=%2B254700000002");
     expect(await res.text()).toContain("<Stream");
     const lines = linesOf(h, "HD_streams");

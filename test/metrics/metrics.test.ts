@@ -1,6 +1,6 @@
 // GET /metrics over a real relay (caller socket ⇄ relay ⇄ Live spy on loopback): strict Prometheus text, the
 // counters move as a call runs, the token guard, and label values stay bounded over 200 calls with distinct ids.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { rawUpgrade } from "../support/caller.ts";
 import type { Agent, CallTool } from "../../src/call/agent.ts";
 import { KILL_AUDIO } from "../../src/telephony/audio-socket.ts";
@@ -8,12 +8,6 @@ import { singleAgent } from "../../src/call/agent.ts";
 import { mintStreamToken } from "../../src/telephony/stream-token.ts";
 import { parsePrometheusText, sumOf, valueOf, type Family } from "../support/prom-text.ts";
 import { Caller, numberedPcm, PROTO, startHarness, until, type Harness } from "../relay/harness.ts";
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
 
 const lookup: CallTool = {
   declaration: { name: "lookup_order", description: "Find an order.", parameters: { type: "object", properties: { order: { type: "string" } } } },
@@ -79,7 +73,7 @@ const REQUIRED: Array<[string, Family["type"]]> = [
 
 describe("/metrics", () => {
   test("parses as Prometheus text, and its counters move as a call runs through the relay", async () => {
-    h = await startHarness({}, {}, { router: singleAgent(agent) });
+    await using h = await startHarness({}, {}, { router: singleAgent(agent) });
     const before = await scrape(h);
     for (const [name, type] of REQUIRED) {
       expect(before.get(name)?.type ?? `missing ${name}`).toBe(type);
@@ -96,7 +90,7 @@ describe("/metrics", () => {
     // a long answer cut by barge-in, hang-up.
     const url = await h.streamUrlFor("HD_m_call");
     const c = await new Caller(url).open();
-    await until(() => h!.standin.sessions.length > 0 && h!.standin.sessions.at(-1)!.ready, "live ready");
+    await until(() => h.standin.sessions.length > 0 && h.standin.sessions.at(-1)!.ready, "live ready");
     const live = h.standin.sessions.at(-1)!;
     const during = await scrape(h);
     expect(valueOf(during, "sauti_calls_active", { agent: "support" })).toBe(1);
@@ -159,7 +153,7 @@ describe("/metrics", () => {
   }, 30000);
 
   test("METRICS_TOKEN guards /metrics with a Bearer token; health and readiness stay open", async () => {
-    h = await startHarness({ METRICS_TOKEN: "metrics-s3cret" });
+    await using h = await startHarness({ METRICS_TOKEN: "metrics-s3cret" });
     expect((await fetch(h.base + "/metrics")).status).toBe(401);
     const wrong = await fetch(h.base + "/metrics", { headers: { authorization: "Bearer metrics-wrong" } });
     expect(wrong.status).toBe(401);
@@ -174,7 +168,7 @@ describe("/metrics", () => {
   });
 
   test("label values stay bounded over 200 calls with distinct ids (and tool names the model made up)", async () => {
-    h = await startHarness({}, {}, { router: singleAgent(agent) });
+    await using h = await startHarness({}, {}, { router: singleAgent(agent) });
     const hh = h;
     // Each batch: 20 calls up at once, each asked by the model for a tool under a name unique to it (and given a
     // phone number as an argument), then all hung up.
@@ -217,13 +211,13 @@ describe("/metrics", () => {
 });
 
 test("model rotations (goAway) and reconnects (an unexpected close) are counted when the call ends", async () => {
-  h = await startHarness({}, { goAwayMs: 0 });
+  await using h = await startHarness({}, { goAwayMs: 0 });
   const c = await new Caller(await h.streamUrlFor("HD_m_rot")).open();
-  await until(() => h!.standin.live().some((s) => s.ready), "live ready");
+  await until(() => h.standin.live().some((s) => s.ready), "live ready");
   h.standin.live()[0]!.goAway(2000);
-  await until(() => h!.standin.sessions.length === 2 && h!.standin.sessions[1]!.ready, "rotated", 10000);
+  await until(() => h.standin.sessions.length === 2 && h.standin.sessions[1]!.ready, "rotated", 10000);
   h.standin.sessions[1]!.close(1011, "Internal error encountered.");
-  await until(() => h!.standin.sessions.length === 3 && h!.standin.sessions[2]!.ready, "reconnected", 10000);
+  await until(() => h.standin.sessions.length === 3 && h.standin.sessions[2]!.ready, "reconnected", 10000);
   c.ws.close();
   let f = await scrape(h);
   for (let i = 0; i < 200 && valueOf(f, "sauti_calls_total", { end_reason: "caller_hangup" }) !== 1; i++) {
@@ -238,7 +232,7 @@ test("model rotations (goAway) and reconnects (an unexpected close) are counted 
 });
 
 test("an expired stream token counts as expired_token", async () => {
-  h = await startHarness();
+  await using h = await startHarness();
   const token = mintStreamToken(h.config.streamTokenSecret, "HD_old", 10, Math.floor(Date.now() / 1000) - 3600);
   const res = await rawUpgrade(`${h.base}/stream?call=HD_old&token=${token}`, PROTO);
   expect(res.status).toBe(401);

@@ -1,16 +1,10 @@
 // The drain state machine over a real relay in this process (real calls, real sockets); exit is recorded instead
 // of ending the test process. The signal handling of the real process is in drain-process.test.ts.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { CallEvent } from "../../src/call/events.ts";
 import { Drain } from "../../src/ops/drain.ts";
 import { captureLog } from "../gemini/helpers.ts";
 import { Caller, startHarness, until, type Harness } from "../relay/harness.ts";
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
 
 async function dial(hh: Harness, callId: string): Promise<Caller> {
   const c = await new Caller(await hh.streamUrlFor(callId)).open();
@@ -20,7 +14,7 @@ async function dial(hh: Harness, callId: string): Promise<Caller> {
 
 describe("Drain", () => {
   test("waits for the last call, then runs the flushers in order (a failing or hanging one is bounded) and exits 0", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     const hh = h;
     const { log, lines } = captureLog();
     const seen: CallEvent["type"][] = [];
@@ -65,7 +59,7 @@ describe("Drain", () => {
   });
 
   test("waits for a call whose webhook was answered but whose socket has not come yet", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     let exited: number | undefined;
     const drain = new Drain({ calls: h.calls, timeoutMs: 60_000, log: captureLog().log, stop: async () => {}, exit: (c) => (exited = c), pollMs: 20 });
     const url = await h.streamUrlFor("HD_drain_pending");
@@ -74,7 +68,7 @@ describe("Drain", () => {
     await Bun.sleep(200);
     expect(exited).toBeUndefined();
     const c = await new Caller(url).open(); // the audio socket arrives during the drain
-    await until(() => h!.calls.activeCalls === 1, "call up");
+    await until(() => h.calls.activeCalls === 1, "call up");
     await Bun.sleep(100);
     expect(exited).toBeUndefined();
     c.ws.close();
@@ -83,7 +77,7 @@ describe("Drain", () => {
   });
 
   test("a second signal during the goodbyes (after the drain timeout) hangs up at once instead of waiting", async () => {
-    h = await startHarness({}, { greetingMs: 10000 }); // a goodbye that would take 10 s
+    await using h = await startHarness({}, { greetingMs: 10000 }); // a goodbye that would take 10 s
     const hh = h;
     const { log, lines } = captureLog();
     let exited: number | undefined;
@@ -104,7 +98,7 @@ describe("Drain", () => {
   });
 
   test("past the drain timeout no call is started: a new webhook gets 503 and leaves no claim, so another instance may take it", async () => {
-    h = await startHarness({}, { greetingMs: 10000 }); // the goodbye keeps the call up
+    await using h = await startHarness({}, { greetingMs: 10000 }); // the goodbye keeps the call up
     const hh = h;
     let exited: number | undefined;
     const drain = new Drain({

@@ -1,15 +1,9 @@
 // /readyz and what backs it: named reasons, and "modelFailing" from real failed model sessions.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { ModelHealth } from "../../src/ops/model-health.ts";
 import { Readiness } from "../../src/ops/readiness.ts";
 import { parsePrometheusText, valueOf } from "../support/prom-text.ts";
-import { startHarness, type Harness } from "../relay/harness.ts";
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+import { startHarness } from "../relay/harness.ts";
 
 describe("Readiness", () => {
   test("lists the reasons that hold, in order; ready when none does; names are unique", () => {
@@ -48,7 +42,7 @@ describe("ModelHealth", () => {
 
 describe("/readyz", () => {
   test("200 while accepting calls; 503 naming modelFailing once the model endpoint failed every session", async () => {
-    h = await startHarness({ GEMINI_LIVE_URL: "ws://127.0.0.1:9/unreachable", GEMINI_MAX_RECONNECTS: "0" });
+    await using h = await startHarness({ GEMINI_LIVE_URL: "ws://127.0.0.1:9/unreachable", GEMINI_MAX_RECONNECTS: "0" });
     const ok = await fetch(h.base + "/readyz");
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ status: "ready", activeCalls: 0 });
@@ -66,7 +60,7 @@ describe("/readyz", () => {
   });
 
   test("admission control: at MAX_CALLS the instance reports atCapacity by name", async () => {
-    h = await startHarness({ MAX_CALLS: "1" });
+    await using h = await startHarness({ MAX_CALLS: "1" });
     expect((await fetch(h.base + "/readyz")).status).toBe(200);
     await h.streamUrlFor("HD_cap_1"); // answered and waiting for its socket: counts toward the limit
     const res = await fetch(h.base + "/readyz");

@@ -9,11 +9,8 @@ import { Caller, numberedPcm, startHarness, until, type Harness } from "./harnes
 import { parsePrometheusText, valueOf } from "../support/prom-text.ts";
 import { fakeSautikitRest, type FakeSautikitRest } from "../support/sautikit-rest.ts";
 
-let h: Harness | undefined;
 let rest: FakeSautikitRest | undefined;
 afterEach(async () => {
-  await h?.stop();
-  h = undefined;
   rest?.stop();
   rest = undefined;
 });
@@ -36,7 +33,7 @@ const settled = (c: Caller) => c.opened || c.closed !== undefined || c.error;
 
 describe("one live socket per call", () => {
   test("the same URL opened twice at once and once more after hang-up: one model session in total", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     const url = await h.streamUrlFor("HD_twice");
     expect(h.standin.sessions.length).toBe(1); // the pre-warm
     const a = new Caller(url);
@@ -50,7 +47,7 @@ describe("one live socket per call", () => {
     expect(h.logs.some((l) => l.includes('"callId":"HD_twice"') && l.includes("already open"))).toBe(true);
 
     winner.ws.close(1000);
-    await until(() => h!.calls.activeCalls === 0, "call ended");
+    await until(() => h.calls.activeCalls === 0, "call ended");
     const again = new Caller(url);
     await until(() => settled(again), "upgrade after hang-up answered");
     expect(again.opened).toBe(false);
@@ -63,7 +60,7 @@ describe("one live socket per call", () => {
   });
 
   test("a refused handshake (wrong subprotocol) does not use the URL up", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     const url = await h.streamUrlFor("HD_retry");
     expect((await rawUpgrade(url, "foo")).status).toBe(400);
     const c = await new Caller(url).open();
@@ -74,7 +71,7 @@ describe("one live socket per call", () => {
 
 describe("admission control", () => {
   test("MAX_CALLS=3 turns the fourth call away with the fallback and no model session", async () => {
-    h = await startHarness({ MAX_CALLS: "3", FALLBACK_MESSAGE: "Busy, goodbye" });
+    await using h = await startHarness({ MAX_CALLS: "3", FALLBACK_MESSAGE: "Busy, goodbye" });
     const first = await new Caller(await h.streamUrlFor("HD_cap1")).open();
     await h.streamUrlFor("HD_cap2");
     await h.streamUrlFor("HD_cap3"); // answered, socket not open yet: counts too (its session is pre-warmed)
@@ -92,16 +89,16 @@ describe("admission control", () => {
 
     // A call ending frees its place.
     first.ws.close(1000);
-    await until(() => !h!.calls.atCapacity, "capacity freed");
+    await until(() => !h.calls.atCapacity, "capacity freed");
     expect(await (await h.post("/voice", "sessionId=HD_cap5")).text()).toContain("<Stream");
   });
 });
 
 describe("webhook limits", () => {
   test("a 10 MB unsigned webhook gets 413 while a live call beside it keeps its pacing", async () => {
-    h = await startHarness({ SAUTIKIT_WEBHOOK_SECRET: "", ALLOW_UNSIGNED_WEBHOOKS: "true" });
+    await using h = await startHarness({ SAUTIKIT_WEBHOOK_SECRET: "", ALLOW_UNSIGNED_WEBHOOKS: "true" });
     const c = await new Caller(await h.streamUrlFor("HD_pace")).open();
-    await until(() => h!.standin.sessions[0]?.ready === true, "live session ready");
+    await until(() => h.standin.sessions[0]?.ready === true, "live session ready");
     // The sender is another process, as it would be: only the relay's own work shows in this event loop.
     const sender = Bun.spawn([process.execPath, join(import.meta.dir, "../support/big-webhook.ts"), h.base + "/voice"], {
       stdin: "pipe",
@@ -147,7 +144,7 @@ describe("webhook limits", () => {
   });
 
   test("a body over MAX_WEBHOOK_BYTES is refused; one under it is served", async () => {
-    h = await startHarness({ MAX_WEBHOOK_BYTES: "2048" });
+    await using h = await startHarness({ MAX_WEBHOOK_BYTES: "2048" });
     const pad = "x".repeat(3000);
     expect((await h.post("/voice", `sessionId=HD_pad&pad=${pad}`)).status).toBe(413);
     expect((await h.post("/stream-status", `sessionId=HD_pad&pad=${pad}`)).status).toBe(413);
@@ -158,7 +155,7 @@ describe("webhook limits", () => {
 describe("dead legs", () => {
   test("a socket that sends no frame is closed at its timeout, with its model session; one that streams stays", async () => {
     const r = fakeRest();
-    h = await startHarness({ CALLER_SILENCE_TIMEOUT_S: "1", ...r.env });
+    await using h = await startHarness({ CALLER_SILENCE_TIMEOUT_S: "1", ...r.env });
     const ended = endedEvents(h);
     const silent = await new Caller(await h.streamUrlFor("HD_mute")).open();
     const live = await new Caller(await h.streamUrlFor("HD_talk")).open();
@@ -182,18 +179,18 @@ describe("dead legs", () => {
 
 describe("log flooding", () => {
   test("1 000 garbage text frames yield a handful of log lines, and a count at close", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     const c = await new Caller(await h.streamUrlFor("HD_flood")).open();
     c.ws.send(JSON.stringify({ callSid: "HD_flood" })); // the metadata frame
-    await until(() => h!.logs.some((l) => l.includes("stream metadata") && l.includes("HD_flood")), "metadata logged");
+    await until(() => h.logs.some((l) => l.includes("stream metadata") && l.includes("HD_flood")), "metadata logged");
     const before = h.logs.length;
     for (let i = 0; i < 1000; i++) c.ws.send(`garbage ${i} ${"z".repeat(500)}`);
     c.ws.send(numberedPcm(320, 0));
-    await until(() => h!.logs.some((l) => l.includes("first caller audio") && l.includes("HD_flood")), "frames after the flood read");
+    await until(() => h.logs.some((l) => l.includes("first caller audio") && l.includes("HD_flood")), "frames after the flood read");
     const during = h.logs.slice(before).filter((l) => l.includes("HD_flood"));
     expect(during.length).toBeLessThanOrEqual(6);
     c.ws.close(1000);
-    await until(() => h!.logs.some((l) => l.includes("audio socket closed") && l.includes("HD_flood")), "close logged");
+    await until(() => h.logs.some((l) => l.includes("audio socket closed") && l.includes("HD_flood")), "close logged");
     const closed = JSON.parse(h.logs.find((l) => l.includes("audio socket closed") && l.includes("HD_flood"))!) as {
       textFrames: number;
       suppressedLogs: Record<string, number>;

@@ -65,6 +65,7 @@ export async function startHarness(
   // The stream URL must name the real port, known only after listening; the app reads publicUrl per request.
   if (!env.PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${relay.port}`;
   const base = `http://127.0.0.1:${relay.port}`;
+  let stopped: Promise<void> | undefined;
   const h: Harness = {
     config,
     relay,
@@ -86,10 +87,14 @@ export async function startHarness(
       const res = await h.post("/voice", `sessionId=${encodeURIComponent(callId)}&callerNumber=%2B254700000001&destinationNumber=${encodeURIComponent(to)}`);
       return streamUrlFrom(await res.text());
     },
-    async stop() {
-      await relay.stop();
-      await standin.stop();
-      if (scratchDb !== undefined) removeSqlite(scratchDb);
+    // Idempotent: a test may stop the relay itself before its scope ends (and `await using` stops it again).
+    stop() {
+      stopped ??= (async () => {
+        await relay.stop();
+        await standin.stop();
+        if (scratchDb !== undefined) removeSqlite(scratchDb);
+      })();
+      return stopped;
     },
     [Symbol.asyncDispose]() {
       return h.stop();

@@ -7,26 +7,32 @@ import type { CallEndedEvent } from "../../src/call/events.ts";
 import type { StandinOptions } from "../support/gemini-spy.ts";
 import { Caller, numberedPcm, startHarness, until, type Harness } from "./harness.ts";
 
-let h: Harness | undefined;
-let rest: FakeSautikitRest | undefined;
 let feeder: ReturnType<typeof setInterval> | undefined;
-afterEach(async () => {
-  clearInterval(feeder);
-  await h?.stop();
-  h = undefined;
-  rest?.stop();
-  rest = undefined;
-});
+afterEach(() => clearInterval(feeder));
 
-async function start(env: Record<string, string>, spy: Partial<StandinOptions>) {
-  rest = fakeSautikitRest();
-  const hangups = rest.hangups;
-  h = await startHarness({ SAUTIKIT_API_KEY: "tsk_test", SAUTIKIT_API_URL: rest.url, ...env }, spy);
+interface Started extends AsyncDisposable {
+  hh: Harness;
+  hangups: FakeSautikitRest["hangups"];
+  ended: CallEndedEvent[];
+}
+
+/** `await using t = await start(…)`: the relay against a Sautikit REST fake, stopped when the test's scope ends. */
+async function start(env: Record<string, string>, spy: Partial<StandinOptions>): Promise<Started> {
+  const rest = fakeSautikitRest();
+  const hh = await startHarness({ SAUTIKIT_API_KEY: "tsk_test", SAUTIKIT_API_URL: rest.url, ...env }, spy);
   const ended: CallEndedEvent[] = [];
-  h.calls.events.subscribe((e) => {
+  hh.calls.events.subscribe((e) => {
     if (e.type === "ended") ended.push(e);
   });
-  return { hh: h, hangups, ended };
+  return {
+    hh,
+    hangups: rest.hangups,
+    ended,
+    async [Symbol.asyncDispose]() {
+      await hh.stop();
+      rest.stop();
+    },
+  };
 }
 
 /** The caller's media server: a frame every 20 ms, as Sautikit streams while a call is up; loud for `loudFrames`. */
@@ -45,7 +51,8 @@ const callerFinished = { serverContent: { inputTranscription: { text: "Can you h
 
 describe("model stall", () => {
   test("a model silent after the caller finished is resumed once, then the call ends with a hang-up", async () => {
-    const { hh, hangups, ended } = await start({ MODEL_STALL_S: "1" }, { mute: true });
+    await using t = await start({ MODEL_STALL_S: "1" }, { mute: true });
+    const { hh, hangups, ended } = t;
     const c = await new Caller(await hh.streamUrlFor("HD_stall")).open();
     stream(c);
     await until(() => hh.standin.sessions[0]?.ready === true, "live session ready");
@@ -65,7 +72,8 @@ describe("model stall", () => {
   });
 
   test("a model that sends nothing at all (not even a transcript) is caught from the caller's own speech", async () => {
-    const { hh, hangups, ended } = await start({ MODEL_STALL_S: "1" }, { mute: true });
+    await using t = await start({ MODEL_STALL_S: "1" }, { mute: true });
+    const { hh, hangups, ended } = t;
     const c = await new Caller(await hh.streamUrlFor("HD_dead")).open();
     await until(() => hh.standin.sessions[0]?.ready === true, "live session ready");
     stream(c, 25); // the caller says something for half a second, then waits
@@ -77,7 +85,8 @@ describe("model stall", () => {
   });
 
   test("a caller who never speaks never makes a silent model look stalled", async () => {
-    const { hh, hangups } = await start({ MODEL_STALL_S: "1" }, { mute: true });
+    await using t = await start({ MODEL_STALL_S: "1" }, { mute: true });
+    const { hh, hangups } = t;
     const c = await new Caller(await hh.streamUrlFor("HD_hush")).open();
     await until(() => hh.standin.sessions[0]?.ready === true, "live session ready");
     stream(c);
@@ -89,7 +98,8 @@ describe("model stall", () => {
   });
 
   test("a stalled model that answers after the resume keeps the call", async () => {
-    const { hh, hangups } = await start({ MODEL_STALL_S: "1" }, {});
+    await using t = await start({ MODEL_STALL_S: "1" }, {});
+    const { hh, hangups } = t;
     const c = await new Caller(await hh.streamUrlFor("HD_recover")).open();
     stream(c);
     await until(() => hh.standin.sessions[0]?.ready === true, "live session ready");
@@ -105,7 +115,8 @@ describe("model stall", () => {
   });
 
   test("an answering model is never taken for stalled", async () => {
-    const { hh, hangups } = await start({ MODEL_STALL_S: "1" }, { answerMs: 2500 });
+    await using t = await start({ MODEL_STALL_S: "1" }, { answerMs: 2500 });
+    const { hh, hangups } = t;
     const c = await new Caller(await hh.streamUrlFor("HD_fine")).open();
     stream(c);
     await until(() => hh.standin.sessions[0]?.ready === true, "live session ready");
@@ -122,7 +133,8 @@ describe("model stall", () => {
 
 describe("model setup", () => {
   test("a model that never completes setup ends the call with model_failed, a hang-up and an error line", async () => {
-    const { hh, hangups, ended } = await start({ GEMINI_SETUP_TIMEOUT_MS: "1000", PREWARM_WAIT_MS: "200" }, { setupDelayMs: 60_000 });
+    await using t = await start({ GEMINI_SETUP_TIMEOUT_MS: "1000", PREWARM_WAIT_MS: "200" }, { setupDelayMs: 60_000 });
+    const { hh, hangups, ended } = t;
     const url = await hh.streamUrlFor("HD_nosetup"); // the pre-warm is still pending: <Stream> is answered
     const c = await new Caller(url).open();
     stream(c);
