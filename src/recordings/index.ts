@@ -25,10 +25,11 @@ export interface RecordingsOptions {
   log: Logger;
   /** Whether a call still has a record (false: deleted); consulted after each upload. */
   known?: (callId: string) => Promise<boolean | undefined>;
-  /** Tests: a shorter staleness, faster retries, another tape batch size. */
+  /** Tests: a shorter staleness, faster retries, another tape batch size, a disk allowed to fall further behind. */
   staleMs?: number;
   retryMinMs?: number;
   batchMs?: number;
+  maxBehindS?: number;
 }
 
 /** A recording's record changed outside its call (recovered after a restart). */
@@ -76,6 +77,7 @@ export class Recordings {
       tag: this.tag,
       locate: (name) => this.locate(name),
       batchMs: this.o.batchMs,
+      maxBehindS: this.o.maxBehindS,
       closed: (name) => {
         if (name !== undefined) this.uploader?.enqueue(name);
         done();

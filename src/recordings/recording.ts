@@ -23,6 +23,8 @@ export interface CallRecordingOptions {
   locate(name: string): string;
   holdMs?: number;
   batchMs?: number;
+  /** See MAX_BEHIND_S (the default). */
+  maxBehindS?: number;
   /** The file is closed: `name` is set when it exists (complete, or what was written before a failure). */
   closed(name: string | undefined, info: RecordingInfo): void;
 }
@@ -44,7 +46,7 @@ export class CallRecording implements RecordingTap {
     this.rate = r.callRate;
     this.file = new WavFile(this.create(), {
       format: { rate: r.callRate, channels: 2 },
-      maxQueuedBytes: r.callRate * 4 * MAX_BEHIND_S,
+      maxQueuedBytes: r.callRate * 4 * (o.maxBehindS ?? MAX_BEHIND_S),
       failed: (err) => this.failed(err),
     });
     this.tape = new Tape({
