@@ -1,15 +1,12 @@
 // One call's recording: the tape (tape.ts) places the audio, the file (wav-file.ts) takes it in batches. Feeding
 // the tape is the only work on the call's path; opening, writing, closing and renaming happen in the background,
 // and a failure of any of them stops this recording (logged once, reported), never the call.
-import type { FileHandle } from "node:fs/promises";
-import { mkdir, rename, stat, unlink } from "node:fs/promises";
-import { join } from "node:path";
 import type { RecordingInfo } from "../call/data.ts";
 import type { RecordingRequest, RecordingTap } from "../call/recording-tap.ts";
+import { errorText } from "./names.ts";
 import { Tape } from "./tape.ts";
 import { HEADER_BYTES } from "./wav.ts";
-import { createFile, WavFile } from "./wav-file.ts";
-import { errorText, partName, WAV } from "./names.ts";
+import { WavFile } from "./wav-file.ts";
 
 /** Audio a disk may fall behind by before the recording gives up on it, seconds. */
 export const MAX_BEHIND_S = 10;
@@ -37,15 +34,16 @@ export class CallRecording implements RecordingTap {
   /** Set once the file could not be opened or written: the tape is no longer fed. */
   private off = false;
   private finishing = false;
-  /** The file's name (without .wav) once it is created. */
-  private name: string | undefined;
 
   constructor(private readonly o: CallRecordingOptions) {
     const r = o.req;
     this.clock = r.clock;
     this.rate = r.callRate;
-    this.file = new WavFile(this.create(), {
-      format: { rate: r.callRate, channels: 2 },
+    this.file = new WavFile({
+      dir: o.dir,
+      callId: r.callId,
+      tag: o.tag,
+      rate: r.callRate,
       maxQueuedBytes: r.callRate * 4 * (o.maxBehindS ?? MAX_BEHIND_S),
       failed: (err) => this.failed(err),
     });
@@ -61,23 +59,6 @@ export class CallRecording implements RecordingTap {
     void this.file.ready.then((ok) => {
       if (ok && !this.off && !this.finishing) r.report(this.info("recording", null));
     });
-  }
-
-  /** The name this recording will have: the call id, or with a suffix when a file of that name exists. */
-  private async create(): Promise<FileHandle> {
-    const { dir, req } = this.o;
-    await mkdir(dir, { recursive: true });
-    for (let i = 0; ; i++) {
-      const name = i === 0 ? req.callId : `${req.callId}~${Date.now().toString(36)}${i > 1 ? i : ""}`;
-      if (await exists(join(dir, name + WAV))) continue;
-      try {
-        const fh = await createFile(join(dir, partName(name, this.o.tag)));
-        this.name = name;
-        return fh;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST" || i > 3) throw err;
-      }
-    }
   }
 
   caller(pcm: Uint8Array): void {
@@ -103,28 +84,14 @@ export class CallRecording implements RecordingTap {
   }
 
   private async close(): Promise<void> {
-    const opened = await this.file.close();
-    let name = opened ? this.name : undefined;
-    let error = this.file.error;
-    if (name !== undefined && error !== undefined && this.file.written === 0) {
-      // Failed before any audio was written: nothing worth keeping.
-      await unlink(join(this.o.dir, partName(name, this.o.tag))).catch(() => undefined);
-      name = undefined;
+    const exists = await this.file.close();
+    const error = this.file.error;
+    const info = this.info(error === undefined ? "ready" : "failed", error, exists ? this.file.name : undefined);
+    if (!exists && this.file.name !== undefined && this.file.written > 0) {
+      // The audio is in the part file; the sweep for abandoned ones (recovery.ts) finishes it later.
+      this.o.req.log.error({ err: errorText(error) }, "recording: could not rename the finished file; it is recovered later");
     }
-    if (name !== undefined) {
-      try {
-        await rename(join(this.o.dir, partName(name, this.o.tag)), join(this.o.dir, name + WAV));
-      } catch (err) {
-        // The audio is in the part file; the sweep for abandoned ones (recovery.ts) finishes it later.
-        error ??= err;
-        this.o.req.log.error({ err: errorText(err) }, "recording: could not rename the finished file; it is recovered later");
-        this.o.closed(undefined, this.info("failed", error));
-        this.o.req.report(this.info("failed", error));
-        return;
-      }
-    }
-    const info = this.info(error === undefined ? "ready" : "failed", error, name);
-    this.o.closed(name, info);
+    this.o.closed(exists ? this.file.name : undefined, info);
     this.o.req.report(info);
   }
 
@@ -138,7 +105,7 @@ export class CallRecording implements RecordingTap {
     if (!this.finishing) this.o.req.report(this.info("failed", err));
   }
 
-  private info(status: RecordingInfo["status"], error: unknown, name: string | undefined = this.name): RecordingInfo {
+  private info(status: RecordingInfo["status"], error: unknown, name: string | undefined = this.file.name): RecordingInfo {
     const data = this.file.written;
     const exists = name !== undefined && !(status === "failed" && data === 0);
     return {
@@ -148,14 +115,5 @@ export class CallRecording implements RecordingTap {
       location: exists ? this.o.locate(name) : null,
       error: error === undefined || error === null ? null : errorText(error),
     };
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

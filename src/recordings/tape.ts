@@ -25,7 +25,7 @@ import { Resampler } from "../audio/resampler.ts";
 /** A caller chunk this late (behind the clock) is a pause in the stream, not jitter. */
 export const HOLD_MS = 120;
 /** Audio handed to the writer at a time. */
-export const BATCH_MS = 200;
+export const BATCH_MS = 300;
 /** Largest batch, so a long silence after a pause is written in pieces. */
 const MAX_BATCH_MS = 1000;
 
@@ -193,20 +193,27 @@ export class Tape {
   private flushTo(end: number): void {
     while (end > this.flushed) {
       const frames = Math.min(end - this.flushed, this.maxBatch);
-      // Int16Array is little-endian on every platform Bun runs on, as WAV wants.
-      const out = new Int16Array(frames * 2);
-      const l = this.left;
-      const r = this.right;
-      const mask = this.mask;
-      for (let k = 0, pos = this.flushed; k < frames; k++, pos++) {
-        const j = pos & mask;
-        out[2 * k] = l[j]!;
-        out[2 * k + 1] = r[j]!;
-        l[j] = 0;
-        r[j] = 0;
+      // One 32-bit word per sample frame: the caller's sample in the low half, the agent's in the high half, which
+      // is interleaved S16LE stereo on the little-endian platforms Bun runs on.
+      const out = new Int32Array(frames);
+      let k = 0;
+      for (let left = frames, i = this.flushed & this.mask; left > 0; i = 0) {
+        const n = Math.min(left, this.cap - i);
+        this.interleave(out, k, i, i + n);
+        k += n;
+        left -= n;
       }
       this.flushed += frames;
       this.emit(Buffer.from(out.buffer, 0, frames * 4));
     }
+  }
+
+  /** Ring slots [from, to) into out[at…], and clears them for the positions a cap later. */
+  private interleave(out: Int32Array, at: number, from: number, to: number): void {
+    const l = this.left;
+    const r = this.right;
+    for (let i = from, k = at; i < to; i++, k++) out[k] = (l[i]! & 0xffff) | (r[i]! << 16);
+    l.fill(0, from, to);
+    r.fill(0, from, to);
   }
 }

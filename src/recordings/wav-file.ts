@@ -1,42 +1,96 @@
-// One recording's file, written in the background: batches are queued and written in order by one async writer,
-// so nothing on the audio path ever waits for the disk. After each batch the header is rewritten with the sizes
-// written so far (a second small write), so a process that dies leaves a WAV that plays to its last batch.
-// The first failure (a full or read-only disk, a disk so slow the queue passes its bound) stops this file for
-// good: it is reported once, later batches are dropped, and what was written stays playable.
-import { open, type FileHandle } from "node:fs/promises";
-import { HEADER_BYTES, wavHeader, type WavFormat } from "./wav.ts";
+// One recording's file as the main thread sees it: batches go to the process's disk writer (writer-worker.ts, a
+// thread of its own), gathered for a few ms so that all recordings' batches travel in one message. Nothing here
+// waits for the disk. A file whose writes fall more than `maxQueuedBytes` behind is given up (a disk that slow
+// would otherwise make the process hold ever more audio); the writer's own failures come back as messages.
+import type { FromWriter, ToWriter, WriterError } from "./writer-protocol.ts";
+
+/** Batches wait this long for others to go with them to the writer thread. */
+const GATHER_MS = 50;
 
 export interface WavFileOptions {
-  format: WavFormat;
-  /** Queued bytes past which the disk is taken to be failing (the file stops rather than hold more in memory). */
+  dir: string;
+  callId: string;
+  /** This process's tag in the part file's name (names.ts). */
+  tag: string;
+  rate: number;
   maxQueuedBytes: number;
   /** The first failure, once. */
-  failed(err: unknown): void;
+  failed(err: Error): void;
 }
 
-/** Opens `path` for a new recording, never over an existing file ("wx"). */
-export function createFile(path: string): Promise<FileHandle> {
-  return open(path, "wx");
+function asError(e: WriterError): Error {
+  return Object.assign(new Error(e.code !== undefined && !e.message.startsWith(e.code) ? `${e.code}: ${e.message}` : e.message), { code: e.code });
 }
+
+/** The process's writer thread, started with the first recording. */
+class DiskWriter {
+  private worker: Worker | undefined;
+  private outbox: ToWriter[] = [];
+  private transfer: ArrayBuffer[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private nextId = 1;
+  readonly files = new Map<number, WavFile>();
+
+  register(f: WavFile): number {
+    const id = this.nextId++;
+    this.files.set(id, f);
+    return id;
+  }
+
+  send(m: ToWriter, buf?: ArrayBuffer): void {
+    this.outbox.push(m);
+    if (buf !== undefined) this.transfer.push(buf);
+    this.timer ??= setTimeout(() => this.flush(), GATHER_MS);
+  }
+
+  private start(): Worker {
+    const w = new Worker(new URL("./writer-worker.ts", import.meta.url).href);
+    // The thread must not keep a process alive that has nothing else to do.
+    w.unref();
+    w.onmessage = (e: MessageEvent<FromWriter[]>) => {
+      for (const m of e.data) this.files.get(m.id)?.receive(m);
+    };
+    w.onerror = (e) => {
+      const err = new Error(`the recordings' writer thread failed: ${e.message}`);
+      this.worker = undefined;
+      for (const f of this.files.values()) f.receive({ op: "failed", id: 0, error: { message: err.message }, dataBytes: f.written });
+    };
+    return w;
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    const msgs = this.outbox;
+    const transfer = this.transfer;
+    this.outbox = [];
+    this.transfer = [];
+    if (msgs.length === 0) return;
+    this.worker ??= this.start();
+    this.worker.postMessage(msgs, transfer);
+  }
+}
+
+let writer: DiskWriter | undefined;
 
 export class WavFile {
   /** Set at the first failure: why this file stopped. */
-  error: unknown = undefined;
-  private fh: FileHandle | undefined;
-  private readonly opened: Promise<boolean>;
-  private queue: Buffer[] = [];
-  private queuedBytes = 0;
-  private pumping: Promise<void> | undefined;
+  error: Error | undefined = undefined;
+  /** The file's name (<name>.wav once finished) once it is open. */
+  name: string | undefined;
+  private readonly id: number;
+  private readonly w: DiskWriter;
   private dataBytes = 0;
-  private readonly header = Buffer.alloc(HEADER_BYTES);
-  private closed = false;
+  private queued = 0;
+  private closing = false;
+  private readonly opened: Promise<boolean>;
+  private resolveOpened!: (ok: boolean) => void;
+  private resolveClosed: ((ok: boolean) => void) | undefined;
 
-  /** `file`: the new, empty file (see createFile), or why there is none. */
-  constructor(
-    file: Promise<FileHandle>,
-    private readonly o: WavFileOptions,
-  ) {
-    this.opened = this.open(file);
+  constructor(private readonly o: WavFileOptions) {
+    this.w = writer ??= new DiskWriter();
+    this.id = this.w.register(this);
+    this.opened = new Promise((r) => (this.resolveOpened = r));
+    this.w.send({ op: "open", id: this.id, dir: o.dir, callId: o.callId, tag: o.tag, rate: o.rate });
   }
 
   /** Audio written to the file so far (the data chunk), bytes. */
@@ -49,72 +103,57 @@ export class WavFile {
     return this.opened;
   }
 
-  private async open(file: Promise<FileHandle>): Promise<boolean> {
-    try {
-      this.fh = await file;
-      await this.writeAll(wavHeader(this.o.format, 0, this.header), 0);
-      return true;
-    } catch (err) {
-      this.fail(err);
-      return false;
-    }
-  }
-
   /** Queues a batch (the file takes the buffer). Never blocks; dropped once the file has failed. */
   append(batch: Buffer): void {
-    if (this.error !== undefined || this.closed) return;
-    if (this.queuedBytes + batch.length > this.o.maxQueuedBytes) {
+    if (this.error !== undefined || this.closing) return;
+    if (this.queued + batch.length > this.o.maxQueuedBytes) {
       this.fail(new Error(`the disk fell behind: more than ${this.o.maxQueuedBytes} bytes of audio waiting to be written`));
       return;
     }
-    this.queue.push(batch);
-    this.queuedBytes += batch.length;
-    this.pumping ??= this.pump();
+    this.queued += batch.length;
+    // A batch is a whole ArrayBuffer of its own (tape.ts), so it can be handed over without a copy.
+    const buf = batch.byteOffset === 0 && batch.byteLength === batch.buffer.byteLength ? (batch.buffer as ArrayBuffer) : batch.buffer.slice(batch.byteOffset, batch.byteOffset + batch.byteLength);
+    this.w.send({ op: "write", id: this.id, buf: buf as ArrayBuffer }, buf as ArrayBuffer);
   }
 
-  private async pump(): Promise<void> {
-    try {
-      if (!(await this.opened)) return;
-      while (this.queue.length > 0 && this.error === undefined) {
-        const b = this.queue.shift()!;
-        this.queuedBytes -= b.length;
-        try {
-          await this.writeAll(b, HEADER_BYTES + this.dataBytes);
-          this.dataBytes += b.length;
-          await this.writeAll(wavHeader(this.o.format, this.dataBytes, this.header), 0);
-        } catch (err) {
-          this.fail(err);
-        }
-      }
-    } finally {
-      this.pumping = undefined;
+  /** From the writer thread. */
+  receive(m: FromWriter): void {
+    switch (m.op) {
+      case "opened":
+        this.name = m.name;
+        this.resolveOpened(true);
+        return;
+      case "written":
+        this.queued -= m.bytes;
+        return;
+      case "failed":
+        this.dataBytes = m.dataBytes;
+        this.fail(asError(m.error));
+        this.resolveOpened(this.name !== undefined);
+        return;
+      case "closed":
+        this.w.files.delete(this.id);
+        this.dataBytes = m.dataBytes;
+        if (m.error !== undefined) this.fail(asError(m.error));
+        this.name = m.name;
+        this.resolveOpened(false);
+        this.resolveClosed?.(m.name !== undefined);
+        return;
     }
   }
 
-  private async writeAll(b: Buffer, position: number): Promise<void> {
-    const fh = this.fh!;
-    for (let off = 0; off < b.length; ) {
-      const { bytesWritten } = await fh.write(b, off, b.length - off, position + off);
-      if (bytesWritten <= 0) throw Object.assign(new Error("no space left on device (short write)"), { code: "ENOSPC" });
-      off += bytesWritten;
-    }
-  }
-
-  private fail(err: unknown): void {
+  private fail(err: Error): void {
     if (this.error !== undefined) return;
     this.error = err;
-    this.queue = [];
-    this.queuedBytes = 0;
     this.o.failed(err);
   }
 
-  /** Writes what is queued (unless failed) and closes. Resolves with whether the file was opened. */
-  async close(): Promise<boolean> {
-    this.closed = true;
-    const ok = await this.opened;
-    while (this.pumping !== undefined) await this.pumping;
-    if (this.fh !== undefined) await this.fh.close().catch(() => undefined);
-    this.fh = undefined;
-    return ok;
+  /** Writes what is queued (unless failed) and closes; resolves with whether the finished file exists. */
+  close(): Promise<boolean> {
+    this.closing = true;
+    return new Promise((r) => {
+      this.resolveClosed = r;
+      this.w.send({ op: "close", id: this.id });
+    });
   }
 }

@@ -9,6 +9,9 @@ import { artifactPath, browserAvailable, launch, silence, wav } from "../support
 import { scratchDir } from "../recordings/support.ts";
 
 const run = browserAvailable();
+
+/** The page's DOM, typed only as far as these tests use it (test files are compiled without the DOM library). */
+type Doc = { querySelector(s: string): any; createElement(t: string): any; body: { append(e: unknown): void } };
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -59,7 +62,7 @@ describe.skipIf(!run)("the recording in the console", () => {
     await page.waitForSelector("#recording[data-state='ready']", { timeout: 20000 });
     expect(recordingRequests.length).toBeGreaterThanOrEqual(1);
     const duration = await page.evaluate(async () => {
-      const a = document.querySelector<HTMLAudioElement>("#player")!;
+      const a = (globalThis as unknown as { document: Doc }).document.querySelector("#player");
       if (a.readyState < 1) await new Promise((r) => a.addEventListener("loadedmetadata", r, { once: true }));
       return a.duration;
     });
@@ -67,7 +70,7 @@ describe.skipIf(!run)("the recording in the console", () => {
 
     // The pixels: columns with ink in the upper lane and in the lower lane.
     const ink = await page.evaluate(() => {
-      const cv = document.querySelector<HTMLCanvasElement>("#waveform")!;
+      const cv = (globalThis as unknown as { document: Doc }).document.querySelector("#waveform");
       const g = cv.getContext("2d")!;
       const { data, width, height } = g.getImageData(0, 0, cv.width, cv.height);
       const lane = (y0: number, y1: number, rgb: [number, number, number]) => {
@@ -97,7 +100,7 @@ describe.skipIf(!run)("the recording in the console", () => {
 
     // A click on the agent's line seeks the player to where it was said (and plays from there).
     await page.click("#detail .line.agent.seekable");
-    const at = await page.evaluate(() => document.querySelector<HTMLAudioElement>("#player")!.currentTime);
+    const at = await page.evaluate(() => (globalThis as unknown as { document: Doc }).document.querySelector("#player").currentTime);
     expect(Math.abs(at - line.startMs / 1000)).toBeLessThan(0.5);
     expect(at).toBeGreaterThan(1);
   }, 90000);
@@ -127,10 +130,11 @@ describe.skipIf(!run)("the recording in the console", () => {
     });
     await page.goto(`${h.base}/healthz`);
     const played = await page.evaluate(async (src) => {
-      const a = document.createElement("audio");
+      const doc = (globalThis as unknown as { document: Doc }).document;
+      const a = doc.createElement("audio");
       a.preload = "auto";
       a.src = src;
-      document.body.append(a);
+      doc.body.append(a);
       await new Promise((r, j) => {
         a.addEventListener("loadedmetadata", r, { once: true });
         a.addEventListener("error", () => j(new Error(`media error ${a.error?.code}`)), { once: true });

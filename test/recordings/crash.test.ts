@@ -16,9 +16,9 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function start(env: Record<string, string>): Promise<{ proc: Bun.Subprocess; base: string }> {
+async function start(env: Record<string, string>, cmd = ["bun", "src/main.ts"]): Promise<{ proc: Bun.Subprocess; base: string }> {
   const port = 20000 + Math.floor(Math.random() * 30000);
-  const proc = Bun.spawn(["bun", "src/main.ts"], { cwd: root, env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1", PUBLIC_URL: `http://127.0.0.1:${port}` }, stdout: "ignore", stderr: "ignore" });
+  const proc = Bun.spawn(cmd, { cwd: root, env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1", PUBLIC_URL: `http://127.0.0.1:${port}` }, stdout: "ignore", stderr: "ignore" });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
@@ -39,6 +39,22 @@ function pythonReads(path: string): { channels: number; rate: number; frames: nu
   return JSON.parse(r.stdout.toString()) as { channels: number; rate: number; frames: number };
 }
 
+/** One call of `ms` of caller audio on the relay at `base`. */
+async function callFor(base: string, callId: string, ms: number): Promise<Caller> {
+  const res = await fetch(`${base}/voice`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: `sessionId=${callId}&callerNumber=%2B254700000001&destinationNumber=%2B254700000002`,
+  });
+  const c = await new Caller(streamUrlFrom(await res.text())).open();
+  const frame = new Uint8Array(640).fill(3);
+  for (let t = 0; t < ms; t += 20) {
+    c.ws.send(frame);
+    await Bun.sleep(20);
+  }
+  return c;
+}
+
 describe("a relay killed mid-call", () => {
   test("leaves a WAV that plays to its last write; the next relay finishes it and the record says partial", async () => {
     const d = scratchDir("crash");
@@ -54,17 +70,7 @@ describe("a relay killed mid-call", () => {
     const first = await start(env);
     let second: Awaited<ReturnType<typeof start>> | undefined;
     try {
-      const res = await fetch(`${first.base}/voice`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: "sessionId=crash-1&callerNumber=%2B254700000001&destinationNumber=%2B254700000002",
-      });
-      const c = await new Caller(streamUrlFrom(await res.text())).open();
-      const frame = new Uint8Array(640).fill(3);
-      for (let t = 0; t < 1500; t += 20) {
-        c.ws.send(frame);
-        await Bun.sleep(20);
-      }
+      await callFor(first.base, "crash-1", 1500);
       first.proc.kill("SIGKILL");
       await first.proc.exited;
 
@@ -106,4 +112,28 @@ describe("a relay killed mid-call", () => {
       await second?.proc.exited;
     }
   }, 60000);
+
+  test("the compiled binary records too (its disk writer thread is built into it)", async () => {
+    const build = Bun.spawn(["bun", "run", "build"], { cwd: root, stdout: "pipe", stderr: "pipe" });
+    expect(await build.exited).toBe(0);
+    const d = scratchDir("binary");
+    dirs.push(d);
+    const env = { DATABASE_URL: `sqlite://${join(d, "records.db")}`, RECORD_CALLS: "true", RECORDINGS_DIR: join(d, "rec"), RECORDING_NOTICE: "", AGENT_GREETING: "", LOG_LEVEL: "warn" };
+    const relay = await start(env, [join(root, "dist/sauti-relay")]);
+    try {
+      const c = await callFor(relay.base, "binary-1", 600);
+      c.ws.close();
+      let rec: CallRecord | undefined;
+      for (let i = 0; rec?.recording?.status !== "ready"; i++) {
+        if (i > 200) throw new Error(`the record never said ready: ${JSON.stringify(rec?.recording)}`);
+        await Bun.sleep(50);
+        const r = await fetch(`${relay.base}/api/calls/binary-1`);
+        rec = r.status === 200 ? ((await r.json()) as CallRecord) : undefined;
+      }
+      expect(pythonReads(rec.recording!.location!).frames).toBeGreaterThan(16000 * 0.4);
+    } finally {
+      relay.proc.kill("SIGTERM");
+      await relay.proc.exited;
+    }
+  }, 90000);
 });
