@@ -7,6 +7,12 @@ import { Playout, type PlayoutSink } from "../src/audio/playout.ts";
 import { SLAB_BYTES, SlabPool } from "../src/audio/pool.ts";
 import { Resampler } from "../src/audio/resampler.ts";
 import { Uplink } from "../src/audio/uplink.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { Recordings } from "../src/recordings/index.ts";
+import { Tape } from "../src/recordings/tape.ts";
 
 function toneBytes(rate: number, ms: number, freq = 440): Buffer {
   const n = (rate * ms) / 1000;
@@ -85,17 +91,79 @@ export async function runMicro(): Promise<Record<string, number>> {
     for (let i = 0; i < 10; i++) p.pace(20);
   });
 
+  // Recording (RECORD_CALLS): the per-frame work of a recorded call, batching included (the interleave into a
+  // batch every 300 ms, spread over the frames); the file writes themselves are asynchronous, off the call's path.
+  // A call that does not record pays none of this: it has no tape.
+  const tapeCaller = new Tape({ rate: 16000, agentRate: 16000, start: 0, aheadMs: 222, emit: (b) => void do_not_optimize(b) });
+  let tc = 0;
+  bench("recording: caller frame (20 ms @16 kHz)", () => {
+    tc += 20;
+    tapeCaller.caller(frame16, tc);
+  });
+  const tapeAgent = new Tape({ rate: 16000, agentRate: 16000, start: 0, aheadMs: 222, emit: (b) => void do_not_optimize(b) });
+  const agent60 = toneBytes(16000, 60);
+  let ta = 0;
+  bench("recording: agent frame (60 ms @16 kHz)", () => {
+    ta += 60;
+    tapeAgent.agent(agent60, 120, ta);
+  });
+  const tapeAgent24 = new Tape({ rate: 16000, agentRate: 24000, start: 0, aheadMs: 222, emit: (b) => void do_not_optimize(b) });
+  const agent60at24 = toneBytes(24000, 60);
+  let ta24 = 0;
+  bench("recording: agent frame (60 ms @24 kHz, resampled to 16 kHz)", () => {
+    ta24 += 60;
+    tapeAgent24.agent(agent60at24, 120, ta24);
+  });
+
   const res = await run({ format: "quiet" });
   const out: Record<string, number> = {};
   for (const t of res.benchmarks) {
     const r = t.runs[0];
     if (r?.stats) out[r.name] = round(r.stats.avg);
   }
+  out["recording: CPU µs per recorded call-second, file writes included"] = await recordingCpu();
   const perChunk = out["resample 24→16 kHz, 40 ms chunk"];
   if (perChunk !== undefined) out["resample 24→16 kHz, per output sample"] = round(perChunk / RS_OUT_SAMPLES);
   const perChunk8 = out["resample 24→8 kHz, 40 ms chunk"];
   if (perChunk8 !== undefined) out["resample 24→8 kHz, per output sample"] = round(perChunk8 / (RS_OUT_SAMPLES / 2));
   return out;
+}
+
+/**
+ * The whole cost of recording, both threads: 200 recorded calls, 10 s each of caller frames every 20 ms and an
+ * agent speaking a third of the time, fed as fast as the loop goes; then every file is closed. Process CPU (user
+ * + system, every thread) over the call-seconds recorded, in µs. Real files, in a throwaway directory.
+ */
+async function recordingCpu(calls = 200, seconds = 10): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "sauti-micro-rec-"));
+  const log = pino({ level: "silent" });
+  const recordings = new Recordings({ settings: { recordByDefault: true, notice: "", dir, s3: undefined }, callRate: 16000, log, maxBehindS: 3600 });
+  let now = 0;
+  const clock = { now: () => now };
+  const done: Promise<void>[] = [];
+  const frame = toneBytes(16000, 20);
+  const agent = toneBytes(16000, 60);
+  const c0 = process.cpuUsage();
+  const taps = Array.from({ length: calls }, (_, i) => {
+    let closed!: () => void;
+    done.push(new Promise<void>((r) => (closed = r)));
+    return recordings.factory({ callId: `micro-${i}`, callRate: 16000, playbackRate: 16000, aheadMs: 222, clock, log, report: (r) => r.status !== "recording" && closed() });
+  });
+  for (let step = 1; step <= seconds * 50; step++) {
+    now = step * 20;
+    const speaking = step % 150 < 50;
+    for (const t of taps) {
+      t.caller(frame);
+      if (speaking && step % 3 === 0) t.agent(agent, 120);
+    }
+    if (step % 10 === 0) await Bun.sleep(1);
+  }
+  for (const t of taps) t.finish();
+  await Promise.all(done);
+  const c = process.cpuUsage(c0);
+  await recordings.stop();
+  rmSync(dir, { recursive: true, force: true });
+  return round((c.user + c.system) / (calls * seconds));
 }
 
 function round(v: number): number {
@@ -105,5 +173,5 @@ function round(v: number): number {
 if (import.meta.main) {
   const figures = await runMicro();
   const width = Math.max(...Object.keys(figures).map((k) => k.length));
-  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(width)}  ${v.toFixed(2).padStart(12)} ns/op`);
+  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(width)}  ${v.toFixed(2).padStart(12)} ${k.includes("µs per") ? "µs" : "ns/op"}`);
 }

@@ -1,5 +1,5 @@
 // The three relays measured side by side, each started as its own process on loopback.
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -19,6 +19,11 @@ export interface RelaySpec {
 export const ROOT = join(import.meta.dir, "..");
 export const SECRET = "bench-webhook-secret";
 export const API_KEY = "bench-key";
+
+/** Where a bench relay on `port` records (when RECORD_CALLS=true); startRelay removes it when the relay stops. */
+export function benchRecordingsDir(port: number): string {
+  return join(tmpdir(), `sauti-bench-rec-${process.pid}-${port}`);
+}
 
 export function relaySpecs(opts: { binary: boolean; set?: Record<string, string>; profileDir?: string }): RelaySpec[] {
   // --profile: Bun's sampling profiler on Sauti Relay, a markdown report per run in that folder.
@@ -40,6 +45,10 @@ export function relaySpecs(opts: { binary: boolean; set?: Record<string, string>
         STREAM_TOKEN_SECRET: "bench-stream-token-secret-0123456789",
         // Records are part of the measured path; one throwaway file per relay start, outside the repo.
         DATABASE_URL: `sqlite://${tmpdir()}/sauti-bench-${process.pid}-${port}.db`,
+        // With --set RECORD_CALLS=true every call is recorded: into a throwaway directory, removed at the relay's
+        // stop, and without the recording notice (the stand-in would answer it with a tone nobody asked for).
+        RECORDINGS_DIR: benchRecordingsDir(port),
+        RECORDING_NOTICE: "",
         LOG_LEVEL: "warn",
         // Pre-warm opens the Live session during the webhook; the sweep dials hundreds of calls at once.
         PREWARM: "false",
@@ -122,6 +131,7 @@ export async function startRelay(spec: RelaySpec, liveUrl: string, logDir: strin
     const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(3000).then(() => false)]);
     if (!exited) proc.kill(9);
     children.delete(child);
+    rmSync(benchRecordingsDir(port), { recursive: true, force: true });
   };
   const deadline = performance.now() + 15_000;
   while (performance.now() < deadline) {

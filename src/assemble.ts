@@ -15,6 +15,7 @@ import { LoopLagSampler } from "./metrics/loop-lag.ts";
 import { RelayMetrics } from "./metrics/registry.ts";
 import { ModelHealth } from "./ops/model-health.ts";
 import { Readiness } from "./ops/readiness.ts";
+import { Recordings } from "./recordings/index.ts";
 import { Records } from "./records/index.ts";
 import { startRelay, type Relay } from "./server.ts";
 
@@ -27,6 +28,7 @@ export interface Assembled {
   records: Records;
   /** Which calls this instance answers; the drain closes it before the exit. */
   admission: CallAdmission;
+  recordings: Recordings;
 }
 
 /** Without a router, the agents come from the settings (AGENTS_FILE or the default agent); may throw AgentsFileError. */
@@ -38,6 +40,14 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     if (outcome === "ok") metrics.modelSetup.observe(seconds);
     if (outcome !== "abandoned") modelHealth.record(outcome === "ok");
   });
+  // The records say whether a call still exists after its recording was uploaded (deleted meanwhile: delete it).
+  let records: Records | undefined;
+  const recordings = new Recordings({
+    settings: config.recordings,
+    callRate: config.callSampleRate,
+    log,
+    known: async (id) => (records?.store.isReady ? (await records.store.getRecording(id)) !== undefined : undefined),
+  });
   const calls = new CallManager({
     settings: config,
     legs,
@@ -48,13 +58,15 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     pacerPhases: config.pacerPhases,
     modelLabel: endpoint.label,
     maxCalls: config.maxCalls,
+    recordings: recordings.factory,
     log,
   });
   watchCalls(metrics, calls);
   const readiness = new Readiness().add("modelFailing", () => modelHealth.failing).add("atCapacity", () => calls.atCapacity);
   const lag = new LoopLagSampler((s) => metrics.eventLoopLag.observe(s));
   lag.start();
-  const records = new Records(config, calls, log);
+  records = new Records(config, calls, log, recordings);
+  recordings.start();
   const admission = new CallAdmission({
     store: records.store,
     seen: new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000),
@@ -71,5 +83,5 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     lag.stop();
     await stopServer();
   };
-  return { calls, relay, metrics, readiness, records, admission };
+  return { calls, relay, metrics, readiness, records, admission, recordings };
 }

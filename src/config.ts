@@ -1,6 +1,8 @@
 // Every setting the relay reads, parsed and validated once at start.
 // An invalid value is a ConfigError; main.ts turns it into exit code 2 with a message naming the variable.
 
+import { resolve } from "node:path";
+
 export class ConfigError extends Error {
   constructor(readonly variable: string, readonly expected: string, readonly got: string, message?: string) {
     super(message ?? `invalid ${variable}=${JSON.stringify(got)}: expected ${expected}`);
@@ -102,6 +104,32 @@ export interface Config {
   /** One full garbage collection when the relay falls idle after taking a lot of memory (src/memory/idle-collect.ts). */
   idleGc: boolean;
   records: RecordsSettings;
+  recordings: RecordingsSettings;
+}
+
+/** Call recordings (src/recordings): a stereo WAV per recorded call, on local disk or in S3-compatible storage. */
+export interface RecordingsSettings {
+  /** RECORD_CALLS: whether an agent that does not say `record` records its calls. */
+  recordByDefault: boolean;
+  /** RECORDING_NOTICE: what an agent that does not say `recordingNotice` tells callers first on a recorded call
+   *  ("" = nothing). */
+  notice: string;
+  /** RECORDINGS_DIR: where files are written (and, with S3, kept until they are uploaded). Absolute. */
+  dir: string;
+  /** RECORDINGS_URL=s3://bucket/prefix; undefined keeps recordings in `dir`. */
+  s3: S3Settings | undefined;
+}
+
+/** Object storage for recordings. Credentials and endpoint from S3_* (first) or AWS_* variables, as Bun reads them. */
+export interface S3Settings {
+  bucket: string;
+  /** Key prefix, "" or ending in "/". */
+  prefix: string;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  sessionToken: string | undefined;
+  region: string | undefined;
+  endpoint: string | undefined;
 }
 
 /** Call records, their API and the end-of-call webhook (src/records). */
@@ -134,6 +162,8 @@ export const DEFAULT_PROMPT =
   "You are a friendly, concise phone assistant. Speak naturally, keep answers short, and ask one question at a time.";
 export const DEFAULT_GREETING = "Greet the caller briefly and ask how you can help.";
 export const DEFAULT_DATABASE_URL = "sqlite://./data/sauti-relay.db";
+export const DEFAULT_RECORDING_NOTICE = "This call may be recorded.";
+export const DEFAULT_RECORDINGS_DIR = "./data/recordings";
 export const DEFAULT_FALLBACK =
   "Sorry, our assistant is not available right now. Please try again later. Goodbye.";
 
@@ -236,6 +266,43 @@ function adminToken(env: Env): string | undefined {
   const t = opt(env, "ADMIN_TOKEN");
   if (t !== undefined && t.length < 16) throw new ConfigError("ADMIN_TOKEN", "at least 16 characters", "[redacted]");
   return t;
+}
+
+/** RECORDINGS_URL (s3://bucket/prefix) and the S3_… or AWS_… variables, read only when it is set. */
+function s3Settings(env: Env): S3Settings | undefined {
+  const raw = opt(env, "RECORDINGS_URL");
+  if (raw === undefined) return undefined;
+  const expected = "s3://bucket or s3://bucket/prefix (a bucket name of 3 to 63 lower-case letters, digits, dots and dashes)";
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/.*)?$/.exec(raw.trim());
+  if (m === null) throw new ConfigError("RECORDINGS_URL", expected, raw);
+  const path = (m[2] ?? "").replace(/^\/+/, "").replace(/\/+$/, "");
+  if (/[\\\x00-\x1f]|(^|\/)\.\.?(\/|$)|\/\//.test(path)) throw new ConfigError("RECORDINGS_URL", `${expected}; the prefix without empty, . or .. parts`, raw);
+  // S3_* first, as Bun's own client reads them.
+  const either = (name: string): string | undefined => opt(env, `S3_${name}`) ?? opt(env, `AWS_${name}`);
+  const endpointName = opt(env, "S3_ENDPOINT") !== undefined ? "S3_ENDPOINT" : "AWS_ENDPOINT";
+  const endpoint = either("ENDPOINT");
+  if (endpoint !== undefined) url(env, endpointName, "", ["http", "https"]);
+  return {
+    bucket: m[1]!,
+    prefix: path === "" ? "" : `${path}/`,
+    accessKeyId: either("ACCESS_KEY_ID"),
+    secretAccessKey: either("SECRET_ACCESS_KEY"),
+    sessionToken: either("SESSION_TOKEN"),
+    region: either("REGION"),
+    endpoint: endpoint?.replace(/\/+$/, ""),
+  };
+}
+
+function recordings(env: Env): RecordingsSettings {
+  const dir = str(env, "RECORDINGS_DIR", DEFAULT_RECORDINGS_DIR);
+  if (/\x00/.test(dir)) throw new ConfigError("RECORDINGS_DIR", "a directory path", dir);
+  return {
+    recordByDefault: bool(env, "RECORD_CALLS", false),
+    // An explicitly empty RECORDING_NOTICE says nothing, so read it raw.
+    notice: (env.RECORDING_NOTICE ?? DEFAULT_RECORDING_NOTICE).trim(),
+    dir: resolve(dir),
+    s3: s3Settings(env),
+  };
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -343,5 +410,6 @@ export function loadConfig(env: Env = process.env): Config {
     modelStallS: int(env, "MODEL_STALL_S", 12, 0, 600),
     maxCalls: int(env, "MAX_CALLS", DEFAULT_MAX_CALLS, 1, 1000000),
     idleGc: bool(env, "IDLE_GC", true),
+    recordings: recordings(env),
   };
 }

@@ -1,5 +1,5 @@
 // The agent built from the process settings (AGENT_PROMPT, AGENT_GREETING, GEMINI_MODEL, GEMINI_VOICE,
-// MAX_CALL_SECONDS): what every call gets when no agents file is configured.
+// MAX_CALL_SECONDS, RECORD_CALLS, RECORDING_NOTICE): what every call gets when no agents file is configured.
 import type { Agent } from "../call/agent.ts";
 import type { Config } from "../config.ts";
 
@@ -13,5 +13,7 @@ export function defaultAgent(config: Config): Agent {
     tools: [],
     maxCallSeconds: config.maxCallSeconds,
     idleSeconds: 0,
+    record: config.recordings.recordByDefault,
+    recordingNotice: config.recordings.notice,
   };
 }

@@ -22,6 +22,8 @@ export function agentRouter(config: Config, env: Record<string, string | undefin
         voice: config.gemini.voice,
         greeting: config.agentGreeting,
         maxCallSeconds: config.maxCallSeconds,
+        record: config.recordings.recordByDefault,
+        recordingNotice: config.recordings.notice,
       },
       toolSigningSecret: config.toolSigningSecret,
     }),

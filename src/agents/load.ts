@@ -26,6 +26,9 @@ export interface AgentDefaults {
   voice: string;
   greeting: string;
   maxCallSeconds: number;
+  /** RECORD_CALLS (absent = false) and RECORDING_NOTICE (absent = none). */
+  record?: boolean;
+  recordingNotice?: string;
 }
 
 export interface LoadOptions {
@@ -153,6 +156,8 @@ export function loadAgentsFile(file: string, o: LoadOptions): RoutedAgent[] {
       tools: buildTools(a.tools, { signingSecret: o.toolSigningSecret }),
       maxCallSeconds: a.maxCallSeconds ?? o.defaults.maxCallSeconds,
       idleSeconds: a.idleSeconds ?? 0,
+      record: a.record ?? o.defaults.record ?? false,
+      recordingNotice: (a.recordingNotice ?? o.defaults.recordingNotice ?? "").trim(),
     },
   }));
 }

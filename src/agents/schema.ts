@@ -49,6 +49,10 @@ export const agentSchema = z
     greeting: z.string().optional(),
     maxCallSeconds: seconds().optional(),
     idleSeconds: seconds().optional(),
+    /** Record this agent's calls (default RECORD_CALLS). */
+    record: z.boolean({ error: "expected true or false" }).optional(),
+    /** Said word for word at the start of a recorded call (default RECORDING_NOTICE); "" says nothing. */
+    recordingNotice: z.string({ error: "expected the words to say (a string)" }).max(500).optional(),
     tools: z.array(toolSchema).default([]),
   })
   .superRefine((a, ctx) => {

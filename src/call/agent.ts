@@ -51,6 +51,10 @@ export interface Agent {
   maxCallSeconds: number;
   /** Caller and agent both silent this long → nudge, then end (0 = never). */
   idleSeconds: number;
+  /** Its calls are recorded (a stereo WAV, src/recordings). Absent = false. */
+  record?: boolean;
+  /** On a recorded call, said to the caller word for word before anything else (call/opening.ts); absent or "" = nothing. */
+  recordingNotice?: string;
 }
 
 /** Who a call is between and which agent answers it, as known before its socket opens. */

@@ -9,7 +9,7 @@
 import { measureFrame } from "../audio/frame-level.ts";
 import { PeakMeter } from "../audio/level.ts";
 import type { Pacer } from "../audio/pacer.ts";
-import { Playout, type PlayoutStats } from "../audio/playout.ts";
+import { LEAD_SLACK_MS, Playout, type PlayoutStats } from "../audio/playout.ts";
 import { SpeechEndDetector } from "../audio/speech-end.ts";
 import { PROBE_NONE, PROBE_START, SpeechProbe } from "../audio/speech-probe.ts";
 import { Uplink } from "../audio/uplink.ts";
@@ -23,6 +23,7 @@ import { CallEnding, HARD_STOP_MS } from "./ending.ts";
 import type { CallEvent, CallEventHub } from "./events.ts";
 import { IdleWatch, NUDGE_IDLE } from "./idle-watch.ts";
 import type { ModelLeg } from "./model-leg.ts";
+import { RecordedSink, type RecordingFactory, type RecordingTap } from "./recording-tap.ts";
 import { StallWatch } from "./stall-watch.ts";
 import { CallTally, endedEvent } from "./summary.ts";
 import { ToolRunner } from "./tool-runner.ts";
@@ -59,6 +60,8 @@ export interface CallDeps {
   events: CallEventHub;
   log: Logger;
   onEnd: (call: Call) => void;
+  /** Opens a recording for a call whose agent records; absent = no call records. */
+  recordings?: RecordingFactory;
 }
 
 export class Call implements CallHandler, CallControl {
@@ -72,6 +75,8 @@ export class Call implements CallHandler, CallControl {
   private readonly speech: SpeechEndDetector;
   /** The caller's speech as heard here, for the stall watch (null when MODEL_STALL_S is 0). */
   private readonly probe: SpeechProbe | null;
+  /** This call's recording; null unless its agent records (then each frame costs this one check). */
+  private readonly recording: RecordingTap | null;
   private readonly leg: ModelLeg;
   private readonly socket: CallSocket;
   private readonly log: Logger;
@@ -116,7 +121,19 @@ export class Call implements CallHandler, CallControl {
       maxQueuedMs: s.maxQueuedAudioS * 1000,
     });
     this.levels = { caller: new PeakMeter(), agent: this.playout.level };
-    this.playout.attach(d.socket);
+    this.recording =
+      a.record === true && d.recordings !== undefined
+        ? d.recordings({
+            callId: this.callId,
+            callRate: s.callSampleRate,
+            playbackRate: s.playbackRate,
+            aheadMs: this.playout.leadMs + LEAD_SLACK_MS + this.playout.frameMs,
+            clock: d.pacer,
+            log: d.log,
+            report: (recording) => this.emit({ type: "recording", callId: this.callId, recording }),
+          })
+        : null;
+    this.playout.attach(this.recording === null ? d.socket : new RecordedSink(d.socket, this.recording, this.playout));
     this.playout.listen({
       turnAudible: (turn, ms) => this.turnAudible(turn, ms),
       overflow: (turn, queuedMs) =>
@@ -246,6 +263,8 @@ export class Call implements CallHandler, CallControl {
     const level = measureFrame(pcm);
     this.levels.caller.note(level.peak);
     if (this.ended) return;
+    const rec = this.recording;
+    if (rec !== null) rec.caller(pcm);
     this.speech.observe(level);
     const probe = this.probe;
     if (probe !== null) {
@@ -330,7 +349,8 @@ export class Call implements CallHandler, CallControl {
     const heard = this.playout.playback().heardMs;
     const cut = this.playout.speaking || !this.playout.drained;
     this.playout.onInterrupted();
-    this.socket.clearAudio();
+    // Without killAudio the media server plays out what it holds, and the recording keeps it.
+    if (this.socket.clearAudio()) this.recording?.cut();
     if (cut) {
       this.tally.bargeIns++;
       this.transcript.agentTurnEnded(this.now(), heard, true);
@@ -366,6 +386,7 @@ export class Call implements CallHandler, CallControl {
     const model = this.leg.stats();
     this.log.info({ reason: e.reason, detail: e.detail, audio, model, modelStalls: this.stall.stalls, suppressedLogs: this.limit.suppressed() }, "call ended");
     this.playout.dispose(); // also leaves the pacer
+    this.recording?.finish();
     this.emit(
       endedEvent({ callId: this.callId, ending: e, durationMs: this.now(), framesIn: this.framesIn, tally: this.tally, playout: audio, model, modelRate: this.leg.outputRate }),
     );

@@ -96,3 +96,19 @@ export interface ModelUsage {
   tokens: Record<string, number>;
   totalTokens: number;
 }
+
+/** A call's recording (src/recordings): `recording` while it is written; `ready` once closed; `partial` when the
+ *  relay stopped mid-call and the file ends at its last write; `failed` when writing stopped (full or read-only
+ *  disk), `error` saying why, the file keeping what was written before. */
+export type RecordingStatus = "recording" | "ready" | "partial" | "failed";
+
+export interface RecordingInfo {
+  status: RecordingStatus;
+  /** Audio in the file so far, ms. */
+  durationMs: number;
+  /** Size of the file, header included. */
+  bytes: number;
+  /** Where it is: a file path on the relay that recorded it, or s3://bucket/key. Null when no file was made. */
+  location: string | null;
+  error: string | null;
+}

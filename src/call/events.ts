@@ -2,7 +2,7 @@
 // and call boundaries, never per audio frame, and delivered off the audio path: a subscriber that throws is
 // logged and skipped, and delivery is deferred to a later event-loop turn so a slow one never delays a frame.
 import type { Logger } from "../log.ts";
-import type { AudioSummary, CallSource, EndReason, FirstAudioSummary, ModelUsage, Parties, RefusalReason, ToolCall, ToolSettlement, Utterance } from "./data.ts";
+import type { AudioSummary, CallSource, EndReason, FirstAudioSummary, ModelUsage, Parties, RecordingInfo, RefusalReason, ToolCall, ToolSettlement, Utterance } from "./data.ts";
 
 export interface CallStartedEvent extends Parties {
   type: "started";
@@ -110,6 +110,14 @@ export interface CallRefusedEvent {
   detail: string;
 }
 
+/** The call's recording changed state: its file opened (`recording`), writing failed, or it was closed (it may
+ *  come after the call's `ended`, once the file is complete). */
+export interface RecordingEvent {
+  type: "recording";
+  callId: string;
+  recording: RecordingInfo;
+}
+
 export type CallEvent =
   | CallStartedEvent
   | CallRefusedEvent
@@ -121,7 +129,8 @@ export type CallEvent =
   | BargeInEvent
   | TurnEvent
   | UsageEvent
-  | CallEndedEvent;
+  | CallEndedEvent
+  | RecordingEvent;
 
 export type CallObserver = (event: CallEvent) => void | Promise<void>;
 

@@ -9,6 +9,7 @@ import { Call, type CallSettings } from "./call.ts";
 import type { EndReason, RefusalReason } from "./data.ts";
 import { CallEventHub } from "./events.ts";
 import type { ModelLeg, ModelLegFactory } from "./model-leg.ts";
+import type { RecordingFactory } from "./recording-tap.ts";
 
 export type PrewarmResult = "ready" | "pending" | "failed" | "off";
 
@@ -37,6 +38,8 @@ export interface CallManagerOptions {
   modelLabel: string;
   /** Calls this instance takes at once (active + answered and waiting for their socket); MAX_CALLS. */
   maxCalls?: number;
+  /** Recordings for the calls whose agent records (src/recordings); absent = none. */
+  recordings?: RecordingFactory;
   log: Logger;
 }
 
@@ -183,6 +186,7 @@ export class CallManager {
       pacer: this.pacer,
       events: this.events,
       log,
+      recordings: this.o.recordings,
       onEnd: (c) => {
         if (this.active.get(c.callId) === c) this.active.delete(c.callId);
         if (this.active.size === 0) for (const w of this.idleWaiters.splice(0)) w();

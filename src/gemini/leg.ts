@@ -1,5 +1,6 @@
 // Gemini as a ModelLeg provider: one LiveSession per call, built from the call's agent and the Gemini settings.
 import type { LegContext, ModelLegFactory } from "../call/model-leg.ts";
+import { openingText } from "../call/opening.ts";
 import type { GeminiSettings } from "../config.ts";
 import { LiveSession } from "./session.ts";
 
@@ -19,7 +20,8 @@ export function geminiLegFactory(settings: GeminiSettings, endpoint: GeminiEndpo
       model: ctx.agent.model,
       voice: ctx.agent.voice,
       prompt: ctx.agent.prompt,
-      greeting: ctx.agent.greeting,
+      // The greeting, led by the recording notice on a recorded call.
+      greeting: openingText(ctx.agent),
       tools: ctx.agent.tools.map((t) => t.declaration),
       setupTimeoutMs: settings.setupTimeoutMs,
       rotation: settings.rotation,

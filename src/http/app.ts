@@ -216,7 +216,13 @@ export function createApp(d: AppDeps): Hono {
   const metrics = d.metrics;
   if (metrics !== undefined) app.get("/metrics", (c) => metrics(c.req.raw));
 
-  app.route("/api", recordsApi(d.records.store, adminAuth(d.config.records.adminToken, d.log, d.refusals), d.log));
+  app.route(
+    "/api",
+    recordsApi(d.records.store, adminAuth(d.config.records.adminToken, d.log, d.refusals), d.log, {
+      recordings: d.records.recordings,
+      live: (id) => d.calls.calls().some((c) => c.callId === id),
+    }),
+  );
 
   app.notFound((c) => c.text("not found\n", 404));
   app.onError((err, c) => {

@@ -12,6 +12,7 @@ import { Recorder } from "./recorder.ts";
 import { Retention } from "./retention.ts";
 import { StoreStreamClaims } from "./stream-claims.ts";
 import { describeDatabase, SqlStore, type RecordStore } from "./store.ts";
+import type { Recordings } from "../recordings/index.ts";
 
 /** How long shutdown waits for queued records to reach the database (less if it was never reached). */
 export const STOP_DRAIN_MS = 5000;
@@ -31,6 +32,8 @@ export class Records {
     config: Config,
     private readonly calls: CallManager,
     private readonly log: Logger,
+    /** Call recordings: retention and the API delete them with their records; their late reports are written. */
+    readonly recordings?: Recordings,
   ) {
     const r = config.records;
     const rlog = log.child({ component: "records" });
@@ -47,7 +50,8 @@ export class Records {
       streamHost: () => URL.parse(config.publicUrl)?.host ?? "",
     });
     this.streamClaims = new StoreStreamClaims(this.store, config.streamTokenTtlS * 1000, config.seenCallsMax, rlog);
-    this.retention = new Retention(this.store, r.retentionDays, rlog);
+    this.retention = new Retention(this.store, r.retentionDays, rlog, Date.now, recordings);
+    if (recordings !== undefined) recordings.onRecovered = (id, info) => this.recorder.push({ kind: "recording", id, ...info });
     this.lost = new LostSweep({ store: this.store, agents: () => calls.router.list().map((r) => r.agent), live: () => calls.calls().map((c) => c.callId), log: rlog });
     this.unsubscribe = calls.events.subscribe(this.recorder.observe);
     this.deliveries?.start();
@@ -58,6 +62,8 @@ export class Records {
 
   /** After the calls have ended: writes what is queued (bounded wait), then closes the database. */
   async stop(): Promise<void> {
+    // Recordings closing now report their last state as call events: let them finish first (bounded).
+    await this.recordings?.stop();
     // The last calls' ended events are queued for the next macrotask; deliver them to the recorder now.
     await new Promise((r) => setImmediate(r));
     this.calls.events.flush();

@@ -115,6 +115,19 @@ export const MIGRATIONS: Migration[] = [
     // so this partial index keeps it cheap however many ended calls the table holds.
     statements: [`CREATE INDEX calls_open ON calls (started_at) WHERE ended_at IS NULL`],
   },
+  {
+    version: 30,
+    name: "call recordings",
+    // The recording's state and where its file is (a path on the relay that recorded it, or s3://bucket/key):
+    // the API serves it from there, and retention and DELETE remove it with the record.
+    statements: [
+      `ALTER TABLE calls ADD COLUMN recording_status TEXT`,
+      `ALTER TABLE calls ADD COLUMN recording_duration_ms BIGINT`,
+      `ALTER TABLE calls ADD COLUMN recording_bytes BIGINT`,
+      `ALTER TABLE calls ADD COLUMN recording_location TEXT`,
+      `ALTER TABLE calls ADD COLUMN recording_error TEXT`,
+    ],
+  },
 ];
 
 /** Arbitrary constant naming this schema's advisory lock in a shared PostgreSQL database. */

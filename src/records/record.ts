@@ -1,7 +1,7 @@
 // What a call record is, as the API returns it and the end-of-call webhook sends it, and the writes that build
 // one. Times inside a call (transcript, tool calls) are ms from the audio stream's start; wall-clock times are
 // ISO 8601 strings.
-import type { AudioSummary, CallSource, EndReason, FirstAudioSummary, ModelUsage, Parties, ToolCallEntry, ToolSettlement, Utterance } from "../call/data.ts";
+import type { AudioSummary, CallSource, EndReason, FirstAudioSummary, ModelUsage, Parties, RecordingInfo, ToolCallEntry, ToolSettlement, Utterance } from "../call/data.ts";
 
 export interface CallSummary extends Parties {
   id: string;
@@ -31,6 +31,8 @@ export interface CallRecord extends CallSummary {
   metadata: Record<string, unknown> | null;
   transcript: Utterance[];
   toolCalls: ToolCallEntry[];
+  /** The call's recording; null when it was not recorded. */
+  recording: RecordingInfo | null;
 }
 
 /** The claim row is the admission's contract (src/admission): the store implements it. */
@@ -59,6 +61,8 @@ export type RecordOp =
       /** Queue the end-of-call webhook in the same transaction. */
       delivery: { id: string } | undefined;
     }
+  /** The recording's state (from the call, or from the sweep that finished a file a stopped relay left). */
+  | ({ kind: "recording"; id: string } & RecordingInfo)
   /** The webhook answered without a stream (no agent for the number, no model session), or with one whose socket
    *  never came (no_media). Closes only a record no instance has answered or ended. */
   | { kind: "unanswered"; id: string; at: number; reason: EndReason | null; detail: string };

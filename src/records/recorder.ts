@@ -134,6 +134,8 @@ export class Recorder {
           usage: e.usage,
           delivery: this.o.deliveries ? { id: `msg_${crypto.randomUUID().replaceAll("-", "")}` } : undefined,
         };
+      case "recording":
+        return { kind: "recording", id: e.callId, ...e.recording };
       default:
         // bargeIn, turn, usage: summed up in the ended event.
         return undefined;

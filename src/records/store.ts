@@ -7,7 +7,7 @@ import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { ClaimStore } from "../admission/admission.ts";
 import { toE164 } from "../phone-numbers.ts";
-import type { CallSource, EndReason, ToolCallEntry, ToolOutcome, Utterance } from "../call/data.ts";
+import type { CallSource, EndReason, RecordingInfo, RecordingStatus, ToolCallEntry, ToolOutcome, Utterance } from "../call/data.ts";
 import type { Logger } from "../log.ts";
 import type { ClaimResult } from "../telephony/stream-claims.ts";
 import { migrate, type Engine } from "./migrations.ts";
@@ -79,8 +79,15 @@ export interface RecordStore extends ClaimStore {
   releaseStream(callId: string, ended: boolean, expiresAt: number): Promise<void>;
   /** Deletes stream marks expired by `now`; returns how many. */
   sweepStreamClaims(now: number): Promise<number>;
-  /** Deletes calls started before `cutoff` (unix ms) with their transcript, tool calls and deliveries. */
-  deleteOlderThan(cutoff: number): Promise<number>;
+  /** Deletes calls started before `cutoff` (unix ms) with their transcript, tool calls and deliveries, except
+   *  the ones in `keep` (their recordings could not be deleted). */
+  deleteOlderThan(cutoff: number, keep?: readonly string[]): Promise<number>;
+  /** Calls started before `cutoff` that have a recording file, and where it is. */
+  recordingsOlderThan(cutoff: number): Promise<Array<{ id: string; location: string }>>;
+  /** The call's recording; `null` when the call has none, undefined when there is no such call. */
+  getRecording(id: string): Promise<RecordingInfo | null | undefined>;
+  /** Deletes one call with its transcript, tool calls and deliveries; false when there was no such call. */
+  deleteCall(id: string): Promise<boolean>;
   /** The newest call's start (unix ms), undefined when there is none. */
   newestStart(): Promise<number | undefined>;
   /** How many calls started in [from, to). */
@@ -195,6 +202,17 @@ function summary(r: Row): CallSummary {
   };
 }
 
+function recording(r: Row): RecordingInfo | null {
+  if (r.recording_status === null || r.recording_status === undefined) return null;
+  return {
+    status: String(r.recording_status) as RecordingStatus,
+    durationMs: num(r.recording_duration_ms) ?? 0,
+    bytes: num(r.recording_bytes) ?? 0,
+    location: (r.recording_location ?? null) as string | null,
+    error: (r.recording_error ?? null) as string | null,
+  };
+}
+
 function record(r: Row, utts: Row[], tools: Row[]): CallRecord {
   const p50 = num(r.first_audio_p50_ms);
   const max = num(r.first_audio_max_ms);
@@ -241,6 +259,7 @@ function record(r: Row, utts: Row[], tools: Row[]): CallRecord {
         result: json<Record<string, unknown>>(t.result),
       }),
     ),
+    recording: recording(r),
   };
 }
 
@@ -519,6 +538,13 @@ export class SqlStore implements RecordStore {
         }
         return;
       }
+      case "recording":
+        // A report of an older state never undoes a newer one: the call's last word (ready/failed) and the
+        // sweep's (partial) stand over `recording`, and a failure over a later `recording`.
+        await tx`UPDATE calls SET recording_status = ${op.status}, recording_duration_ms = ${Math.round(op.durationMs)},
+            recording_bytes = ${op.bytes}, recording_location = ${op.location}, recording_error = ${op.error}
+          WHERE id = ${op.id} AND NOT (${op.status} = 'recording' AND recording_status IS NOT NULL AND recording_status <> 'recording')`;
+        return;
       case "unanswered":
         // A socket that reached another instance (one database behind one address) made this a call: leave it.
         await tx`UPDATE calls SET ended_at = ${op.at}, end_reason = ${op.reason}, end_detail = ${op.detail}
@@ -643,15 +669,45 @@ export class SqlStore implements RecordStore {
     return gone.count;
   }
 
-  async deleteOlderThan(cutoff: number): Promise<number> {
+  async deleteOlderThan(cutoff: number, keep: readonly string[] = []): Promise<number> {
     this.need();
     return this.tx(async (tx) => {
-      const old = () => tx`SELECT id FROM calls WHERE started_at < ${cutoff}`;
+      const kept = keep.length > 0 ? tx`AND id NOT IN ${tx(keep as string[])}` : tx``;
+      const old = () => tx`SELECT id FROM calls WHERE started_at < ${cutoff} ${kept}`;
       await tx`DELETE FROM utterances WHERE call_id IN (${old()})`;
       await tx`DELETE FROM tool_calls WHERE call_id IN (${old()})`;
       await tx`DELETE FROM deliveries WHERE call_id IN (${old()})`;
-      const gone = await tx`DELETE FROM calls WHERE started_at < ${cutoff}`;
+      const gone = await tx`DELETE FROM calls WHERE started_at < ${cutoff} ${kept}`;
       return gone.count;
+    });
+  }
+
+  async recordingsOlderThan(cutoff: number): Promise<Array<{ id: string; location: string }>> {
+    this.need();
+    const rows = (await this.run(
+      () => this.sql`SELECT id, recording_location FROM calls WHERE started_at < ${cutoff} AND recording_location IS NOT NULL`,
+    )) as Row[];
+    return rows.map((r) => ({ id: String(r.id), location: String(r.recording_location) }));
+  }
+
+  async getRecording(id: string): Promise<RecordingInfo | null | undefined> {
+    this.need();
+    const rows = (await this.run(
+      () => this.sql`SELECT recording_status, recording_duration_ms, recording_bytes, recording_location, recording_error
+        FROM calls WHERE id = ${id}`,
+    )) as Row[];
+    const row = rows[0];
+    return row === undefined ? undefined : recording(row);
+  }
+
+  async deleteCall(id: string): Promise<boolean> {
+    this.need();
+    return this.tx(async (tx) => {
+      await tx`DELETE FROM utterances WHERE call_id = ${id}`;
+      await tx`DELETE FROM tool_calls WHERE call_id = ${id}`;
+      await tx`DELETE FROM deliveries WHERE call_id = ${id}`;
+      const gone = await tx`DELETE FROM calls WHERE id = ${id}`;
+      return gone.count > 0;
     });
   }
 

@@ -93,9 +93,10 @@ function callSocket(ws: ServerWebSocket<AudioSocketData>, o: AudioSocketOptions)
     sendAudio: (frame) => ws.sendBinary(frame),
     sendText: (text) => ws.sendText(text),
     clearAudio() {
-      if (!clears) return;
+      if (!clears) return false;
       ws.data.clears++;
       ws.sendText(KILL_AUDIO);
+      return true;
     },
     cork: (fn) => {
       ws.cork(fn);

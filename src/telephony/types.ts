@@ -13,8 +13,9 @@ export interface CallSocket {
   sendAudio(frame: Uint8Array): number;
   sendText(text: string): number;
   /** Barge-in: the far end drops the audio it buffered, as far as its protocol allows (killAudio for
-   *  mod_audio_fork's jambonz build and the softphone; nothing for a media server that cannot). */
-  clearAudio(): void;
+   *  mod_audio_fork's jambonz build and the softphone; nothing for a media server that cannot). True when the far
+   *  end was told to drop it. */
+  clearAudio(): boolean;
   /** Batches several sends into one syscall (timer callbacks are not auto-corked). */
   cork(fn: () => void): void;
   close(code?: number, reason?: string): void;

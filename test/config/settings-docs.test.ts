@@ -26,6 +26,7 @@ const TRIALS = [
   "wss://live.example.com/ws",
   `whsec_${Buffer.alloc(32, 7).toString("base64")}`,
   promptFile,
+  "s3://recordings/calls",
   "x",
 ];
 

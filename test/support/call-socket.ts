@@ -24,8 +24,9 @@ export class SocketDouble implements CallSocket {
     return text.length;
   }
 
-  clearAudio(): void {
+  clearAudio(): boolean {
     this.clears++;
+    return true;
   }
 
   cork(fn: () => void): void {

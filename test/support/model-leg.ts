@@ -78,6 +78,11 @@ export class ScriptedLeg implements ModelLeg {
     this.on.audio(pcm, this.outputRate);
   }
 
+  /** The model says exactly these samples (S16LE mono at the leg's output rate). */
+  play(pcm: Uint8Array): void {
+    this.on.audio(pcm, this.outputRate);
+  }
+
   said(text: string): void {
     this.on.outputTranscription(text, false);
   }

@@ -42,6 +42,14 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return { status: res.status, body };
 }
 
+/** fetch of a binary resource with the admin header (redirects followed). 401 → Unauthorized. */
+export async function fetchBytes(path: string): Promise<{ status: number; bytes: ArrayBuffer | undefined; error: string | undefined }> {
+  const res = await fetch(path, { headers: headers() });
+  if (res.status === 401) throw new Unauthorized(((await res.json().catch(() => ({}))) as { reason?: string }).reason ?? "unauthorized");
+  if (!res.ok) return { status: res.status, bytes: undefined, error: ((await res.json().catch(() => ({}))) as { error?: string }).error };
+  return { status: res.status, bytes: await res.arrayBuffer(), error: undefined };
+}
+
 export type SseHandler = (event: string, data: unknown) => void;
 
 /**

@@ -1,7 +1,9 @@
 // The calls page: calls in progress with their levels, recent calls, and one call's transcript, which updates
-// live while the call runs. History comes from the records API (GET /api/calls) and, where the relay has no
+// live while the call runs, with its recording (recording.ts) once the call is over: a line of the transcript
+// seeks the recording to where it was said. History comes from the records API (GET /api/calls) and, where the relay has no
 // records store, from the console's in-memory list of recently ended calls (GET /api/console/calls).
 import { api, subscribe, withAuth, Unauthorized, askForToken } from "./api.ts";
+import { recordingView, type RecordingView } from "./recording.ts";
 import { byId, duration, h, meter, reasonText, setLevel, showMode, when } from "./ui.ts";
 
 /** A call as both lists send it (the records API and the console's own): null or missing means not known yet. */
@@ -37,8 +39,17 @@ interface Tool {
   result?: unknown;
 }
 
+interface Recording {
+  status: "recording" | "ready" | "partial" | "failed";
+  durationMs: number;
+  bytes: number;
+  location: string | null;
+  error: string | null;
+}
+
 interface Detail extends Summary {
   live?: boolean;
+  recording?: Recording | null;
   transcript?: Line[];
   partial?: { caller?: string; agent?: string };
   toolCalls?: Tool[];
@@ -63,6 +74,8 @@ interface LiveRow {
 const live = new Map<string, LiveRow>();
 const recentIds = new Map<string, HTMLTableRowElement>();
 let detail: Detail | undefined;
+/** The shown call's player, kept across re-renders so the file is fetched once. */
+let player: { id: string; view: RecordingView } | undefined;
 let stream: AbortController | undefined;
 /** The records API when the relay has one, else the in-memory list. */
 let historyBase = "/api/calls";
@@ -179,6 +192,7 @@ function renderDetail(): void {
   if (d.endReason != null) detailEl.dataset.endReason = d.endReason;
   else delete detailEl.dataset.endReason;
 
+  const rec = recordingOf(d);
   type Item = { at: number; el: HTMLElement };
   const items: Item[] = [];
   for (const l of d.transcript ?? []) {
@@ -186,7 +200,14 @@ function renderDetail(): void {
       l.role === "agent" && l.interrupted
         ? h("span", { class: "cut" }, ` · cut off${typeof l.heardMs === "number" ? ` after ${(l.heardMs / 1000).toFixed(1)} s heard` : ""}`)
         : null;
-    items.push({ at: l.startMs, el: h("div", { class: `line ${l.role}` }, h("span", { class: "who" }, l.role, cut), l.text) });
+    const line = h("div", { class: `line ${l.role}`, "data-start-ms": String(Math.round(l.startMs)) }, h("span", { class: "who" }, l.role, cut), l.text);
+    if (rec.view !== undefined) {
+      const view = rec.view;
+      line.classList.add("seekable");
+      line.title = "Play the recording from here";
+      line.addEventListener("click", () => view.seekTo(l.startMs));
+    }
+    items.push({ at: l.startMs, el: line });
   }
   for (const t of d.toolCalls ?? []) {
     const outcome = t.outcome === undefined ? "running…" : `${t.outcome}${t.durationMs !== undefined ? ` in ${t.durationMs} ms` : ""}`;
@@ -216,10 +237,22 @@ function renderDetail(): void {
       ` · started ${when(d.startedAt)} · `,
       h("span", { id: "detail-duration" }, duration(d.durationMs)),
     ),
+    rec.el ?? "",
     h("div", { class: "transcript" }, ...items.map((i) => i.el), items.length === 0 ? h("p", { class: "muted" }, "Nothing said yet.") : null),
     how,
     close,
   );
+}
+
+/** What the detail shows of the call's recording: the player once the file is complete, else a line saying why not. */
+function recordingOf(d: Detail): { el: HTMLElement | null; view: RecordingView | undefined } {
+  const r = d.recording;
+  if (r === undefined || r === null) return { el: null, view: undefined };
+  if (r.status === "recording") return { el: h("p", { class: "muted", id: "recording", "data-state": "recording" }, "Recording… (playable once the call is over)"), view: undefined };
+  if (r.location === null) return { el: h("p", { class: "muted", id: "recording", "data-state": "none" }, `No recording: ${r.error ?? "it failed"}`), view: undefined };
+  if (player?.id !== d.id) player = { id: d.id, view: recordingView(d.id) };
+  const note = r.status === "ready" ? null : h("p", { class: "muted" }, r.status === "partial" ? "The relay stopped during this call: the recording ends early." : `The recording stopped early: ${r.error ?? ""}`);
+  return { el: h("div", {}, player.view.el, note), view: player.view };
 }
 
 async function fetchDetail(id: string): Promise<void> {
@@ -249,6 +282,8 @@ function onEvent(event: string, data: unknown): void {
       if (s.call !== undefined) {
         detail = s.call;
         renderDetail();
+        // The console's memory of an ended call has no recording: the record has (and is the whole story).
+        if (s.call.live !== true) void fetchDetail(s.call.id);
       } else if (id !== undefined) void fetchDetail(id);
       return;
     }
@@ -295,6 +330,11 @@ function onEvent(event: string, data: unknown): void {
       if (detail?.id === c.id) {
         detail = { ...detail, ...c, live: false, partial: {} };
         renderDetail();
+        // Its recording is complete a moment after the call ends: fetch the record again for it.
+        const id = c.id;
+        setTimeout(() => {
+          if (selected() === id && (detail?.recording == null || detail.recording.status === "recording")) void fetchDetail(id);
+        }, 1500);
       }
       return;
     }
