@@ -1,10 +1,10 @@
 // Entry point: settings, logger, agents, model provider (Gemini, or the offline echo model), one Bun.serve, and
 // the drain that SIGTERM/SIGINT start (ops/drain.ts).
-import { agentRouter, AgentsFileError, describeRouter, reloadAgents } from "./agents/index.ts";
+import { agentRouter, AgentsFileError, describeRouter, reloadAgents, type AgentCheck } from "./agents/index.ts";
 import { assemble } from "./assemble.ts";
 import type { AgentRouter } from "./call/agent.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
-import { startOfflineModel, type GeminiEndpoint } from "./gemini/index.ts";
+import { geminiAgentCheck, startOfflineModel, type GeminiEndpoint } from "./gemini/index.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Drain, handleSignals } from "./ops/drain.ts";
 
@@ -21,9 +21,9 @@ function readConfig(): Config {
 }
 
 /** The agents, read before anything starts: an invalid agents file exits 2 naming the file and the places in it. */
-function readAgents(config: Config): AgentRouter {
+function readAgents(config: Config, check: AgentCheck): AgentRouter {
   try {
-    return agentRouter(config);
+    return agentRouter(config, process.env, check);
   } catch (err) {
     if (err instanceof AgentsFileError) {
       process.stderr.write(`sauti-relay: invalid agents file ${err.file}\n${err.problems.map((p) => `  ${p}\n`).join("")}`);
@@ -34,8 +34,9 @@ function readAgents(config: Config): AgentRouter {
 }
 
 async function modelEndpoint(config: Config, log: Logger): Promise<{ endpoint: GeminiEndpoint; stop: () => Promise<void> }> {
-  if (config.gemini.apiKey) {
-    return { endpoint: { url: config.gemini.liveUrl, apiKey: config.gemini.apiKey, label: config.gemini.model }, stop: async () => {} };
+  const g = config.gemini;
+  if (g.apiKey) {
+    return { endpoint: { url: g.liveUrl, alphaUrl: g.alphaUrl, apiKey: g.apiKey, label: g.model }, stop: async () => {} };
   }
   const offline = await startOfflineModel(log.child({ component: "offline-model" }));
   log.warn(
@@ -46,8 +47,10 @@ async function modelEndpoint(config: Config, log: Logger): Promise<{ endpoint: G
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const router = readAgents(config);
   const log = createLogger(config.logLevel);
+  // Gemini's look at each agent (tool schemas in GEMINI_TOOL_SCHEMA's form), at start and at every reload.
+  const check = geminiAgentCheck(config.gemini, log);
+  const router = readAgents(config, check);
   if (config.streamTokenSecretGenerated) {
     log.warn("STREAM_TOKEN_SECRET is not set: using a random per-process secret; several instances need one shared value");
   }
@@ -64,7 +67,7 @@ async function main(): Promise<void> {
   log.info({ port: relay.port, host: config.host, publicUrl: config.publicUrl, model: endpoint.label }, "sauti-relay listening");
   log.info({ file: config.agentsFile ?? null, ...describeRouter(router) }, "agents loaded");
   // SIGHUP re-reads the agents file; a broken file is refused and the agents in use stay.
-  process.on("SIGHUP", () => void reloadAgents(config, calls, log));
+  process.on("SIGHUP", () => void reloadAgents(config, calls, log, process.env, check));
 
   const drain = new Drain({
     calls,

@@ -1,5 +1,6 @@
 // The agent built from the process settings (AGENT_PROMPT, AGENT_GREETING, GEMINI_MODEL, GEMINI_VOICE,
-// MAX_CALL_SECONDS): what every call gets when no agents file is configured.
+// MAX_CALL_SECONDS, and the turn-taking, language and temperature defaults): what every call gets when no agents
+// file is configured.
 import type { Agent } from "../call/agent.ts";
 import type { Config } from "../config.ts";
 
@@ -13,5 +14,9 @@ export function defaultAgent(config: Config): Agent {
     tools: [],
     maxCallSeconds: config.maxCallSeconds,
     idleSeconds: 0,
+    turnTaking: { ...config.agentTuning.turnTaking },
+    languages: config.agentTuning.languages,
+    temperature: config.agentTuning.temperature,
+    webSearch: false,
   };
 }

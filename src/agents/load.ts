@@ -4,8 +4,10 @@
 import { readFileSync } from "node:fs";
 import { dirname, extname, resolve } from "node:path";
 import type { z } from "zod";
-import type { RoutedAgent } from "../call/agent.ts";
-import { buildTools } from "./tools.ts";
+import type { Agent, RoutedAgent, TurnTaking } from "../call/agent.ts";
+import type { AgentTuning } from "../config.ts";
+import { ToolSchemaError } from "../tools/schema-error.ts";
+import { buildTools, wantsWebSearch } from "./tools.ts";
 import { toE164 } from "./numbers.ts";
 import { agentsFileSchema, type AgentEntry } from "./schema.ts";
 
@@ -20,18 +22,25 @@ export class AgentsFileError extends Error {
 }
 
 /** What agents inherit from the settings when the file does not say. */
-export interface AgentDefaults {
+export interface AgentDefaults extends Partial<AgentTuning> {
   model: string;
   voice: string;
   greeting: string;
   maxCallSeconds: number;
 }
 
+/**
+ * What the model provider checks once the agents are built (Gemini: each tool schema in GEMINI_TOOL_SCHEMA's
+ * form). Throws ToolSchemaError naming the place; `path` is the agent's place in the file (`agents[1]`).
+ */
+export type AgentCheck = (agent: Agent, path: string) => void;
+
 export interface LoadOptions {
   env: Record<string, string | undefined>;
   defaults: AgentDefaults;
   /** TOOL_SIGNING_SECRET: HTTP tool requests are signed when set. */
   toolSigningSecret: string | undefined;
+  check?: AgentCheck | undefined;
 }
 
 
@@ -125,17 +134,34 @@ export function loadAgentsFile(file: string, o: LoadOptions): RoutedAgent[] {
   const r = agentsFileSchema.safeParse(expanded);
   if (!r.success) throw new AgentsFileError(file, r.error.issues.map(issueLine));
   const baseDir = dirname(resolve(file));
-  return r.data.agents.map((a, i) => ({
-    numbers: a.numbers === undefined ? null : a.numbers.map((n) => toE164(n)!),
-    agent: {
-      name: a.name,
-      model: (a.model ?? o.defaults.model).replace(/^models\//, ""),
-      voice: a.voice ?? o.defaults.voice,
-      prompt: promptOf(a, i, baseDir, file),
-      greeting: a.greeting ?? o.defaults.greeting,
-      tools: buildTools(a.tools, { signingSecret: o.toolSigningSecret }),
-      maxCallSeconds: a.maxCallSeconds ?? o.defaults.maxCallSeconds,
-      idleSeconds: a.idleSeconds ?? 0,
-    },
-  }));
+  const d = o.defaults;
+  try {
+    return r.data.agents.map((a, i) => {
+      const path = formatPath(["agents", i]);
+      const agent: Agent = {
+        name: a.name,
+        model: (a.model ?? d.model).replace(/^models\//, ""),
+        voice: a.voice ?? d.voice,
+        prompt: promptOf(a, i, baseDir, file),
+        greeting: a.greeting ?? d.greeting,
+        tools: buildTools(a.tools, { signingSecret: o.toolSigningSecret, path: `${path}.tools` }),
+        maxCallSeconds: a.maxCallSeconds ?? d.maxCallSeconds,
+        idleSeconds: a.idleSeconds ?? 0,
+        // Field by field: an agent that sets only silenceDurationMs keeps the settings' sensitivities.
+        turnTaking: { ...(d.turnTaking ?? {}), ...definedOnly(a.turnTaking ?? {}) },
+        languages: a.language === undefined ? (d.languages ?? []) : [...new Set(Intl.getCanonicalLocales(a.language))],
+        temperature: a.temperature ?? d.temperature,
+        webSearch: wantsWebSearch(a.tools),
+      };
+      o.check?.(agent, path);
+      return { numbers: a.numbers === undefined ? null : a.numbers.map((n) => toE164(n)!), agent };
+    });
+  } catch (err) {
+    if (err instanceof ToolSchemaError) throw new AgentsFileError(file, [err.message]);
+    throw err;
+  }
+}
+
+function definedOnly(t: TurnTaking): TurnTaking {
+  return Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined));
 }

@@ -115,6 +115,13 @@ export const MIGRATIONS: Migration[] = [
     // so this partial index keeps it cheap however many ended calls the table holds.
     statements: [`CREATE INDEX calls_open ON calls (started_at) WHERE ended_at IS NULL`],
   },
+  // Versions 5-9 and 20 on are other branches' ranges; this one's is 10-19.
+  {
+    version: 10,
+    name: "rejected model turns; search grounding of agent utterances",
+    // grounding: JSON (call/data.ts Grounding), only on agent turns answered from a web search.
+    statements: [`ALTER TABLE calls ADD COLUMN rejected_turns INTEGER`, `ALTER TABLE utterances ADD COLUMN grounding TEXT`],
+  },
 ];
 
 /** Arbitrary constant naming this schema's advisory lock in a shared PostgreSQL database. */

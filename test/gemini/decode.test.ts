@@ -22,6 +22,7 @@ function events(audio: ModelLegEvents["audio"], turnComplete: () => void = () =>
     toolCall: none,
     toolCallCancelled: none,
     usage: none,
+    grounding: none,
     failed: none,
   };
 }
