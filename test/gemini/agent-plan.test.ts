@@ -4,6 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import type { Agent, CallTool } from "../../src/call/agent.ts";
 import { agentPlan, geminiAgentCheck, planAgent } from "../../src/gemini/agent-plan.ts";
+import type { Scheduling } from "../../src/gemini/protocol.ts";
+import type { CallMode } from "../../src/gemini/setup.ts";
 import { ToolSchemaError } from "../../src/tools/schema-error.ts";
 import { captureLog } from "../support/log.ts";
 
@@ -25,7 +27,7 @@ function agent(model: string, tools: CallTool[]): Agent {
 const TOOLS = [tool("wait", { behavior: "blocking" }), tool("bg", { behavior: "non_blocking", scheduling: "silent" }), tool("bg2", { behavior: "non_blocking", scheduling: "when_idle" }), tool("plain")];
 
 describe("plan per model generation", () => {
-  const cases: Array<[string, Array<string | undefined>, Record<string, string>, number]> = [
+  const cases: Array<[string, Array<CallMode | undefined>, Record<string, Scheduling>, number]> = [
     // model, behavior per tool, scheduling map, ignored notes
     ["gemini-3.8-live", ["BLOCKING", "NON_BLOCKING", "NON_BLOCKING", undefined], { bg: "SILENT", bg2: "WHEN_IDLE" }, 0],
     ["gemini-3.8-live-extended-thinking", [undefined, "NON_BLOCKING", "NON_BLOCKING", undefined], { bg: "SILENT", bg2: "WHEN_IDLE" }, 1],
