@@ -6,6 +6,7 @@ import type { AgentRouter } from "./call/agent.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { geminiAgentCheck, startOfflineModel, type GeminiEndpoint } from "./gemini/index.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { runCheck } from "./ops/check.ts";
 import { Drain, handleSignals } from "./ops/drain.ts";
 
 function readConfig(): Config {
@@ -84,6 +85,11 @@ async function main(): Promise<void> {
   // this one, so they see every call's last events.
   drain.onBeforeExit("call events", () => calls.events.flush());
   handleSignals(drain);
+}
+
+// `sauti-relay check`: validate and print, start nothing (src/ops/check.ts).
+if (process.argv[2] === "check") {
+  process.exit(runCheck(process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s)));
 }
 
 // No top-level await: `bun build --bytecode` compiles to CommonJS, which has none (docs/bun.md#bytecode-and-top-level-await).

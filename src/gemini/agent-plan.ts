@@ -8,7 +8,7 @@ import type { GeminiSettings } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { schemaPath } from "../tools/schema-error.ts";
 import type { FunctionDeclaration, Scheduling } from "./protocol.ts";
-import { CALL_MODES, modelFamily, takesAlphaTuning, type CallMode, type ModelFamily, type ModelTuning } from "./setup.ts";
+import { CALL_MODES, modelFamily, takesAlphaTuning, type CallMode, type ModelFamily, type ModelTuning, type SetupParams } from "./setup.ts";
 import { declarationParameters, type LeftOut, type ToolSchemaForm } from "./tool-schema.ts";
 
 export interface AgentPlan {
@@ -61,6 +61,21 @@ export function planAgent(agent: Agent, s: Pick<GeminiSettings, "toolSchema" | "
     if (t.proactiveAudio !== undefined) plan.ignored.push(`GEMINI_PROACTIVE_AUDIO (2.5 native audio only; ${family} does not take it)`);
   }
   return plan;
+}
+
+/** What every setup of the agent's sessions says (all but the resumption handle): the leg and `check` use it. */
+export function agentSetupParams(agent: Agent, s: Pick<GeminiSettings, "toolSchema" | "tuning">): Omit<SetupParams, "handle"> {
+  return {
+    model: agent.model,
+    voice: agent.voice,
+    prompt: agent.prompt,
+    tools: agentPlan(agent, s).declarations,
+    search: agent.webSearch === true,
+    tuning: s.tuning,
+    turnTaking: agent.turnTaking,
+    languages: agent.languages,
+    temperature: agent.temperature,
+  };
 }
 
 const cache = new WeakMap<Agent, { key: string; plan: AgentPlan }>();

@@ -2,7 +2,7 @@
 // and the Gemini settings.
 import type { LegContext, ModelLegFactory } from "../call/model-leg.ts";
 import type { GeminiSettings } from "../config.ts";
-import { agentPlan } from "./agent-plan.ts";
+import { agentPlan, agentSetupParams } from "./agent-plan.ts";
 import { LiveSession } from "./session.ts";
 
 /** Where Live sessions go: Google's endpoint with a key, or the offline echo model on loopback. */
@@ -21,22 +21,14 @@ export function geminiLegFactory(settings: GeminiSettings, endpoint: GeminiEndpo
     const a = ctx.agent;
     const plan = agentPlan(a, settings);
     return new LiveSession({
+      ...agentSetupParams(a, settings),
       url: plan.alpha && endpoint.alphaUrl !== undefined ? endpoint.alphaUrl : endpoint.url,
       apiKey: endpoint.apiKey,
-      model: a.model,
-      voice: a.voice,
-      prompt: a.prompt,
       greeting: a.greeting,
-      tools: plan.declarations,
       scheduling: plan.scheduling,
-      search: a.webSearch === true,
-      turnTaking: a.turnTaking,
-      languages: a.languages,
-      temperature: a.temperature,
       setupTimeoutMs: settings.setupTimeoutMs,
       rotation: settings.rotation,
       maxReconnects: settings.maxReconnects,
-      tuning: settings.tuning,
       log: ctx.log,
     });
   };

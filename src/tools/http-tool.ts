@@ -37,6 +37,11 @@ export class HttpTool implements CallTool {
     this.argsCheck = spec.argsCheck;
   }
 
+  /** Where requests go, for `sauti-relay check` and the console: header names only (values may be secrets). */
+  target(): { url: string; headerNames: string[]; signed: boolean } {
+    return { url: this.spec.url, headerNames: Object.keys(this.spec.headers), signed: this.spec.signingSecret !== undefined };
+  }
+
   async run(args: Record<string, unknown>, ctx: ToolContext): Promise<unknown> {
     const name = this.declaration.name;
     const body = JSON.stringify({ tool: name, args, call: { id: ctx.callId, agent: ctx.agent, caller: ctx.caller, callee: ctx.callee } });
