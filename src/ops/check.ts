@@ -10,23 +10,9 @@ import { ConfigError, loadConfig, type Config } from "../config.ts";
 import { agentPlan, agentSetupParams } from "../gemini/agent-plan.ts";
 import { buildSetup } from "../gemini/setup.ts";
 import { END_CALL } from "../tools/end-call.ts";
-import { HttpTool } from "../tools/http-tool.ts";
+import { HttpTool, maskUrl } from "../tools/http-tool.ts";
 
 const MASK = "****";
-
-/** Credentials and query values of a URL replaced by ****; the host and path stay, so a typo still shows. */
-export function maskUrl(raw: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    return MASK;
-  }
-  if (u.username !== "") u.username = MASK;
-  if (u.password !== "") u.password = MASK;
-  for (const k of [...new Set(u.searchParams.keys())]) u.searchParams.set(k, MASK);
-  return u.toString();
-}
 
 function describeTool(a: Agent, i: number): string[] {
   const t = a.tools[i]!;
@@ -35,7 +21,7 @@ function describeTool(a: Agent, i: number): string[] {
   if (t instanceof HttpTool) {
     const x = t.target();
     const headers = x.headerNames.length === 0 ? "" : `, headers ${x.headerNames.map((h) => `${h}: ${MASK}`).join(", ")}`;
-    return [`${d.name}: POST ${maskUrl(x.url)}, timeout ${t.timeoutMs} ms${headers}${x.signed ? ", signed" : ""}${mode}`];
+    return [`${d.name}: POST ${x.url}, timeout ${t.timeoutMs} ms${headers}${x.signed ? ", signed" : ""}${mode}`];
   }
   return [`${d.name}: built in${d.name === END_CALL ? " (hangs up once the goodbye is heard)" : ""}${mode}`];
 }

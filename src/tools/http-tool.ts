@@ -21,6 +21,20 @@ export interface HttpToolSpec {
   argsCheck?: ArgumentCheck | undefined;
 }
 
+/** Credentials and query values of a URL replaced by ****; the host and path stay, so a typo still shows. */
+export function maskUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return "****";
+  }
+  if (u.username !== "") u.username = "****";
+  if (u.password !== "") u.password = "****";
+  for (const k of [...new Set(u.searchParams.keys())]) u.searchParams.set(k, "****");
+  return u.toString();
+}
+
 /** Worth asking again: the service is overloaded, restarting or timed out, not refusing the request. */
 function retryableStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 429;
@@ -37,9 +51,9 @@ export class HttpTool implements CallTool {
     this.argsCheck = spec.argsCheck;
   }
 
-  /** Where requests go, for `sauti-relay check` and the console: header names only (values may be secrets). */
+  /** Where requests go, for `sauti-relay check` and the console: the URL masked, header names only (values may be secrets). */
   target(): { url: string; headerNames: string[]; signed: boolean } {
-    return { url: this.spec.url, headerNames: Object.keys(this.spec.headers), signed: this.spec.signingSecret !== undefined };
+    return { url: maskUrl(this.spec.url), headerNames: Object.keys(this.spec.headers), signed: this.spec.signingSecret !== undefined };
   }
 
   async run(args: Record<string, unknown>, ctx: ToolContext): Promise<unknown> {
