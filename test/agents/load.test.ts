@@ -120,6 +120,13 @@ describe("loading", () => {
     expect(orders!.agent.name).toBe("orders");
   });
 
+  test("the Swahili example in examples/ loads with turn-taking, language, a non-blocking tool and search", () => {
+    const p = new URL("../../examples/duka-sw.yaml", import.meta.url).pathname;
+    const [duka] = loadAgentsFile(p, { ...opts({ DUKA_TOKEN: "dev-token" }), check: geminiAgentCheck({ toolSchema: "openapi", tuning: {} }, undefined) });
+    expect(duka!.agent).toMatchObject({ languages: ["sw", "en"], webSearch: true, turnTaking: { startSensitivity: "low", endSensitivity: "low", silenceDurationMs: 800 } });
+    expect(duka!.agent.tools.find((t) => t.declaration.name === "lookup_order")!.declaration).toMatchObject({ behavior: "non_blocking", scheduling: "when_idle" });
+  });
+
   test("the example in examples/ loads", () => {
     const p = new URL("../../examples/agents.yaml", import.meta.url).pathname;
     const [orders] = loadAgentsFile(p, opts({ DUKA_TOKEN: "dev-token" }));
