@@ -61,3 +61,47 @@ describe("ServerDecoder audio", () => {
     expect(counters.audioMessages).toBe(3);
   });
 });
+
+describe("ServerDecoder turn ends and grounding", () => {
+  test("turnCompleteReason RESPONSE_REJECTED / MALFORMED_FUNCTION_CALL mark the turn rejected; others do not", () => {
+    const { log } = captureLog("silent");
+    const counters = newLiveCounters();
+    const d = new ServerDecoder(log, counters);
+    const ends: Array<[string | undefined, boolean]> = [];
+    d.events = { ...events(() => {}), turnComplete: (reason, rejected) => void ends.push([reason, rejected]) };
+    for (const reason of ["RESPONSE_REJECTED", "MALFORMED_FUNCTION_CALL", "NEED_MORE_INPUT", undefined]) d.handle({ serverContent: { turnComplete: true, turnCompleteReason: reason } });
+    expect(ends).toEqual([
+      ["RESPONSE_REJECTED", true],
+      ["MALFORMED_FUNCTION_CALL", true],
+      ["NEED_MORE_INPUT", false],
+      [undefined, false],
+    ]);
+    expect(counters.rejectedTurns).toBe(2);
+  });
+
+  test("groundingMetadata: queries and web sources read out, the metadata kept whole; chunks without a web uri skipped", () => {
+    const { log } = captureLog("silent");
+    const counters = newLiveCounters();
+    const d = new ServerDecoder(log, counters);
+    const got: unknown[] = [];
+    d.events = { ...events(() => {}), grounding: (g) => void got.push(g) };
+    const meta = {
+      webSearchQueries: ["matatu fares Nairobi", 7],
+      groundingChunks: [{ web: { uri: "https://a.example/1", title: "A" } }, { web: { uri: "https://b.example/2" } }, { retrievedContext: { uri: "x" } }, "junk"],
+      searchEntryPoint: { renderedContent: "<div/>" },
+    };
+    d.handle({ serverContent: { groundingMetadata: meta, turnComplete: true } });
+    d.handle({ serverContent: { groundingMetadata: "not an object" as never } });
+    expect(got).toEqual([
+      {
+        queries: ["matatu fares Nairobi"],
+        sources: [
+          { uri: "https://a.example/1", title: "A" },
+          { uri: "https://b.example/2", title: null },
+        ],
+        raw: [meta],
+      },
+    ]);
+    expect(counters.groundings).toBe(1);
+  });
+});
