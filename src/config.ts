@@ -1,8 +1,6 @@
 // Every setting the relay reads, parsed and validated once at start.
 // An invalid value is a ConfigError; main.ts turns it into exit code 2 with a message naming the variable.
 import type { TurnTaking } from "./call/agent.ts";
-import type { ModelTuning } from "./gemini/setup.ts";
-import type { ToolSchemaForm } from "./gemini/tool-schema.ts";
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, readonly expected: string, readonly got: string) {
@@ -11,6 +9,21 @@ export class ConfigError extends Error {
 }
 
 export type RotationOrder = "overlap" | "close-first";
+
+/** GEMINI_TOOL_SCHEMA: the FunctionDeclaration field a tool's parameters go in (docs/gemini-live.md#tool-schemas). */
+export type ToolSchemaForm = "json" | "openapi";
+
+/** Optional per-model knobs; gemini/setup.ts sends each only to the generation that accepts it. */
+export interface ModelTuning {
+  /** 3.8-extended-thinking (default LOW) and 3.1 (default MINIMAL); sent upper case, any case accepted here. */
+  thinkingLevel?: string | undefined;
+  /** 2.5 only. */
+  thinkingBudget?: number | undefined;
+  /** 2.5 only (inside generationConfig), on the v1alpha endpoint. */
+  affectiveDialog?: boolean | undefined;
+  /** 2.5 only (top-level `proactivity`), on the v1alpha endpoint. */
+  proactiveAudio?: boolean | undefined;
+}
 
 /** Defaults for every agent that does not set its own (the agents file's `turnTaking`, `language`, `temperature`). */
 export interface AgentTuning {

@@ -1,6 +1,7 @@
 // Builds the `setup` message per model generation. Each generation rejects fields the others need
 // (docs/gemini-live.md#per-model-setup), so the shape is chosen by model id, never by trial and error.
 import type { TurnTaking } from "../call/agent.ts";
+import type { ModelTuning } from "../config.ts";
 import type { FunctionDeclaration, SetupMessage } from "./protocol.ts";
 
 export type ModelFamily = "3.8" | "3.8-extended-thinking" | "3.1" | "2.5";
@@ -37,17 +38,7 @@ export function takesAlphaTuning(family: ModelFamily): boolean {
   return family === "2.5";
 }
 
-/** Optional per-model knobs; each is only emitted for the generation that accepts it. */
-export interface ModelTuning {
-  /** 3.8-extended-thinking (default LOW) and 3.1 (default MINIMAL); sent upper case, any case accepted here. */
-  thinkingLevel?: string | undefined;
-  /** 2.5 only. */
-  thinkingBudget?: number | undefined;
-  /** 2.5 only (inside generationConfig), on the v1alpha endpoint. */
-  affectiveDialog?: boolean | undefined;
-  /** 2.5 only (top-level `proactivity`), on the v1alpha endpoint. */
-  proactiveAudio?: boolean | undefined;
-}
+export type { ModelTuning };
 
 export interface SetupParams {
   model: string;
