@@ -5,8 +5,10 @@
 // uses src/gemini/offline/server.ts, which records nothing.
 // Also as the docs describe (docs/gemini-live.md#async-tools, #turns-the-model-rejects, #search-grounding):
 //   - setup is read as proto3 JSON against Google's v1beta protos (test/support/wire-protos.ts) and refused with
-//     1007 like the service's "Invalid JSON payload"; enableAffectiveDialog / proactivity only on a v1alpha path;
-//   - function calls: a NON_BLOCKING call (declared, or the generation's default) lets the model keep talking
+//     1007 like the service's "Invalid JSON payload" (enum names read loosely, as the service does; not for the
+//     bench's lenient or lean modes); enableAffectiveDialog / proactivity only on a v1alpha path;
+//   - function calls, with `toolTurns` on (off by default: tests that script the model around tools speak for it):
+//     a NON_BLOCKING call (declared, or the generation's default) lets the model keep talking
 //     (a filler answer while the tool runs); its result is spoken WHEN_IDLE (after the current answer), at once
 //     with INTERRUPT (3.8 waits while the caller speaks), or not at all with SILENT; a BLOCKING result is
 //     answered when it comes, and on 3.8 a BLOCKING call is cancelled when the caller speaks again;
