@@ -6,7 +6,7 @@ import { agentRouter } from "./agents/index.ts";
 import type { AgentRouter } from "./call/agent.ts";
 import { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
-import { geminiLegFactory, type GeminiEndpoint } from "./gemini/index.ts";
+import { geminiAgentCheck, geminiLegFactory, type GeminiEndpoint } from "./gemini/index.ts";
 import type { Logger } from "./log.ts";
 import { watchCalls } from "./metrics/call-metrics.ts";
 import { httpCounters, metricsHandler } from "./metrics/http.ts";
@@ -51,7 +51,7 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
   const calls = new CallManager({
     settings: config,
     legs,
-    router: router ?? agentRouter(config),
+    router: router ?? agentRouter(config, process.env, geminiAgentCheck(config.gemini, log)),
     prewarm: config.prewarm,
     prewarmWaitMs: config.prewarmWaitMs,
     prewarmIdleMs: config.prewarmIdleMs,

@@ -1,5 +1,6 @@
 // Every setting the relay reads, parsed and validated once at start.
 // An invalid value is a ConfigError; main.ts turns it into exit code 2 with a message naming the variable.
+import type { TurnTaking } from "./call/agent.ts";
 
 import { resolve } from "node:path";
 
@@ -11,10 +12,36 @@ export class ConfigError extends Error {
 
 export type RotationOrder = "overlap" | "close-first";
 
+/** GEMINI_TOOL_SCHEMA: the FunctionDeclaration field a tool's parameters go in (docs/gemini-live.md#tool-schemas). */
+export type ToolSchemaForm = "json" | "openapi";
+
+/** Optional per-model knobs; gemini/setup.ts sends each only to the generation that accepts it. */
+export interface ModelTuning {
+  /** 3.8-extended-thinking (default LOW) and 3.1 (default MINIMAL); sent upper case, any case accepted here. */
+  thinkingLevel?: string | undefined;
+  /** 2.5 only. */
+  thinkingBudget?: number | undefined;
+  /** 2.5 only (inside generationConfig), on the v1alpha endpoint. */
+  affectiveDialog?: boolean | undefined;
+  /** 2.5 only (top-level `proactivity`), on the v1alpha endpoint. */
+  proactiveAudio?: boolean | undefined;
+}
+
+/** Defaults for every agent that does not set its own (the agents file's `turnTaking`, `language`, `temperature`). */
+export interface AgentTuning {
+  turnTaking: TurnTaking;
+  /** BCP-47 tags, canonical: the language the agent speaks, then others its callers mix in; [] = the model picks. */
+  languages: string[];
+  temperature: number | undefined;
+}
+
 /** Everything the Gemini leg needs that is not per agent. */
 export interface GeminiSettings {
   apiKey: string | undefined;
   liveUrl: string;
+  /** The v1alpha form of liveUrl, for 2.5 sessions with affective dialog or proactive audio; undefined when neither is set. */
+  alphaUrl: string | undefined;
+  toolSchema: ToolSchemaForm;
   /** Default model and voice for agents that do not name one. */
   model: string;
   voice: string;
@@ -22,12 +49,7 @@ export interface GeminiSettings {
   rotation: RotationOrder;
   maxReconnects: number;
   /** Per-model knobs; each reaches only the model generation that accepts it (gemini/setup.ts). */
-  tuning: {
-    thinkingLevel?: string;
-    thinkingBudget?: number;
-    affectiveDialog?: boolean;
-    proactiveAudio?: boolean;
-  };
+  tuning: ModelTuning;
 }
 
 export interface Config {
@@ -67,6 +89,7 @@ export interface Config {
   sendKillAudio: boolean;
 
   gemini: GeminiSettings;
+  agentTuning: AgentTuning;
   agentPrompt: string;
   agentGreeting: string;
   /** Agents file (YAML or JSON); unset = one default agent from the settings above. */
@@ -158,6 +181,8 @@ export interface CallWebhookSettings {
 
 export const DEFAULT_GEMINI_LIVE_URL =
   "wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
+/** The same method on the v1alpha API, where Google's guide puts 2.5's affective dialog and proactive audio. */
+export const ALPHA_GEMINI_LIVE_URL = DEFAULT_GEMINI_LIVE_URL.replace(".v1beta.", ".v1alpha.");
 export const DEFAULT_PROMPT =
   "You are a friendly, concise phone assistant. Speak naturally, keep answers short, and ask one question at a time.";
 export const DEFAULT_GREETING = "Greet the caller briefly and ask how you can help.";
@@ -206,6 +231,28 @@ function oneOf<T extends string | number>(env: Env, name: string, def: T, allowe
   const hit = allowed.find((a) => String(a) === raw.trim());
   if (hit === undefined) throw new ConfigError(name, `one of ${allowed.join(", ")}`, raw);
   return hit;
+}
+
+/** A decimal number from `min` to `max`; undefined when unset. */
+function decimal(env: Env, name: string, min: number, max: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const n = /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= min && n <= max)) throw new ConfigError(name, `a number from ${min} to ${max}`, raw);
+  return n;
+}
+
+/** A comma-separated list of BCP-47 language tags, canonicalised ("sw-ke" → "sw-KE"); [] when unset. */
+function languages(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return [];
+  const tags = raw.split(",").map((t) => t.trim());
+  try {
+    if (tags.some((t) => t === "")) throw new RangeError("empty tag");
+    return [...new Set(Intl.getCanonicalLocales(tags))];
+  } catch {
+    throw new ConfigError(name, 'BCP-47 language tags separated by commas, like "sw" or "sw-KE,en-KE"', raw);
+  }
 }
 
 function url(env: Env, name: string, def: string, schemes: readonly string[]): string {
@@ -305,6 +352,25 @@ function recordings(env: Env): RecordingsSettings {
   };
 }
 
+/**
+ * Google's guide puts enableAffectiveDialog and proactivity on the v1alpha API. With either set, 2.5 sessions dial
+ * the v1alpha form of GEMINI_LIVE_URL: derived from the default endpoint, or GEMINI_LIVE_URL itself when it already
+ * names v1alpha. Any other URL is refused, since which path serves v1alpha there cannot be guessed.
+ */
+function alphaUrl(env: Env, liveUrl: string): string | undefined {
+  const which = ["GEMINI_AFFECTIVE_DIALOG", "GEMINI_PROACTIVE_AUDIO"].find((n) => opt(env, n) !== undefined);
+  if (which === undefined) return undefined;
+  if (liveUrl === DEFAULT_GEMINI_LIVE_URL) return ALPHA_GEMINI_LIVE_URL;
+  if (liveUrl.includes(".v1alpha.")) return liveUrl;
+  throw new ConfigError(
+    which,
+    `GEMINI_LIVE_URL left at Google's default (or set to a v1alpha endpoint): ${which} needs the v1alpha API, and the v1alpha form of a custom GEMINI_LIVE_URL cannot be guessed. Unset ${which}, or set GEMINI_LIVE_URL to the v1alpha endpoint`,
+    opt(env, which)!,
+  );
+}
+
+const SENSITIVITIES = ["low", "high"] as const;
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** Reads the settings from `env` (process.env by default). Throws ConfigError on the first bad value. */
@@ -330,6 +396,20 @@ export function loadConfig(env: Env = process.env): Config {
 
   const model = str(env, "GEMINI_MODEL", "gemini-3.8-live").replace(/^models\//, "");
   if (!/^[\w.\-]+$/.test(model)) throw new ConfigError("GEMINI_MODEL", "a model id like gemini-3.8-live", model);
+  const liveUrl = url(env, "GEMINI_LIVE_URL", DEFAULT_GEMINI_LIVE_URL, ["ws", "wss"]);
+  const tuning: ModelTuning = {
+    thinkingLevel: opt(env, "GEMINI_THINKING_LEVEL"),
+    thinkingBudget: opt(env, "GEMINI_THINKING_BUDGET") === undefined ? undefined : int(env, "GEMINI_THINKING_BUDGET", 0, 0, 32768),
+    affectiveDialog: opt(env, "GEMINI_AFFECTIVE_DIALOG") === undefined ? undefined : bool(env, "GEMINI_AFFECTIVE_DIALOG", false),
+    proactiveAudio: opt(env, "GEMINI_PROACTIVE_AUDIO") === undefined ? undefined : bool(env, "GEMINI_PROACTIVE_AUDIO", false),
+  };
+  const turnTaking: TurnTaking = {};
+  const start = opt(env, "GEMINI_START_SENSITIVITY") === undefined ? undefined : oneOf(env, "GEMINI_START_SENSITIVITY", "high", SENSITIVITIES);
+  const end = opt(env, "GEMINI_END_SENSITIVITY") === undefined ? undefined : oneOf(env, "GEMINI_END_SENSITIVITY", "high", SENSITIVITIES);
+  if (start !== undefined) turnTaking.startSensitivity = start;
+  if (end !== undefined) turnTaking.endSensitivity = end;
+  if (opt(env, "GEMINI_PREFIX_PADDING_MS") !== undefined) turnTaking.prefixPaddingMs = int(env, "GEMINI_PREFIX_PADDING_MS", 0, 0, 2000);
+  if (opt(env, "GEMINI_SILENCE_DURATION_MS") !== undefined) turnTaking.silenceDurationMs = int(env, "GEMINI_SILENCE_DURATION_MS", 0, 0, 10000);
 
   // Unsigned webhooks with a real key: anyone who can reach the webhook opens billed Gemini sessions. Offline
   // mode (no key) costs nothing and is for trying the relay out, so it needs no secret.
@@ -368,18 +448,20 @@ export function loadConfig(env: Env = process.env): Config {
     sendKillAudio: bool(env, "SEND_KILL_AUDIO", true),
     gemini: {
       apiKey: opt(env, "GEMINI_API_KEY"),
-      liveUrl: url(env, "GEMINI_LIVE_URL", DEFAULT_GEMINI_LIVE_URL, ["ws", "wss"]),
+      liveUrl,
+      alphaUrl: alphaUrl(env, liveUrl),
+      toolSchema: oneOf(env, "GEMINI_TOOL_SCHEMA", "openapi", ["openapi", "json"] as const),
       model,
       voice: str(env, "GEMINI_VOICE", "Kore"),
       setupTimeoutMs: int(env, "GEMINI_SETUP_TIMEOUT_MS", 10000, 100, 120000),
       rotation: oneOf(env, "GEMINI_ROTATION", "overlap", ["overlap", "close-first"] as const),
       maxReconnects: int(env, "GEMINI_MAX_RECONNECTS", 5, 0, 100),
-      tuning: {
-        thinkingLevel: opt(env, "GEMINI_THINKING_LEVEL"),
-        thinkingBudget: opt(env, "GEMINI_THINKING_BUDGET") === undefined ? undefined : int(env, "GEMINI_THINKING_BUDGET", 0, 0, 32768),
-        affectiveDialog: opt(env, "GEMINI_AFFECTIVE_DIALOG") === undefined ? undefined : bool(env, "GEMINI_AFFECTIVE_DIALOG", false),
-        proactiveAudio: opt(env, "GEMINI_PROACTIVE_AUDIO") === undefined ? undefined : bool(env, "GEMINI_PROACTIVE_AUDIO", false),
-      },
+      tuning,
+    },
+    agentTuning: {
+      turnTaking,
+      languages: languages(env, "AGENT_LANGUAGE"),
+      temperature: decimal(env, "GEMINI_TEMPERATURE", 0, 2),
     },
     agentPrompt,
     // An explicitly empty AGENT_GREETING disables the greeting, so read it raw.

@@ -1,13 +1,14 @@
 // Entry point: settings, logger, agents, model provider (Gemini, or the offline echo model), one Bun.serve, and
 // the drain that SIGTERM/SIGINT start (ops/drain.ts).
-import { agentRouter, AgentsFileError, describeRouter, reloadAgents } from "./agents/index.ts";
+import { agentRouter, AgentsFileError, describeRouter, reloadAgents, type AgentCheck } from "./agents/index.ts";
 import { assemble } from "./assemble.ts";
 import type { AgentRouter } from "./call/agent.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
-import { startOfflineModel, type GeminiEndpoint } from "./gemini/index.ts";
+import { geminiAgentCheck, startOfflineModel, type GeminiEndpoint } from "./gemini/index.ts";
 import { localBaseUrl } from "./http/local-url.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { IdleCollector } from "./memory/idle-collect.ts";
+import { runCheck } from "./ops/check.ts";
 import { Drain, handleSignals } from "./ops/drain.ts";
 
 function readConfig(): Config {
@@ -23,9 +24,9 @@ function readConfig(): Config {
 }
 
 /** The agents, read before anything starts: an invalid agents file exits 2 naming the file and the places in it. */
-function readAgents(config: Config): AgentRouter {
+function readAgents(config: Config, check: AgentCheck): AgentRouter {
   try {
-    return agentRouter(config);
+    return agentRouter(config, process.env, check);
   } catch (err) {
     if (err instanceof AgentsFileError) {
       process.stderr.write(`sauti-relay: invalid agents file ${err.file}\n${err.problems.map((p) => `  ${p}\n`).join("")}`);
@@ -51,8 +52,9 @@ function listen<T>(start: () => T, config: Config): T {
 }
 
 async function modelEndpoint(config: Config, log: Logger): Promise<{ endpoint: GeminiEndpoint; stop: () => Promise<void> }> {
-  if (config.gemini.apiKey) {
-    return { endpoint: { url: config.gemini.liveUrl, apiKey: config.gemini.apiKey, label: config.gemini.model }, stop: async () => {} };
+  const g = config.gemini;
+  if (g.apiKey) {
+    return { endpoint: { url: g.liveUrl, alphaUrl: g.alphaUrl, apiKey: g.apiKey, label: g.model }, stop: async () => {} };
   }
   const offline = await startOfflineModel(log.child({ component: "offline-model" }));
   log.warn(
@@ -63,8 +65,10 @@ async function modelEndpoint(config: Config, log: Logger): Promise<{ endpoint: G
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const router = readAgents(config);
   const log = createLogger(config.logLevel);
+  // Gemini's look at each agent (tool schemas in GEMINI_TOOL_SCHEMA's form), at start and at every reload.
+  const check = geminiAgentCheck(config.gemini, log);
+  const router = readAgents(config, check);
   if (config.streamTokenSecretGenerated) {
     log.warn("STREAM_TOKEN_SECRET is not set: using a random per-process secret; several instances need one shared value");
   }
@@ -95,7 +99,7 @@ async function main(): Promise<void> {
   );
   log.info({ file: config.agentsFile ?? null, ...describeRouter(router) }, "agents loaded");
   // SIGHUP re-reads the agents file; a broken file is refused and the agents in use stay.
-  process.on("SIGHUP", () => void reloadAgents(config, calls, log));
+  process.on("SIGHUP", () => void reloadAgents(config, calls, log, process.env, check));
   if (config.idleGc) {
     const mlog = log.child({ component: "memory" });
     const idle = new IdleCollector({
@@ -130,6 +134,10 @@ async function main(): Promise<void> {
 }
 
 const mib = (b: number) => Math.round(b / 104857.6) / 10;
+// `sauti-relay check`: validate and print, start nothing (src/ops/check.ts).
+if (process.argv[2] === "check") {
+  process.exit(runCheck(process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s)));
+}
 
 // No top-level await: `bun build --bytecode` compiles to CommonJS, which has none (docs/bun.md#bytecode-and-top-level-await).
 main().catch((err: unknown) => {

@@ -6,14 +6,22 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { singleAgent } from "../call/agent.ts";
 import { defaultAgent } from "./default-agent.ts";
-import { AgentsFileError, loadAgentsFile } from "./load.ts";
+import { AgentsFileError, loadAgentsFile, type AgentCheck } from "./load.ts";
 import { NumberRouter } from "./router.ts";
 
-export { AgentsFileError };
+export { AgentsFileError, type AgentCheck };
 
-/** Builds the router from the settings; throws AgentsFileError when the agents file is not valid. */
-export function agentRouter(config: Config, env: Record<string, string | undefined> = process.env): AgentRouter {
-  if (config.agentsFile === undefined) return singleAgent(defaultAgent(config));
+/**
+ * Builds the router from the settings; throws AgentsFileError when the agents file is not valid. `check` is the
+ * model provider's look at each agent (main.ts and assemble.ts pass Gemini's), so what the provider cannot send
+ * is refused here, with the file, and never on a call.
+ */
+export function agentRouter(config: Config, env: Record<string, string | undefined> = process.env, check?: AgentCheck): AgentRouter {
+  if (config.agentsFile === undefined) {
+    const agent = defaultAgent(config);
+    check?.(agent, "the default agent");
+    return singleAgent(agent);
+  }
   return new NumberRouter(
     loadAgentsFile(config.agentsFile, {
       env,
@@ -24,8 +32,10 @@ export function agentRouter(config: Config, env: Record<string, string | undefin
         maxCallSeconds: config.maxCallSeconds,
         record: config.recordings.recordByDefault,
         recordingNotice: config.recordings.notice,
+        ...config.agentTuning,
       },
       toolSigningSecret: config.toolSigningSecret,
+      check,
     }),
   );
 }
@@ -40,13 +50,19 @@ export function describeRouter(r: AgentRouter): Record<string, unknown> {
  * Re-reads the agents file and swaps the manager's router. A file that does not load is refused: the log says why
  * and the agents in use stay. Calls in progress keep the agent they started with (each call holds its Agent).
  */
-export function reloadAgents(config: Config, calls: CallManager, log: Logger, env: Record<string, string | undefined> = process.env): boolean {
+export function reloadAgents(
+  config: Config,
+  calls: CallManager,
+  log: Logger,
+  env: Record<string, string | undefined> = process.env,
+  check?: AgentCheck,
+): boolean {
   if (config.agentsFile === undefined) {
     log.info("SIGHUP: no AGENTS_FILE configured, nothing to reload");
     return false;
   }
   try {
-    calls.router = agentRouter(config, env);
+    calls.router = agentRouter(config, env, check);
   } catch (err) {
     // Whatever went wrong, a reload never takes the process down.
     const problems = err instanceof AgentsFileError ? err.problems : [String(err)];

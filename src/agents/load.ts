@@ -5,9 +5,11 @@ import { readFileSync } from "node:fs";
 import { dirname, extname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
-import type { RoutedAgent } from "../call/agent.ts";
-import { buildTools } from "./tools.ts";
+import type { Agent, RoutedAgent, TurnTaking } from "../call/agent.ts";
+import type { AgentTuning } from "../config.ts";
 import { toE164 } from "../phone-numbers.ts";
+import { ToolSchemaError } from "../tools/schema-error.ts";
+import { buildTools, wantsWebSearch } from "./tools.ts";
 import { agentsFileSchema, type AgentEntry } from "./schema.ts";
 
 export class AgentsFileError extends Error {
@@ -21,7 +23,7 @@ export class AgentsFileError extends Error {
 }
 
 /** What agents inherit from the settings when the file does not say. */
-export interface AgentDefaults {
+export interface AgentDefaults extends Partial<AgentTuning> {
   model: string;
   voice: string;
   greeting: string;
@@ -31,11 +33,18 @@ export interface AgentDefaults {
   recordingNotice?: string;
 }
 
+/**
+ * What the model provider checks once the agents are built (Gemini: each tool schema in GEMINI_TOOL_SCHEMA's
+ * form). Throws ToolSchemaError naming the place; `path` is the agent's place in the file (`agents[1]`).
+ */
+export type AgentCheck = (agent: Agent, path: string) => void;
+
 export interface LoadOptions {
   env: Record<string, string | undefined>;
   defaults: AgentDefaults;
   /** TOOL_SIGNING_SECRET: HTTP tool requests are signed when set. */
   toolSigningSecret: string | undefined;
+  check?: AgentCheck | undefined;
 }
 
 
@@ -145,19 +154,36 @@ export function loadAgentsFile(file: string, o: LoadOptions): RoutedAgent[] {
   const r = agentsFileSchema.safeParse(expanded);
   if (!r.success) throw new AgentsFileError(file, r.error.issues.map(issueLine));
   const baseDir = dirname(resolve(file));
-  return r.data.agents.map((a, i) => ({
-    numbers: a.numbers === undefined ? null : a.numbers.map((n) => toE164(n)!),
-    agent: {
-      name: a.name,
-      model: (a.model ?? o.defaults.model).replace(/^models\//, ""),
-      voice: a.voice ?? o.defaults.voice,
-      prompt: promptOf(a, i, baseDir, file),
-      greeting: a.greeting ?? o.defaults.greeting,
-      tools: buildTools(a.tools, { signingSecret: o.toolSigningSecret }),
-      maxCallSeconds: a.maxCallSeconds ?? o.defaults.maxCallSeconds,
-      idleSeconds: a.idleSeconds ?? 0,
-      record: a.record ?? o.defaults.record ?? false,
-      recordingNotice: (a.recordingNotice ?? o.defaults.recordingNotice ?? "").trim(),
-    },
-  }));
+  const d = o.defaults;
+  try {
+    return r.data.agents.map((a, i) => {
+      const path = formatPath(["agents", i]);
+      const agent: Agent = {
+        name: a.name,
+        model: (a.model ?? d.model).replace(/^models\//, ""),
+        voice: a.voice ?? d.voice,
+        prompt: promptOf(a, i, baseDir, file),
+        greeting: a.greeting ?? d.greeting,
+        tools: buildTools(a.tools, { signingSecret: o.toolSigningSecret, path: `${path}.tools` }),
+        maxCallSeconds: a.maxCallSeconds ?? d.maxCallSeconds,
+        idleSeconds: a.idleSeconds ?? 0,
+        // Field by field: an agent that sets only silenceDurationMs keeps the settings' sensitivities.
+        turnTaking: { ...(d.turnTaking ?? {}), ...definedOnly(a.turnTaking ?? {}) },
+        languages: a.language === undefined ? (d.languages ?? []) : [...new Set(Intl.getCanonicalLocales(a.language))],
+        temperature: a.temperature ?? d.temperature,
+        webSearch: wantsWebSearch(a.tools),
+        record: a.record ?? d.record ?? false,
+        recordingNotice: (a.recordingNotice ?? d.recordingNotice ?? "").trim(),
+      };
+      o.check?.(agent, path);
+      return { numbers: a.numbers === undefined ? null : a.numbers.map((n) => toE164(n)!), agent };
+    });
+  } catch (err) {
+    if (err instanceof ToolSchemaError) throw new AgentsFileError(file, [err.message]);
+    throw err;
+  }
+}
+
+function definedOnly(t: TurnTaking): TurnTaking {
+  return Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined));
 }

@@ -21,21 +21,58 @@ export const builtinToolSchema = z.strictObject({
   description: z.string().min(1).optional(),
 });
 
+/** Search grounding: the model searches the public web itself (Google runs it; the relay calls nothing). */
+export const searchToolSchema = z.strictObject({
+  builtin: z.literal("google_search"),
+});
+
+/** A BCP-47 tag (`sw`, `sw-KE`, `en-KE`), checked and canonicalised by Intl. */
+const languageTag = z
+  .string({ error: 'expected a BCP-47 language tag like "sw" or "en-KE"' })
+  .refine(
+    (t) => {
+      try {
+        return t.trim() !== "" && Intl.getCanonicalLocales(t).length === 1;
+      } catch {
+        return false;
+      }
+    },
+    { error: 'expected a BCP-47 language tag like "sw" or "en-KE"' },
+  );
+
+const sensitivity = z.enum(["low", "high"], { error: 'expected "low" or "high"' });
+
+export const turnTakingSchema = z.strictObject({
+  startSensitivity: sensitivity.optional(),
+  endSensitivity: sensitivity.optional(),
+  prefixPaddingMs: z.int({ error: "expected milliseconds, from 0 to 2000" }).min(0).max(2000).optional(),
+  silenceDurationMs: z.int({ error: "expected milliseconds, from 0 to 10000" }).min(0).max(10000).optional(),
+});
+
 export const httpToolSchema = z.strictObject({
   builtin: z.undefined().optional(),
   name: z.string().regex(TOOL_NAME, { error: "expected a function name: a letter or _, then letters, digits, _ . : - (at most 64)" }),
   description: z.string({ error: "expected a description (the model reads it to decide when to call the tool)" }).min(1),
-  /** JSON Schema (OpenAPI subset) of the arguments object; passed to the model as it is. */
+  /** JSON Schema (draft 2020-12) of the arguments object; the model's arguments are checked against all of it. */
   parameters: z
-    .looseObject({ type: z.string().refine((t) => t.toLowerCase() === "object", { error: 'expected "object" (the arguments are an object)' }) })
+    .looseObject({
+      // JSON Schema's type names are lower case (a checker refuses "OBJECT"); Gemini's own form is made from this.
+      type: z.literal("object", { error: 'expected "object" (JSON Schema type names are lower case; the arguments are an object)' }),
+    })
     .optional(),
   url: z.url({ protocol: /^https?$/, error: "expected an absolute http(s) URL" }),
   headers: z.record(z.string(), z.string({ error: "expected a header value (string)" })).optional(),
   timeoutMs: z.int({ error: "expected milliseconds, from 1 to 60000" }).min(1).max(60000).default(5000),
+  behavior: z.enum(["blocking", "non_blocking"], { error: 'expected "blocking" or "non_blocking"' }).optional(),
+  scheduling: z.enum(["interrupt", "when_idle", "silent"], { error: 'expected "interrupt", "when_idle" or "silent"' }).optional(),
+}).superRefine((t, ctx) => {
+  if (t.scheduling !== undefined && t.behavior !== "non_blocking") {
+    ctx.addIssue({ code: "custom", path: ["scheduling"], message: "expected only with `behavior: non_blocking` (the model waits for a blocking tool's result anyway)" });
+  }
 });
 
-const toolSchema = z.discriminatedUnion("builtin", [builtinToolSchema, httpToolSchema], {
-  error: (iss) => (iss.code === "invalid_union" ? 'expected "builtin: end_call" or an HTTP tool (name, description, url)' : undefined),
+const toolSchema = z.discriminatedUnion("builtin", [builtinToolSchema, searchToolSchema, httpToolSchema], {
+  error: (iss) => (iss.code === "invalid_union" ? 'expected "builtin: end_call", "builtin: google_search" or an HTTP tool (name, description, url)' : undefined),
 });
 
 export const agentSchema = z
@@ -53,6 +90,10 @@ export const agentSchema = z
     record: z.boolean({ error: "expected true or false" }).optional(),
     /** Said word for word at the start of a recorded call (default RECORDING_NOTICE); "" says nothing. */
     recordingNotice: z.string({ error: "expected the words to say (a string)" }).max(500).optional(),
+    turnTaking: turnTakingSchema.optional(),
+    /** The language the agent speaks, or a list: that one first, then others its callers mix in. */
+    language: z.union([languageTag, z.array(languageTag).min(1, { error: "expected at least one language tag" })]).optional(),
+    temperature: z.number({ error: "expected a number from 0 to 2" }).min(0).max(2).optional(),
     tools: z.array(toolSchema).default([]),
   })
   .superRefine((a, ctx) => {
@@ -97,3 +138,4 @@ export type AgentsFile = z.infer<typeof agentsFileSchema>;
 export type AgentEntry = AgentsFile["agents"][number];
 export type ToolEntry = AgentEntry["tools"][number];
 export type HttpToolEntry = z.infer<typeof httpToolSchema>;
+export type TurnTakingEntry = z.infer<typeof turnTakingSchema>;

@@ -1,22 +1,51 @@
-// Turns the agents file's tool entries into the CallTools a call runs.
+// Turns the agents file's tool entries into the CallTools a call runs. An HTTP tool's parameter schema is
+// compiled into its argument check here, once per load, so a schema that cannot be used is refused with the
+// file (ToolSchemaError naming its place); google_search is not a CallTool (the model's provider runs it).
 import type { CallTool } from "../call/agent.ts";
 import type { ToolEntry } from "./schema.ts";
+import { ArgsCheck } from "../tools/args-check.ts";
 import { endCallTool } from "../tools/end-call.ts";
 import { HttpTool } from "../tools/http-tool.ts";
+import { schemaPath } from "../tools/schema-error.ts";
 
 export interface ToolBuildOptions {
   signingSecret: string | undefined;
+  /** Where the list is in the file (`agents[0].tools`), for messages. */
+  path: string;
 }
 
 export function buildTools(entries: readonly ToolEntry[], o: ToolBuildOptions): CallTool[] {
-  return entries.map((e): CallTool => {
-    if (e.builtin === "end_call") return endCallTool(e.description);
-    return new HttpTool({
-      declaration: { name: e.name, description: e.description, ...(e.parameters ? { parameters: e.parameters } : {}) },
-      url: e.url,
-      headers: e.headers ?? {},
-      timeoutMs: e.timeoutMs,
-      signingSecret: o.signingSecret,
-    });
+  const out: CallTool[] = [];
+  entries.forEach((e, i) => {
+    const origin = schemaPath(o.path, [i]);
+    if (e.builtin === "google_search") return;
+    if (e.builtin === "end_call") {
+      out.push(endCallTool(e.description));
+      return;
+    }
+    const params = e.parameters;
+    out.push(
+      new HttpTool({
+        declaration: {
+          name: e.name,
+          description: e.description,
+          origin,
+          ...(params ? { parameters: params } : {}),
+          ...(e.behavior ? { behavior: e.behavior } : {}),
+          ...(e.behavior === "non_blocking" ? { scheduling: e.scheduling ?? "when_idle" } : {}),
+        },
+        url: e.url,
+        headers: e.headers ?? {},
+        timeoutMs: e.timeoutMs,
+        signingSecret: o.signingSecret,
+        argsCheck: params ? ArgsCheck.compile(params, schemaPath(origin, ["parameters"])) : undefined,
+      }),
+    );
   });
+  return out;
+}
+
+/** True when the entries ask for search grounding. */
+export function wantsWebSearch(entries: readonly ToolEntry[]): boolean {
+  return entries.some((e) => e.builtin === "google_search");
 }

@@ -3,12 +3,41 @@
 import type { Logger } from "../log.ts";
 import type { Parties } from "./data.ts";
 
-/** A function the model may call, declared in the provider-neutral JSON-schema form. */
+/** blocking: the model waits for the result; non_blocking: it keeps talking while the tool runs. */
+export type ToolBehavior = "blocking" | "non_blocking";
+/** How a non-blocking tool's result reaches the conversation: cut in (interrupt), once the model is quiet
+ *  (when_idle), or into its context only, with nothing said (silent). */
+export type ToolScheduling = "interrupt" | "when_idle" | "silent";
+
+/** A function the model may call, declared in the provider-neutral form; each provider translates it. */
 export interface ToolDeclaration {
   name: string;
   description?: string;
-  /** JSON Schema (OpenAPI subset) of the arguments object. */
+  /** JSON Schema (draft 2020-12) of the arguments object, as the agents file has it. */
   parameters?: Record<string, unknown>;
+  /** Unset: the model's own default (docs/gemini-live.md#async-tools). */
+  behavior?: ToolBehavior;
+  /** For non_blocking tools; when_idle when unset. */
+  scheduling?: ToolScheduling;
+  /** Where it was declared (`agents[0].tools[1]`), so a provider refusing it can say where. */
+  origin?: string;
+}
+
+/** Checks a model's arguments before the tool runs; a refusal is the answer the model gets instead. */
+export interface ArgumentCheck {
+  check(args: Record<string, unknown>): { ok: true } | { ok: false; result: Record<string, unknown> };
+}
+
+/** When the model hears the caller start and stop speaking; unset fields are left to the model. */
+export interface TurnTaking {
+  /** high: speech is detected sooner (short words, but also noise); low: fewer false starts on noisy lines. */
+  startSensitivity?: "low" | "high";
+  /** high: the turn ends sooner after speech stops; low: the caller may pause longer mid-sentence. */
+  endSensitivity?: "low" | "high";
+  /** Speech needed before its start counts. */
+  prefixPaddingMs?: number;
+  /** Silence needed before the caller's turn counts as over. */
+  silenceDurationMs?: number;
 }
 
 /** What a running tool may do to its call. */
@@ -34,6 +63,8 @@ export interface CallTool {
   readonly declaration: ToolDeclaration;
   /** The call never waits longer than this for the result. */
   readonly timeoutMs: number;
+  /** Applied to the model's arguments before run(); a refusal goes back to the model and run() is not called. */
+  readonly argsCheck?: ArgumentCheck;
   /** Resolves with the function's result (any JSON value); throwing is reported to the model as an error. */
   run(args: Record<string, unknown>, ctx: ToolContext): Promise<unknown>;
 }
@@ -55,6 +86,14 @@ export interface Agent {
   record?: boolean;
   /** On a recorded call, said to the caller word for word before anything else (call/opening.ts); absent or "" = nothing. */
   recordingNotice?: string;
+  // Unset below = the model's own behaviour.
+  turnTaking?: TurnTaking;
+  /** BCP-47 tags: the language the agent speaks, then others its callers mix in. */
+  languages?: string[];
+  /** Sampling temperature. */
+  temperature?: number | undefined;
+  /** The model may search the public web; the provider runs the search, not the relay. */
+  webSearch?: boolean;
 }
 
 /** Who a call is between and which agent answers it, as known before its socket opens. */

@@ -166,15 +166,18 @@ export class Call implements CallHandler, CallControl {
         : null;
     this.stall = new StallWatch(s.modelStallS * 1000, {
       live: () => this.live,
-      resume: (silentMs) => {
-        if (!this.leg.resume("model silent after the caller finished")) return false;
-        this.limit.warn("model_stall", { silentMs: Math.round(silentMs) }, "model silent after the caller finished: resuming it on a fresh socket");
+      resume: (silentMs, cause) => {
+        const why = cause === "silence" ? "model silent after the caller finished" : "model ended turns in a row with nothing to say";
+        if (!this.leg.resume(why)) return false;
+        this.limit.warn("model_stall", { silentMs: Math.round(silentMs), cause }, `${why}: resuming it on a fresh socket`);
         this.leg.sendText(NUDGE_STALL);
         return true;
       },
-      fail: (silentMs, resumed) => {
-        this.log.error({ silentMs: Math.round(silentMs), resumed }, "model stays silent: ending the call");
-        void this.hangup("model_failed", `model silent for ${Math.round(silentMs / 1000)} s after the caller finished`);
+      fail: (silentMs, resumed, cause) => {
+        const secs = Math.round(silentMs / 1000);
+        this.log.error({ silentMs: Math.round(silentMs), resumed, cause }, cause === "silence" ? "model stays silent: ending the call" : "model keeps ending its turns with nothing: ending the call");
+        const detail = cause === "silence" ? `model silent for ${secs} s after the caller finished` : `model ended ${this.tally.rejectedTurns} turns with nothing to say`;
+        void this.hangup("model_failed", detail);
       },
     });
 
@@ -219,9 +222,13 @@ export class Call implements CallHandler, CallControl {
         stall.heardModel();
         this.playout.onGenerationComplete();
       },
-      turnComplete: () => {
+      turnComplete: (reason, rejected) => {
         stall.heardModel();
-        this.turnComplete();
+        this.turnComplete(reason, rejected);
+      },
+      grounding: (g) => {
+        stall.heardModel();
+        this.transcript.agentGrounding(g);
       },
       inputTranscription: (text, finished) => {
         this.idle?.callerSpoke();
@@ -329,7 +336,10 @@ export class Call implements CallHandler, CallControl {
 
   // ---------- model events ----------
 
-  private turnComplete(): void {
+  private turnComplete(reason: string | undefined, rejected: boolean): void {
+    // Checked before the turn's state is reset: a rejected turn that still carried audio was heard, not empty.
+    if (this.modelTurnOpen) this.stall.answered();
+    else if (rejected) this.emptyTurn(reason);
     const wasDiscarding = this.playout.discardingLateAudio;
     this.playout.onTurnComplete();
     if (!wasDiscarding) {
@@ -342,6 +352,13 @@ export class Call implements CallHandler, CallControl {
     const idle = this.idle;
     if (idle !== null) void this.playout.whenDrained().then(() => idle.activity());
     this.ending.turnCompleted();
+  }
+
+  /** The model ended a turn as refused or broken with no audio: counted, logged (limited), and a run is a stall. */
+  private emptyTurn(reason: string | undefined): void {
+    this.tally.rejectedTurns++;
+    this.limit.warn("rejected_turn", { reason, rejectedTurns: this.tally.rejectedTurns }, "model ended a turn with nothing to say");
+    this.stall.emptyTurn();
   }
 
   /** Barge-in: drop queued audio and tell the media server to drop its own, in this event-loop turn. */

@@ -42,6 +42,18 @@ export interface Utterance {
   interrupted: boolean;
   /** Agent turns: ms of the turn's audio the caller heard (null for caller turns and partial lines). */
   heardMs: number | null;
+  /** Agent turns answered from a web search: what it found. */
+  grounding?: Grounding;
+}
+
+/** What the model's web searches found for one agent turn (search grounding). */
+export interface Grounding {
+  /** The searches it ran. */
+  queries: string[];
+  /** The pages it drew on, each once. */
+  sources: Array<{ uri: string; title: string | null }>;
+  /** The provider's metadata, whole, as each message of the turn carried it (Gemini: serverContent.groundingMetadata). */
+  raw: Record<string, unknown>[];
 }
 
 export type ToolOutcome = "ok" | "error" | "timeout" | "cancelled";

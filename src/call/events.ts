@@ -79,6 +79,8 @@ export interface CallEndedEvent {
   durationMs: number;
   agentTurns: number;
   bargeIns: number;
+  /** Model turns that ended refused or broken with no audio (Gemini: RESPONSE_REJECTED, MALFORMED_FUNCTION_CALL). */
+  rejectedTurns: number;
   /** undefined when the agent never spoke. */
   firstAudioMs: FirstAudioSummary | undefined;
   audio: AudioSummary;

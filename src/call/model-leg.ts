@@ -3,7 +3,7 @@
 // do not change. `gemini/LiveSession` is the first implementation.
 import type { Logger } from "../log.ts";
 import type { Agent } from "./agent.ts";
-import type { ModelUsage, ToolCall } from "./data.ts";
+import type { Grounding, ModelUsage, ToolCall } from "./data.ts";
 
 /** One function call the model asks for (the call stamps when). */
 export type ToolCallRequest = Pick<ToolCall, "id" | "name" | "args">;
@@ -16,8 +16,13 @@ export interface ModelLegEvents {
   interrupted(): void;
   /** The model finished generating this turn (audio may still be playing). */
   generationComplete(): void;
-  /** The model's turn is over. */
-  turnComplete(reason: string | undefined): void;
+  /**
+   * The model's turn is over. `reason` is the provider's, for logs; `rejected`: the provider says the turn was
+   * refused or broken (Gemini: RESPONSE_REJECTED, MALFORMED_FUNCTION_CALL), so whatever it said is all there is.
+   */
+  turnComplete(reason: string | undefined, rejected: boolean): void;
+  /** What a web search found for the agent's current (or next) turn. */
+  grounding(g: Grounding): void;
   /** Fragments of what the caller said; `finished` closes the utterance. */
   inputTranscription(text: string, finished: boolean): void;
   /** Fragments of what the model said. */

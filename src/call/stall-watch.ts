@@ -4,15 +4,25 @@
 // One timer per wait, not per event: model events only stamp a time, and the timer compares when it fires.
 // Signs of caller speech are the call's speech probe and the caller's transcript (a dead model sends no transcript,
 // so the probe is what notices one).
+// A model can also answer with nothing: turns it ends as refused or broken, with no audio (Gemini's
+// RESPONSE_REJECTED, MALFORMED_FUNCTION_CALL; seen 27 in a row on one call). Such a turn is a model event, so the
+// silence above never starts; instead EMPTY_TURNS_STALL of them in a row count as a stall, through the same
+// resume-then-end path.
+
+/** Empty turns in a row that count as a stall. */
+export const EMPTY_TURNS_STALL = 2;
+
+/** Why the watch acts: the model said nothing at all, or kept ending its turns with nothing. */
+export type StallCause = "silence" | "empty_turns";
 
 /** What the call does when the watch decides. */
 export interface StallActions {
   /** False once the call is ending or ended: no wait starts, and a pending one is dropped. */
   live(): boolean;
   /** The first stall of a wait: resume the model leg (and nudge it); false if it could not be resumed. */
-  resume(silentMs: number): boolean;
+  resume(silentMs: number, cause: StallCause): boolean;
   /** Still silent after the resume, or no resume was possible: end the call. */
-  fail(silentMs: number, resumed: boolean): void;
+  fail(silentMs: number, resumed: boolean, cause: StallCause): void;
 }
 
 export class StallWatch {
@@ -23,7 +33,11 @@ export class StallWatch {
   private modelAt = 0;
   private resumed = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  /** Waits that hit stallMs (each one resumed the leg or ended the call). */
+  // Empty turns since the model's last turn with audio, when the first of them came, and whether that run resumed.
+  private emptyRun = 0;
+  private emptySince = 0;
+  private emptyResumed = false;
+  /** Waits that hit stallMs, and runs of empty turns (each one resumed the leg or ended the call). */
   stalls = 0;
 
   /** `stallMs` 0 turns the watch off. */
@@ -50,6 +64,26 @@ export class StallWatch {
     if (this.timer === undefined) this.arm(this.stallMs);
   }
 
+  /** The model ended a turn as refused or broken, with no audio. */
+  emptyTurn(now = performance.now()): void {
+    if (this.emptyRun++ === 0) this.emptySince = now;
+    if (this.emptyRun < EMPTY_TURNS_STALL || this.stallMs <= 0 || !this.act.live()) return;
+    const silentMs = now - this.emptySince;
+    this.emptyRun = 0;
+    this.stalls++;
+    if (!this.emptyResumed && this.act.resume(silentMs, "empty_turns")) {
+      this.emptyResumed = true;
+      return;
+    }
+    this.act.fail(silentMs, this.emptyResumed, "empty_turns");
+  }
+
+  /** A model turn with audio: any run of empty turns is over. */
+  answered(): void {
+    this.emptyRun = 0;
+    this.emptyResumed = false;
+  }
+
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -74,12 +108,12 @@ export class StallWatch {
       return;
     }
     this.stalls++;
-    if (!this.resumed && this.act.resume(silentMs)) {
+    if (!this.resumed && this.act.resume(silentMs, "silence")) {
       this.resumed = true;
       this.waitingSince = performance.now();
       this.arm(this.stallMs);
       return;
     }
-    this.act.fail(silentMs, this.resumed);
+    this.act.fail(silentMs, this.resumed, "silence");
   }
 }

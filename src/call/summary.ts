@@ -8,6 +8,8 @@ import type { CallEndedEvent } from "./events.ts";
 /** What a call counts as it goes, at turn boundaries (never per frame). */
 export class CallTally {
   bargeIns = 0;
+  /** Model turns ended as refused or broken with no audio (Call.emptyTurn). */
+  rejectedTurns = 0;
   readonly firstAudioMs: number[] = [];
   readonly usage: ModelUsage = { tokens: {}, totalTokens: 0 };
 
@@ -59,6 +61,7 @@ export function endedEvent(i: SummaryInput): CallEndedEvent {
     durationMs: Math.round(i.durationMs),
     agentTurns: i.playout.turns,
     bargeIns: i.tally.bargeIns,
+    rejectedTurns: i.tally.rejectedTurns,
     firstAudioMs: firstAudioSummary(i.tally.firstAudioMs),
     audio: audioSummary(i.framesIn, i.playout, i.modelRate),
     model: i.model,

@@ -70,6 +70,12 @@ export class ToolRunner {
       this.finish(req, t0, "error", toolError(`unknown tool: ${req.name}`), "unknown tool");
       return;
     }
+    // Arguments outside the tool's schema never reach it; the model reads what was wrong and may call again.
+    const verdict = tool.argsCheck?.check(req.args);
+    if (verdict !== undefined && !verdict.ok) {
+      this.finish(req, t0, "error", verdict.result, "invalid arguments");
+      return;
+    }
     const ac = new AbortController();
     this.running.set(req.id, { ac, name: req.name, t0 });
     const deadline = t0 + tool.timeoutMs;

@@ -2,7 +2,7 @@
 // ordering guarantee against the audio (docs/gemini-live.md#transcripts); observers want whole utterances per turn.
 // Caller: fragments until `finished` (or until the agent starts answering). Agent: fragments until the turn
 // completes, or is cut by barge-in, in which case it holds only what was generated before the cut.
-import type { Role } from "./data.ts";
+import type { Grounding, Role } from "./data.ts";
 import type { TranscriptEvent } from "./events.ts";
 
 
@@ -19,11 +19,26 @@ interface Open {
   endMs: number;
   /** When the last partial event of this utterance went out. */
   partialAt: number;
+  grounding?: Grounding;
+}
+
+/** One turn's grounding from several messages: each query and page once, every raw message kept. */
+export function mergeGrounding(a: Grounding | undefined, b: Grounding): Grounding {
+  if (a === undefined) return { queries: [...new Set(b.queries)], sources: uniqueSources(b.sources), raw: [...b.raw] };
+  return { queries: [...new Set([...a.queries, ...b.queries])], sources: uniqueSources([...a.sources, ...b.sources]), raw: [...a.raw, ...b.raw] };
+}
+
+function uniqueSources(list: Grounding["sources"]): Grounding["sources"] {
+  const seen = new Map<string, Grounding["sources"][number]>();
+  for (const s of list) if (!seen.has(s.uri)) seen.set(s.uri, s);
+  return [...seen.values()];
 }
 
 export class TranscriptAggregator {
   private caller: Open | undefined;
   private agent: Open | undefined;
+  /** Grounding that came before any of the agent's words: it belongs to the agent's next utterance. */
+  private pendingGrounding: Grounding | undefined;
 
   constructor(
     private readonly callId: string,
@@ -38,7 +53,18 @@ export class TranscriptAggregator {
   agentFragment(text: string, atMs: number): void {
     // The agent answering means the caller's turn is over, even if its `finished` never came.
     if (this.caller !== undefined) this.closeCaller(atMs);
+    const opening = this.agent === undefined;
     this.agent = this.add(this.agent, "agent", text, atMs);
+    if (opening && this.pendingGrounding !== undefined) {
+      this.agent.grounding = mergeGrounding(this.agent.grounding, this.pendingGrounding);
+      this.pendingGrounding = undefined;
+    }
+  }
+
+  /** What a web search found, for the agent's utterance in progress, or its next one. */
+  agentGrounding(g: Grounding): void {
+    if (this.agent !== undefined) this.agent.grounding = mergeGrounding(this.agent.grounding, g);
+    else this.pendingGrounding = mergeGrounding(this.pendingGrounding, g);
   }
 
   /** The agent's turn ended; `heardMs` is how much of its audio the caller heard. */
@@ -74,7 +100,7 @@ export class TranscriptAggregator {
   }
 
   private event(role: Role, o: Open, final: boolean, endMs: number, interrupted: boolean, heardMs: number | undefined): TranscriptEvent {
-    return {
+    const e: TranscriptEvent = {
       type: "transcript",
       callId: this.callId,
       role,
@@ -85,5 +111,8 @@ export class TranscriptAggregator {
       interrupted,
       heardMs: heardMs === undefined ? null : Math.round(heardMs),
     };
+    // On the final line only: partial lines go out several times a second.
+    if (final && o.grounding !== undefined) e.grounding = o.grounding;
+    return e;
   }
 }

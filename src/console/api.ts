@@ -3,6 +3,8 @@
 //   POST /api/softphone {agent}    a new browser call: pre-warms the agent's model session, mints a one-use socket URL
 //   GET  /api/console/events       Server-Sent Events: calls starting and ending, levels, the watched call's transcript
 //   GET  /api/console/calls[/:id]  recently ended calls kept in memory (the history when no records store is there)
+//   GET  /api/console/tools        every agent's tools, with their parameter schemas
+//   POST /api/console/tools/run {agent, tool, args}  runs one through the path a call's function call takes
 // Only a viewer holding the admin token sees whole phone numbers; everyone else gets the last 3 digits.
 import type { Server } from "bun";
 import { Hono } from "hono";
@@ -11,6 +13,7 @@ import type { Config } from "../config.ts";
 import { adminAuth } from "../http/admin-auth.ts";
 import type { Logger } from "../log.ts";
 import type { ConsoleHub } from "./hub.ts";
+import { toolInfo, tryTool } from "./tool-trial.ts";
 import type { SoftphoneTickets } from "./softphone.ts";
 import type { SoftphoneTicket } from "./web/softphone-ticket.ts";
 
@@ -97,6 +100,34 @@ export function consoleApi(d: ConsoleApiDeps): Hono<Env> {
   app.get("/api/console/calls/:id", guard, (c) => {
     const call = d.hub.detail(c.req.param("id"), c.get("admin") === "token");
     return call === undefined ? c.json({ error: "no such call in memory" }, 404) : c.json(call);
+  });
+
+  app.get("/api/console/tools", guard, (c) =>
+    c.json({
+      agents: d.calls.router.list().map(({ agent: a }) => ({ name: a.name, model: a.model, webSearch: a.webSearch === true, tools: toolInfo(a) })),
+    }),
+  );
+
+  app.post("/api/console/tools/run", guard, async (c) => {
+    // JSON only, for the reason the softphone's POST is: a run reaches the user's tool service.
+    if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) return c.json({ error: "expected content-type: application/json" }, 415);
+    let body: { agent?: unknown; tool?: unknown; args?: unknown };
+    try {
+      body = (await c.req.json()) as typeof body;
+    } catch {
+      return c.json({ error: 'expected a JSON body like {"agent": "name", "tool": "name", "args": {}}' }, 400);
+    }
+    if (typeof body?.agent !== "string") return c.json({ error: "agent must be a string" }, 400);
+    if (typeof body.tool !== "string") return c.json({ error: "tool must be a string" }, 400);
+    const args = body.args ?? {};
+    if (typeof args !== "object" || args === null || Array.isArray(args)) return c.json({ error: "args must be a JSON object (a model's arguments always are)" }, 400);
+    const agent = d.calls.router.list().find((r) => r.agent.name === body.agent)?.agent;
+    if (agent === undefined) return c.json({ error: `no agent named ${JSON.stringify(body.agent)}` }, 404);
+    if (!agent.tools.some((t) => t.declaration.name === body.tool)) return c.json({ error: `agent ${agent.name} has no tool named ${JSON.stringify(body.tool)}` }, 404);
+    const callId = `console-${crypto.randomUUID()}`;
+    const log = d.log.child({ callId });
+    log.info({ agent: agent.name, tool: body.tool, by: c.get("admin") }, "console: tool run");
+    return c.json(await tryTool(agent, body.tool, args as Record<string, unknown>, callId, log));
   });
 
   app.get("/api/console/events", guard, (c) => {

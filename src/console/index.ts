@@ -9,6 +9,7 @@ import { ConsoleHub } from "./hub.ts";
 import { SoftphoneTickets, type Claim } from "./softphone.ts";
 import callsPage from "./web/calls.html";
 import softphonePage from "./web/softphone.html";
+import toolsPage from "./web/tools.html";
 
 export { SOFTPHONE_PATH };
 
@@ -28,7 +29,7 @@ export function createConsole(d: { config: Config; log: Logger; calls: CallManag
   const hub = new ConsoleHub(d.calls);
   const tickets = new SoftphoneTickets();
   return {
-    routes: { "/console": softphonePage, "/console/": softphonePage, "/console/calls": callsPage },
+    routes: { "/console": softphonePage, "/console/": softphonePage, "/console/calls": callsPage, "/console/tools": toolsPage },
     api: consoleApi({ config: d.config, log: d.log, calls: d.calls, hub, tickets }),
     hub,
     claim: (callId, token) => tickets.claim(callId, token),

@@ -1,7 +1,7 @@
 // Turns what a Live socket says (serverContent, toolCall, toolCallCancellation, usageMetadata) into the call
 // layer's ModelLegEvents. Stateless apart from the log-only transcript (the base64 scratch buffer is shared).
 // Resumption and goAway are connection matters and stay in session.ts.
-import type { ModelUsage } from "../call/data.ts";
+import type { Grounding, ModelUsage } from "../call/data.ts";
 import type { ModelLegEvents } from "../call/model-leg.ts";
 import type { Logger } from "../log.ts";
 import { mimeRate, type ServerContent, type ServerMessage } from "./protocol.ts";
@@ -29,6 +29,21 @@ export function toModelUsage(u: Record<string, unknown>): ModelUsage {
   add("input:TOOL_USE", u.toolUsePromptTokenCount);
   const total = typeof u.totalTokenCount === "number" ? u.totalTokenCount : Object.values(tokens).reduce((a, b) => a + b, 0);
   return { tokens, totalTokens: total };
+}
+
+/** turnCompleteReason values that mean the turn was refused or broken, not finished (js-genai TurnCompleteReason). */
+const REJECTED_REASONS: ReadonlySet<string> = new Set(["RESPONSE_REJECTED", "MALFORMED_FUNCTION_CALL"]);
+
+/** groundingMetadata (webSearchQueries, groundingChunks[].web) → the call layer's Grounding; raw kept whole. */
+export function toGrounding(g: Record<string, unknown>): Grounding {
+  const queries = Array.isArray(g.webSearchQueries) ? g.webSearchQueries.filter((q): q is string => typeof q === "string") : [];
+  const sources: Grounding["sources"] = [];
+  for (const c of Array.isArray(g.groundingChunks) ? (g.groundingChunks as unknown[]) : []) {
+    const web = isObject(c) && isObject(c.web) ? c.web : undefined;
+    if (web === undefined || typeof web.uri !== "string") continue;
+    sources.push({ uri: web.uri, title: typeof web.title === "string" ? web.title : null });
+  }
+  return { queries, sources, raw: [g] };
 }
 
 /** Model audio is decoded here and consumed (resampled into the call's queue) before audio() returns, so one
@@ -102,12 +117,19 @@ export class ServerDecoder {
       this.outText = "";
       this.safe(() => ev?.interrupted());
     }
+    const grounding = sc.groundingMetadata;
+    if (isObject(grounding)) {
+      this.counters.groundings++;
+      this.safe(() => ev?.grounding(toGrounding(grounding)));
+    }
     if (sc.generationComplete === true) this.safe(() => ev?.generationComplete());
     if (sc.turnComplete === true) {
       if (this.outText !== "") this.log.debug({ text: this.outText }, "live: agent said");
       this.outText = "";
       const reason = sc.turnCompleteReason;
-      this.safe(() => ev?.turnComplete(reason));
+      const rejected = reason !== undefined && REJECTED_REASONS.has(reason);
+      if (rejected) this.counters.rejectedTurns++;
+      this.safe(() => ev?.turnComplete(reason, rejected));
     }
   }
 

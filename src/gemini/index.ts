@@ -3,3 +3,4 @@ export { LiveSession, type LiveSessionOptions } from "./session.ts";
 export type { LiveState } from "./rotator.ts";
 export { geminiLegFactory, type GeminiEndpoint } from "./leg.ts";
 export { startOfflineModel } from "./offline/server.ts";
+export { agentPlan, agentSetupParams, geminiAgentCheck, type AgentPlan } from "./agent-plan.ts";

@@ -1,6 +1,8 @@
 // Gemini Live (BidiGenerateContent) wire messages: typed shapes, client frame builders, server frame parser.
 // Field-by-field notes: docs/gemini-live.md.
 
+import type { OpenApiSchema } from "./tool-schema.ts";
+
 // ---------- client → server ----------
 
 export interface Part {
@@ -15,11 +17,23 @@ export interface FunctionDeclaration {
   name: string;
   description?: string;
   /** Google's Schema, the OpenAPI subset (tool-schema.ts toOpenApiSchema). Exclusive with parametersJsonSchema. */
-  parameters?: Record<string, unknown>;
+  parameters?: OpenApiSchema;
   /** JSON Schema as the agents file has it (tool-schema.ts toJsonSchemaParameters). */
   parametersJsonSchema?: Record<string, unknown>;
   behavior?: "BLOCKING" | "NON_BLOCKING";
 }
+
+/** `inputAudioTranscription` / `outputAudioTranscription`; `{}` turns transcription on. */
+export interface AudioTranscriptionConfig {
+  /** BCP-47 hints about the languages in the audio (the SDK sends it ahead of the published proto). */
+  languageCodes?: string[];
+}
+
+/** The setup's tools: our functions, and Google's search for grounding. */
+export type Tool = { functionDeclarations: FunctionDeclaration[] } | { googleSearch: Record<string, never> };
+
+/** FunctionResponse.scheduling, for NON_BLOCKING calls only. */
+export type Scheduling = "INTERRUPT" | "WHEN_IDLE" | "SILENT";
 
 export interface SetupMessage {
   setup: {
@@ -29,12 +43,14 @@ export interface SetupMessage {
       speechConfig: { voiceConfig: { prebuiltVoiceConfig: { voiceName: string } } };
       thinkingConfig?: { thinkingLevel?: string; thinkingBudget?: number };
       enableAffectiveDialog?: boolean;
+      temperature?: number;
       [k: string]: unknown;
     };
     systemInstruction?: Content;
-    tools?: Array<{ functionDeclarations: FunctionDeclaration[] }>;
-    inputAudioTranscription: Record<string, never>;
-    outputAudioTranscription: Record<string, never>;
+    tools?: Tool[];
+    realtimeInputConfig?: { automaticActivityDetection: Record<string, unknown> };
+    inputAudioTranscription: AudioTranscriptionConfig;
+    outputAudioTranscription: AudioTranscriptionConfig;
     /** `{}` for a fresh session, `{handle}` to resume. Never `{handle: null}` (3.1 closes with 1007). */
     sessionResumption: { handle?: string };
     contextWindowCompression: { triggerTokens: string; slidingWindow: { targetTokens: string } };
@@ -47,6 +63,7 @@ export interface FunctionResponse {
   id: string;
   name: string;
   response: Record<string, unknown>;
+  scheduling?: Scheduling;
 }
 
 /** Live takes 16 kHz S16LE mono natively (docs/gemini-live.md#audio). */
@@ -104,6 +121,8 @@ export interface ServerContent {
   inputTranscription?: Transcription;
   outputTranscription?: Transcription;
   waitingForInput?: boolean;
+  /** With the googleSearch tool: the searches and pages behind the turn. */
+  groundingMetadata?: Record<string, unknown>;
   [k: string]: unknown;
 }
 

@@ -6,6 +6,7 @@
 // withdraws `active` first). Tool results and system texts that find no writable socket wait for the next one
 // too, so a rotation or reconnect loses none of them.
 // Decoding what the server says is decode.ts's job; the counters live in stats.ts.
+import type { TurnTaking } from "../call/agent.ts";
 import type { ModelLeg, ModelLegEvents } from "../call/model-leg.ts";
 import type { Logger } from "../log.ts";
 import { AudioQueue, DEFAULT_QUEUE_BYTES } from "./audio-queue.ts";
@@ -20,6 +21,7 @@ import {
   toolResponseFrame,
   type FunctionDeclaration,
   type FunctionResponse,
+  type Scheduling,
   type ServerMessage,
 } from "./protocol.ts";
 import { Rotator, type LiveState, type RotationSettings } from "./rotator.ts";
@@ -39,6 +41,14 @@ export interface LiveSessionOptions extends RotationSettings {
   setupTimeoutMs: number;
   /** functionDeclarations for setup. */
   tools?: FunctionDeclaration[];
+  /** `scheduling` of each NON_BLOCKING tool's results, by tool name (docs/gemini-live.md#async-tools). */
+  scheduling?: ReadonlyMap<string, Scheduling>;
+  /** The googleSearch tool (search grounding). */
+  search?: boolean;
+  turnTaking?: TurnTaking | undefined;
+  /** BCP-47: the language to speak, then others callers mix in. */
+  languages?: readonly string[] | undefined;
+  temperature?: number | undefined;
   log: Logger;
   connectTimeoutMs?: number;
   /** Per-model knobs (thinking level/budget, 2.5 affective dialog/proactivity): GEMINI_THINKING_LEVEL etc. */
@@ -140,6 +150,8 @@ export class LiveSession implements ModelLeg {
 
   sendToolResult(id: string, name: string, response: Record<string, unknown>): void {
     const r: FunctionResponse = { id, name, response };
+    const scheduling = this.opts.scheduling?.get(name);
+    if (scheduling !== undefined) r.scheduling = scheduling;
     this.sendOrHold(toolResponseFrame([r]), "tool");
   }
 
@@ -179,7 +191,18 @@ export class LiveSession implements ModelLeg {
 
   private dial(id: number, handle: string | undefined): LiveConnection {
     const o = this.opts;
-    const setup = buildSetup({ model: o.model, voice: o.voice, prompt: o.prompt, tools: o.tools, handle, tuning: o.tuning });
+    const setup = buildSetup({
+      model: o.model,
+      voice: o.voice,
+      prompt: o.prompt,
+      tools: o.tools,
+      search: o.search,
+      handle,
+      tuning: o.tuning,
+      turnTaking: o.turnTaking,
+      languages: o.languages,
+      temperature: o.temperature,
+    });
     return new LiveConnection(
       {
         id,

@@ -23,6 +23,10 @@ export function newLiveCounters() {
     toolResponses: 0,
     toolResponsesDeferred: 0,
     toolCancellations: 0,
+    /** turnComplete with RESPONSE_REJECTED or MALFORMED_FUNCTION_CALL. */
+    rejectedTurns: 0,
+    /** serverContent messages carrying groundingMetadata (search grounding). */
+    groundings: 0,
     goAways: 0,
     stallResumes: 0,
   };

@@ -54,9 +54,10 @@
 // | $schema, $id, $anchor, $dynamicAnchor, $vocabulary, $comment, examples, deprecated, readOnly, writeOnly, contentEncoding, contentMediaType, contentSchema | left out |
 // | keywords of a type the schema does not have   | left out (they have no effect in JSON Schema either)             |
 // | any other keyword                            | refused as unknown (usually a typo)                              |
+import type { ToolSchemaForm } from "../config.ts";
 import { schemaPath, ToolSchemaError } from "../tools/schema-error.ts";
 
-export type ToolSchemaForm = "json" | "openapi";
+export type { ToolSchemaForm };
 
 export type OpenApiType = "STRING" | "NUMBER" | "INTEGER" | "BOOLEAN" | "ARRAY" | "OBJECT" | "NULL";
 

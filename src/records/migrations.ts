@@ -115,6 +115,14 @@ export const MIGRATIONS: Migration[] = [
     // so this partial index keeps it cheap however many ended calls the table holds.
     statements: [`CREATE INDEX calls_open ON calls (started_at) WHERE ended_at IS NULL`],
   },
+  // Each kind of work numbers its migrations in a range of its own: 10-19 the Live agents' fields, 20-29 outbound
+  // calls, 30-39 recordings, 40-49 post-call analysis. Applied in version order.
+  {
+    version: 10,
+    name: "rejected model turns; search grounding of agent utterances",
+    // grounding: JSON (call/data.ts Grounding), only on agent turns answered from a web search.
+    statements: [`ALTER TABLE calls ADD COLUMN rejected_turns INTEGER`, `ALTER TABLE utterances ADD COLUMN grounding TEXT`],
+  },
   {
     version: 30,
     name: "call recordings",

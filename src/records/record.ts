@@ -19,6 +19,8 @@ export interface CallSummary extends Parties {
 
 export interface CallRecord extends CallSummary {
   endDetail: string | null;
+  /** Model turns ended refused or broken with no audio; null for calls recorded before it was counted. */
+  rejectedTurns: number | null;
   firstAudioMs: FirstAudioSummary | null;
   usage: ModelUsage | null;
   audio: AudioSummary | null;
@@ -54,6 +56,7 @@ export type RecordOp =
       detail: string;
       agentTurns: number;
       bargeIns: number;
+      rejectedTurns: number;
       firstAudioMs: FirstAudioSummary | undefined;
       audio: AudioSummary;
       model: Record<string, number>;

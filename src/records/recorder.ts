@@ -104,6 +104,7 @@ export class Recorder {
           endMs: e.endMs,
           interrupted: e.interrupted,
           heardMs: e.heardMs ?? null,
+          ...(e.grounding !== undefined ? { grounding: e.grounding } : {}),
         };
       case "toolCall": {
         const s = this.state(e.callId);
@@ -127,6 +128,7 @@ export class Recorder {
           detail: e.detail,
           agentTurns: e.agentTurns,
           bargeIns: e.bargeIns,
+          rejectedTurns: e.rejectedTurns,
           // µs digits of a latency are noise in a record.
           firstAudioMs: e.firstAudioMs && { p50: round2(e.firstAudioMs.p50), max: round2(e.firstAudioMs.max) },
           audio: e.audio,

@@ -7,7 +7,7 @@ import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { ClaimStore } from "../admission/admission.ts";
 import { toE164 } from "../phone-numbers.ts";
-import type { CallSource, EndReason, RecordingInfo, RecordingStatus, ToolCallEntry, ToolOutcome, Utterance } from "../call/data.ts";
+import type { CallSource, EndReason, Grounding, RecordingInfo, RecordingStatus, ToolCallEntry, ToolOutcome, Utterance } from "../call/data.ts";
 import type { Logger } from "../log.ts";
 import type { ClaimResult } from "../telephony/stream-claims.ts";
 import { migrate, type Engine } from "./migrations.ts";
@@ -220,6 +220,7 @@ function record(r: Row, utts: Row[], tools: Row[]): CallRecord {
   return {
     ...summary(r),
     endDetail: (r.end_detail ?? null) as string | null,
+    rejectedTurns: num(r.rejected_turns),
     firstAudioMs: p50 === null || max === null ? null : { p50, max },
     usage: tokens === null ? null : { totalTokens: num(r.total_tokens) ?? 0, tokens },
     audio:
@@ -239,14 +240,18 @@ function record(r: Row, utts: Row[], tools: Row[]): CallRecord {
     model: json<Record<string, number>>(r.model_stats),
     metadata: json<Record<string, unknown>>(r.metadata),
     transcript: utts.map(
-      (u): Utterance => ({
-        role: String(u.role) as Utterance["role"],
-        text: String(u.text),
-        startMs: num(u.start_ms)!,
-        endMs: num(u.end_ms)!,
-        interrupted: Number(u.interrupted) === 1,
-        heardMs: num(u.heard_ms),
-      }),
+      (u): Utterance => {
+        const grounding = json<Grounding>(u.grounding);
+        return {
+          role: String(u.role) as Utterance["role"],
+          text: String(u.text),
+          startMs: num(u.start_ms)!,
+          endMs: num(u.end_ms)!,
+          interrupted: Number(u.interrupted) === 1,
+          heardMs: num(u.heard_ms),
+          ...(grounding !== null ? { grounding } : {}),
+        };
+      },
     ),
     toolCalls: tools.map(
       (t): ToolCallEntry => ({
@@ -472,6 +477,7 @@ export class SqlStore implements RecordStore {
       end_ms: Math.round(op.endMs),
       interrupted: op.interrupted ? 1 : 0,
       heard_ms: op.heardMs === null ? null : Math.round(op.heardMs),
+      grounding: op.grounding === undefined ? null : text(op.grounding),
     }));
     await tx`INSERT INTO utterances ${tx(rows)} ON CONFLICT (call_id, seq) DO NOTHING`;
   }
@@ -517,16 +523,16 @@ export class SqlStore implements RecordStore {
         const a = op.audio;
         const fa = op.firstAudioMs;
         await tx`INSERT INTO calls (id, started_at, answered_at, ended_at, duration_ms, end_reason, end_detail,
-            agent_turns, barge_ins, first_audio_p50_ms, first_audio_max_ms, total_tokens, usage_tokens,
+            agent_turns, barge_ins, rejected_turns, first_audio_p50_ms, first_audio_max_ms, total_tokens, usage_tokens,
             frames_in, frames_out, underrun_ms, discarded_ms, dropped_ms, overflow_ms, reconnects, rotations, model_stats)
           VALUES (${op.id}, ${op.at - op.durationMs}, ${op.at - op.durationMs}, ${op.at}, ${op.durationMs}, ${op.reason},
-            ${op.detail}, ${op.agentTurns}, ${op.bargeIns}, ${fa?.p50 ?? null}, ${fa?.max ?? null},
+            ${op.detail}, ${op.agentTurns}, ${op.bargeIns}, ${op.rejectedTurns}, ${fa?.p50 ?? null}, ${fa?.max ?? null},
             ${op.usage.totalTokens}, ${text(op.usage.tokens)}, ${a.framesIn}, ${a.framesOut}, ${a.underrunMs},
             ${a.discardedMs}, ${a.droppedMs}, ${a.overflowMs}, ${op.model.reconnects ?? 0}, ${op.model.rotations ?? 0}, ${text(op.model)})
           ON CONFLICT (id) DO UPDATE SET
             ended_at = excluded.ended_at, duration_ms = excluded.duration_ms, end_reason = excluded.end_reason,
             end_detail = excluded.end_detail, agent_turns = excluded.agent_turns, barge_ins = excluded.barge_ins,
-            first_audio_p50_ms = excluded.first_audio_p50_ms, first_audio_max_ms = excluded.first_audio_max_ms,
+            rejected_turns = excluded.rejected_turns, first_audio_p50_ms = excluded.first_audio_p50_ms, first_audio_max_ms = excluded.first_audio_max_ms,
             total_tokens = excluded.total_tokens, usage_tokens = excluded.usage_tokens,
             frames_in = excluded.frames_in, frames_out = excluded.frames_out, underrun_ms = excluded.underrun_ms,
             discarded_ms = excluded.discarded_ms, dropped_ms = excluded.dropped_ms, overflow_ms = excluded.overflow_ms,

@@ -3,7 +3,7 @@
 // with the configured headers and, when a signing secret is set, `X-Sauti-Signature: t=<unix>,v1=<hex>` computed
 // the way Sautikit signs its webhooks to us (docs/sautikit-stream.md#signatures), so the service can verify it
 // with the same code. Failures never throw into the call: they become a ToolFailure the model can talk about.
-import type { CallTool, ToolContext, ToolDeclaration } from "../call/agent.ts";
+import type { ArgumentCheck, CallTool, ToolContext, ToolDeclaration } from "../call/agent.ts";
 import { ToolFailure } from "../call/tool-runner.ts";
 import { signBody } from "../signing/sautikit.ts";
 
@@ -17,6 +17,22 @@ export interface HttpToolSpec {
   headers: Record<string, string>;
   timeoutMs: number;
   signingSecret: string | undefined;
+  /** The model's arguments are checked with it before any request (the ToolRunner applies it). */
+  argsCheck?: ArgumentCheck | undefined;
+}
+
+/** Credentials and query values of a URL replaced by ****; the host and path stay, so a typo still shows. */
+export function maskUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return "****";
+  }
+  if (u.username !== "") u.username = "****";
+  if (u.password !== "") u.password = "****";
+  for (const k of [...new Set(u.searchParams.keys())]) u.searchParams.set(k, "****");
+  return u.toString();
 }
 
 /** Worth asking again: the service is overloaded, restarting or timed out, not refusing the request. */
@@ -27,10 +43,17 @@ function retryableStatus(status: number): boolean {
 export class HttpTool implements CallTool {
   readonly declaration: ToolDeclaration;
   readonly timeoutMs: number;
+  readonly argsCheck: ArgumentCheck | undefined;
 
   constructor(private readonly spec: HttpToolSpec) {
     this.declaration = spec.declaration;
     this.timeoutMs = spec.timeoutMs;
+    this.argsCheck = spec.argsCheck;
+  }
+
+  /** Where requests go, for `sauti-relay check` and the console: the URL masked, header names only (values may be secrets). */
+  target(): { url: string; headerNames: string[]; signed: boolean } {
+    return { url: maskUrl(this.spec.url), headerNames: Object.keys(this.spec.headers), signed: this.spec.signingSecret !== undefined };
   }
 
   async run(args: Record<string, unknown>, ctx: ToolContext): Promise<unknown> {

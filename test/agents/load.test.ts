@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { AgentsFileError, loadAgentsFile, type LoadOptions } from "../../src/agents/load.ts";
 import { toE164 } from "../../src/phone-numbers.ts";
 import { NumberRouter } from "../../src/agents/router.ts";
+import { geminiAgentCheck } from "../../src/gemini/agent-plan.ts";
 import { HttpTool } from "../../src/tools/http-tool.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "agents-load-"));
@@ -119,6 +120,13 @@ describe("loading", () => {
     expect(orders!.agent.name).toBe("orders");
   });
 
+  test("the Swahili example in examples/ loads with turn-taking, language, a non-blocking tool and search", () => {
+    const p = new URL("../../examples/duka-sw.yaml", import.meta.url).pathname;
+    const [duka] = loadAgentsFile(p, { ...opts({ DUKA_TOKEN: "dev-token" }), check: geminiAgentCheck({ toolSchema: "openapi", tuning: {} }, undefined) });
+    expect(duka!.agent).toMatchObject({ languages: ["sw", "en"], webSearch: true, turnTaking: { startSensitivity: "low", endSensitivity: "low", silenceDurationMs: 800 } });
+    expect(duka!.agent.tools.find((t) => t.declaration.name === "lookup_order")!.declaration).toMatchObject({ behavior: "non_blocking", scheduling: "when_idle" });
+  });
+
   test("the example in examples/ loads", () => {
     const p = new URL("../../examples/agents.yaml", import.meta.url).pathname;
     const [orders] = loadAgentsFile(p, opts({ DUKA_TOKEN: "dev-token" }));
@@ -137,7 +145,7 @@ describe("mistakes name the file, the place and what was expected", () => {
     ["a misspelt field", "agents:\n  - name: a\n    prompt: p\n    numbrs: ['+254711000001']\n", /^agents\[0\]\.numbrs: unknown field/],
     ["a missing name", "agents:\n  - prompt: p\n", /^agents\[0\]\.name: missing \(expected string\)$/],
     ["no prompt", "agents:\n  - name: a\n", /^agents\[0\]\.prompt: expected exactly one of `prompt` or `promptFile`$/],
-    ["an unknown builtin", "agents:\n  - name: a\n    prompt: p\n    tools:\n      - builtin: hang_up\n", /^agents\[0\]\.tools\[0\]\.builtin: expected "builtin: end_call" or an HTTP tool/],
+    ["an unknown builtin", "agents:\n  - name: a\n    prompt: p\n    tools:\n      - builtin: hang_up\n", /^agents\[0\]\.tools\[0\]\.builtin: expected "builtin: end_call", "builtin: google_search" or an HTTP tool/],
     ["a national number", "agents:\n  - name: a\n    prompt: p\n    numbers: ['0711000000']\n", /^agents\[0\]\.numbers\[0\]: expected a phone number in E\.164 form/],
     [
       "two default agents",
@@ -219,5 +227,118 @@ describe("routing", () => {
     const noDefault = new NumberRouter(loadAgentsFile(q, opts()));
     expect(noDefault.route("+254711000000")?.name).toBe("a");
     expect(noDefault.route("+254733000000")).toBeUndefined();
+  });
+});
+
+describe("turn-taking, language, temperature, tool behaviour and search", () => {
+  const FULL = `
+agents:
+  - name: kiosk
+    prompt: p
+    turnTaking: { startSensitivity: low, endSensitivity: high, prefixPaddingMs: 40, silenceDurationMs: 900 }
+    language: [sw-ke, EN-KE]
+    temperature: 0.6
+    tools:
+      - builtin: google_search
+      - name: slow_lookup
+        description: d
+        url: http://127.0.0.1:1/x
+        behavior: non_blocking
+      - name: quiet_log
+        description: d
+        url: http://127.0.0.1:1/y
+        behavior: non_blocking
+        scheduling: silent
+      - name: pay
+        description: d
+        url: http://127.0.0.1:1/z
+        behavior: blocking
+  - name: plain
+    prompt: p
+    numbers: ['+254711000000']
+    language: sw
+    turnTaking: { silenceDurationMs: 1200 }
+`;
+
+  test("read, canonicalised, and merged field by field with the settings' defaults", () => {
+    const p = file("agents.yaml", FULL);
+    const [kiosk, plain] = loadAgentsFile(p, {
+      ...opts(),
+      defaults: { ...opts().defaults, turnTaking: { startSensitivity: "high", endSensitivity: "low" }, languages: ["en"], temperature: 1.1 },
+    });
+    expect(kiosk!.agent).toMatchObject({
+      turnTaking: { startSensitivity: "low", endSensitivity: "high", prefixPaddingMs: 40, silenceDurationMs: 900 },
+      languages: ["sw-KE", "en-KE"],
+      temperature: 0.6,
+      webSearch: true,
+    });
+    // google_search is the provider's: not a tool the relay runs.
+    expect(kiosk!.agent.tools.map((t) => t.declaration.name)).toEqual(["slow_lookup", "quiet_log", "pay"]);
+    expect(kiosk!.agent.tools.map((t) => [t.declaration.behavior, t.declaration.scheduling])).toEqual([
+      ["non_blocking", "when_idle"],
+      ["non_blocking", "silent"],
+      ["blocking", undefined],
+    ]);
+    expect(kiosk!.agent.tools[0]!.declaration.origin).toBe("agents[0].tools[1]");
+    expect(plain!.agent).toMatchObject({
+      turnTaking: { startSensitivity: "high", endSensitivity: "low", silenceDurationMs: 1200 },
+      languages: ["sw"],
+      temperature: 1.1,
+      webSearch: false,
+    });
+  });
+
+  const mistakes: Array<[string, string, RegExp]> = [
+    ["a sensitivity that is not low or high", "agents:\n  - name: a\n    prompt: p\n    turnTaking: { startSensitivity: medium }\n", /^agents\[0\]\.turnTaking\.startSensitivity: expected "low" or "high"$/],
+    ["silence out of range", "agents:\n  - name: a\n    prompt: p\n    turnTaking: { silenceDurationMs: 20000 }\n", /^agents\[0\]\.turnTaking\.silenceDurationMs: /],
+    ["an unknown turnTaking field", "agents:\n  - name: a\n    prompt: p\n    turnTaking: { silenceMs: 500 }\n", /^agents\[0\]\.turnTaking\.silenceMs: unknown field/],
+    ["a language that is not BCP-47", "agents:\n  - name: a\n    prompt: p\n    language: en_US\n", /^agents\[0\]\.language: /],
+    ["a bad language in a list", "agents:\n  - name: a\n    prompt: p\n    language: [sw, 'not a tag']\n", /^agents\[0\]\.language/],
+    ["temperature out of range", "agents:\n  - name: a\n    prompt: p\n    temperature: 3\n", /^agents\[0\]\.temperature: /],
+    [
+      "scheduling on a tool that is not non_blocking",
+      "agents:\n  - name: a\n    prompt: p\n    tools:\n      - name: t\n        description: d\n        url: http://x.example/\n        scheduling: silent\n",
+      /^agents\[0\]\.tools\[0\]\.scheduling: expected only with `behavior: non_blocking`/,
+    ],
+    [
+      "a behavior that is not blocking or non_blocking",
+      "agents:\n  - name: a\n    prompt: p\n    tools:\n      - name: t\n        description: d\n        url: http://x.example/\n        behavior: async\n",
+      /^agents\[0\]\.tools\[0\]\.behavior: expected "blocking" or "non_blocking"$/,
+    ],
+    [
+      "parameters typed OBJECT (Gemini's spelling, not JSON Schema's)",
+      "agents:\n  - name: a\n    prompt: p\n    tools:\n      - name: t\n        description: d\n        url: http://x.example/\n        parameters: { type: OBJECT, properties: { q: { type: STRING } } }\n",
+      /^agents\[0\]\.tools\[0\]\.parameters\.type: expected "object" \(JSON Schema type names are lower case/,
+    ],
+    [
+      "a parameters schema ajv cannot compile",
+      "agents:\n  - name: a\n    prompt: p\n    tools:\n      - name: t\n        description: d\n        url: http://x.example/\n        parameters: { type: object, properties: { q: { type: string, minLength: -1 } } }\n",
+      /^agents\[0\]\.tools\[0\]\.parameters: not a usable JSON Schema/,
+    ],
+    ["google_search with a field", "agents:\n  - name: a\n    prompt: p\n    tools:\n      - builtin: google_search\n        description: x\n", /^agents\[0\]\.tools\[0\]\.description: unknown field/],
+  ];
+  for (const [what, yaml, re] of mistakes) {
+    test(what, () => {
+      const ps = problems(file("agents.yaml", yaml));
+      expect(ps.some((p) => re.test(p))).toBe(true);
+    });
+  }
+
+  test("the model provider's check refuses what it cannot send, naming the place (a ToolSchemaError becomes a file problem)", () => {
+    const yaml =
+      "agents:\n  - name: a\n    prompt: p\n  - name: b\n    numbers: ['+254711000001']\n    prompt: p\n    tools:\n      - builtin: end_call\n      - name: book\n        description: d\n        url: http://x.example/\n" +
+      "        parameters:\n          type: object\n          properties:\n            when: { oneOf: [{ type: string }, { type: integer }], type: string }\n";
+    const p = file("agents.yaml", yaml);
+    try {
+      loadAgentsFile(p, { ...opts(), check: geminiAgentCheck({ toolSchema: "openapi", tuning: {} }, undefined) });
+      throw new Error("loaded");
+    } catch (err) {
+      expect(err).toBeInstanceOf(AgentsFileError);
+      expect((err as AgentsFileError).problems).toEqual([
+        "agents[1].tools[1].parameters.properties.when.type: beside oneOf: the subset takes either a type or anyOf at one level (move it into the branches)",
+      ]);
+    }
+    // The json form sends the schema as it is: the same file loads.
+    expect(loadAgentsFile(p, { ...opts(), check: geminiAgentCheck({ toolSchema: "json", tuning: {} }, undefined) })).toHaveLength(2);
   });
 });

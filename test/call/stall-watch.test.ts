@@ -10,11 +10,11 @@ function watch(opts: { resumes?: boolean; stallMs?: number } = {}) {
   let live = true;
   const w = new StallWatch(opts.stallMs ?? STALL_MS, {
     live: () => live,
-    resume: (silentMs) => {
-      log.push(`resume ${silentMs >= (opts.stallMs ?? STALL_MS) ? "late enough" : "early"}`);
+    resume: (silentMs, cause) => {
+      log.push(cause === "empty_turns" ? "resume empty_turns" : `resume ${silentMs >= (opts.stallMs ?? STALL_MS) ? "late enough" : "early"}`);
       return opts.resumes ?? true;
     },
-    fail: (_silentMs, resumed) => log.push(`fail resumed=${resumed}`),
+    fail: (_silentMs, resumed, cause) => log.push(`fail resumed=${resumed}${cause === "empty_turns" ? " empty_turns" : ""}`),
   });
   return { w, log, end: () => (live = false) };
 }
@@ -84,5 +84,37 @@ describe("StallWatch", () => {
     w.stop();
     await Bun.sleep(STALL_MS * 3);
     expect(log).toEqual([]);
+  });
+
+  test("empty turns: two in a row resume, two more fail; a turn with audio starts over; off with the watch", () => {
+    const { w, log } = watch();
+    w.emptyTurn();
+    expect(log).toEqual([]);
+    w.emptyTurn();
+    expect(log).toEqual(["resume empty_turns"]);
+    w.emptyTurn();
+    w.emptyTurn();
+    expect(log).toEqual(["resume empty_turns", "fail resumed=true empty_turns"]);
+    expect(w.stalls).toBe(2);
+
+    const again = watch();
+    again.w.emptyTurn();
+    again.w.answered();
+    again.w.emptyTurn();
+    expect(again.log).toEqual([]);
+    again.w.emptyTurn();
+    again.w.answered();
+    again.w.emptyTurn();
+    again.w.emptyTurn();
+    // The answer between the runs means this is a fresh run: resumed again, not failed.
+    expect(again.log).toEqual(["resume empty_turns", "resume empty_turns"]);
+
+    const off = watch({ stallMs: 0 });
+    for (let i = 0; i < 5; i++) off.w.emptyTurn();
+    expect(off.log).toEqual([]);
+    const cannot = watch({ resumes: false });
+    cannot.w.emptyTurn();
+    cannot.w.emptyTurn();
+    expect(cannot.log).toEqual(["resume empty_turns", "fail resumed=false empty_turns"]);
   });
 });

@@ -62,6 +62,8 @@ describe("admin guard", () => {
       ["GET", "/api/console/calls"],
       ["GET", "/api/console/calls/x"],
       ["GET", "/api/console/events"],
+      ["GET", "/api/console/tools"],
+      ["POST", "/api/console/tools/run"],
     ] as const) {
       const none = await fetch(h.base + path, { method });
       expect(none.status).toBe(401);
@@ -81,6 +83,64 @@ describe("admin guard", () => {
     const page = await fetch(`${h.base}/console`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("Talk to an agent");
+  });
+});
+
+describe("tools panel API", () => {
+  test("lists each agent's tools with their schemas; a run answers what the model would get; bad requests are named", async () => {
+    const service = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: async (req) => Response.json({ got: ((await req.json()) as { args: unknown }).args }) });
+    try {
+      const yaml = `agents:
+  - name: shop
+    prompt: p
+    tools:
+      - builtin: google_search
+      - name: price_of
+        description: "A price."
+        parameters: { type: object, properties: { item: { type: string } }, required: [item] }
+        url: "http://127.0.0.1:${service.port}/price?key=k-secret-1"
+        headers: { X-Key: "hdr-secret-2" }
+`;
+      await using h = await startHarness({ AGENTS_FILE: agentsFile(yaml) });
+      const list = await fetch(`${h.base}/api/console/tools`);
+      const body = (await list.json()) as { agents: Array<Record<string, unknown>> };
+      expect(body.agents).toEqual([
+        {
+          name: "shop",
+          model: "gemini-3.8-live",
+          webSearch: true,
+          tools: [
+            {
+              name: "price_of",
+              description: "A price.",
+              kind: "http",
+              parameters: { type: "object", properties: { item: { type: "string" } }, required: ["item"] },
+              behavior: null,
+              scheduling: null,
+              timeoutMs: 5000,
+              url: `http://127.0.0.1:${service.port}/price?key=****`,
+              headerNames: ["X-Key"],
+              signed: false,
+            },
+          ],
+        },
+      ]);
+      expect(JSON.stringify(body)).not.toContain("secret");
+      const post = (b: unknown, type = "application/json") => fetch(`${h.base}/api/console/tools/run`, { method: "POST", headers: { "content-type": type }, body: JSON.stringify(b) });
+      const ok = await post({ agent: "shop", tool: "price_of", args: { item: "sugar" } });
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toMatchObject({ outcome: "ok", response: { status: "ok", output: { got: { item: "sugar" } } }, endedCall: false });
+      const invalid = (await (await post({ agent: "shop", tool: "price_of", args: {} })).json()) as { outcome: string; response: { message: string } };
+      expect(invalid.outcome).toBe("error");
+      expect(invalid.response.message).toBe("invalid arguments: item: is missing. Correct them and call again.");
+      expect((await post({ agent: "shop", tool: "price_of" }, "text/plain")).status).toBe(415);
+      expect((await post({ agent: "shop", tool: "price_of", args: [1] })).status).toBe(400);
+      expect((await post({ agent: 1, tool: "price_of" })).status).toBe(400);
+      expect((await post({ agent: "nobody", tool: "price_of" })).status).toBe(404);
+      expect(((await (await post({ agent: "shop", tool: "google_search" })).json()) as { error: string }).error).toBe('agent shop has no tool named "google_search"');
+    } finally {
+      service.stop(true);
+    }
   });
 });
 

@@ -27,6 +27,17 @@ describe.skipIf(!run)("console in the compiled binary", () => {
     const build = Bun.spawn(["bun", "run", "build"], { cwd: root, stdout: "pipe", stderr: "pipe" });
     expect(await build.exited).toBe(0);
     expect(existsSync(`${root}dist/sauti-relay`)).toBe(true);
+    // The binary's first argument `check` validates and prints instead of starting (src/ops/check.ts).
+    const checked = async (extra: Record<string, string>) => {
+      const c = Bun.spawn([`${root}dist/sauti-relay`, "check"], { cwd: "/tmp", env: { PATH: process.env.PATH ?? "", ...extra }, stdout: "pipe", stderr: "pipe" });
+      return { code: await c.exited, out: await new Response(c.stdout).text(), err: await new Response(c.stderr).text() };
+    };
+    const ok = await checked({ AGENT_LANGUAGE: "sw" });
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain("agent default");
+    const bad = await checked({ GEMINI_START_SENSITIVITY: "medium" });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('invalid GEMINI_START_SENSITIVITY="medium"');
     const port = 20000 + Math.floor(Math.random() * 20000);
     const base = `http://127.0.0.1:${port}`;
     const env = { PATH: process.env.PATH ?? "", PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: scratchDatabaseUrl() };

@@ -24,6 +24,7 @@ const ended = (callId: string, at: number): CallEvent => ({
   callId,
   reason: "caller_hangup",
   detail: "",
+  rejectedTurns: 0,
   at,
   durationMs: 1000,
   agentTurns: 0,

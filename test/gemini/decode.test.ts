@@ -22,6 +22,7 @@ function events(audio: ModelLegEvents["audio"], turnComplete: () => void = () =>
     toolCall: none,
     toolCallCancelled: none,
     usage: none,
+    grounding: none,
     failed: none,
   };
 }
@@ -58,5 +59,49 @@ describe("ServerDecoder audio", () => {
     expect(turns).toBe(1);
     expect(lines.filter((l) => l.includes("live: event handler threw") && l.includes("handler broke"))).toHaveLength(1);
     expect(counters.audioMessages).toBe(3);
+  });
+});
+
+describe("ServerDecoder turn ends and grounding", () => {
+  test("turnCompleteReason RESPONSE_REJECTED / MALFORMED_FUNCTION_CALL mark the turn rejected; others do not", () => {
+    const { log } = captureLog("silent");
+    const counters = newLiveCounters();
+    const d = new ServerDecoder(log, counters);
+    const ends: Array<[string | undefined, boolean]> = [];
+    d.events = { ...events(() => {}), turnComplete: (reason, rejected) => void ends.push([reason, rejected]) };
+    for (const reason of ["RESPONSE_REJECTED", "MALFORMED_FUNCTION_CALL", "NEED_MORE_INPUT", undefined]) d.handle({ serverContent: { turnComplete: true, turnCompleteReason: reason } });
+    expect(ends).toEqual([
+      ["RESPONSE_REJECTED", true],
+      ["MALFORMED_FUNCTION_CALL", true],
+      ["NEED_MORE_INPUT", false],
+      [undefined, false],
+    ]);
+    expect(counters.rejectedTurns).toBe(2);
+  });
+
+  test("groundingMetadata: queries and web sources read out, the metadata kept whole; chunks without a web uri skipped", () => {
+    const { log } = captureLog("silent");
+    const counters = newLiveCounters();
+    const d = new ServerDecoder(log, counters);
+    const got: unknown[] = [];
+    d.events = { ...events(() => {}), grounding: (g) => void got.push(g) };
+    const meta = {
+      webSearchQueries: ["matatu fares Nairobi", 7],
+      groundingChunks: [{ web: { uri: "https://a.example/1", title: "A" } }, { web: { uri: "https://b.example/2" } }, { retrievedContext: { uri: "x" } }, "junk"],
+      searchEntryPoint: { renderedContent: "<div/>" },
+    };
+    d.handle({ serverContent: { groundingMetadata: meta, turnComplete: true } });
+    d.handle({ serverContent: { groundingMetadata: "not an object" as never } });
+    expect(got).toEqual([
+      {
+        queries: ["matatu fares Nairobi"],
+        sources: [
+          { uri: "https://a.example/1", title: "A" },
+          { uri: "https://b.example/2", title: null },
+        ],
+        raw: [meta],
+      },
+    ]);
+    expect(counters.groundings).toBe(1);
   });
 });

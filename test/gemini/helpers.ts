@@ -1,5 +1,5 @@
 // Shared test plumbing: waits without wall-clock assertions, a log capture, an event recorder, session factory.
-import type { ModelUsage } from "../../src/call/data.ts";
+import type { Grounding, ModelUsage } from "../../src/call/data.ts";
 import type { ModelLegEvents, ToolCallRequest } from "../../src/call/model-leg.ts";
 import { LiveSession, type LiveSessionOptions } from "../../src/gemini/session.ts";
 
@@ -21,11 +21,12 @@ export interface Recorded {
   usage: ModelUsage[];
   toolCalls: ToolCallRequest[];
   cancelled: string[];
+  groundings: Grounding[];
   handlers: ModelLegEvents;
 }
 
 export function recorder(): Recorded {
-  const r: Recorded = { events: [], audio: [], audioBytes: [], failed: [], input: [], output: [], usage: [], toolCalls: [], cancelled: [], handlers: undefined as never };
+  const r: Recorded = { events: [], audio: [], audioBytes: [], failed: [], input: [], output: [], usage: [], toolCalls: [], cancelled: [], groundings: [], handlers: undefined as never };
   r.handlers = {
     audio(pcm, rate) {
       r.events.push("audio");
@@ -34,7 +35,11 @@ export function recorder(): Recorded {
     },
     interrupted: () => void r.events.push("interrupted"),
     generationComplete: () => void r.events.push("generationComplete"),
-    turnComplete: (reason) => void r.events.push(reason === undefined ? "turnComplete" : `turnComplete:${reason}`),
+    turnComplete: (reason, rejected) => void r.events.push(reason === undefined ? "turnComplete" : `turnComplete:${reason}${rejected ? ":rejected" : ""}`),
+    grounding(g) {
+      r.events.push("grounding");
+      r.groundings.push(g);
+    },
     inputTranscription(text) {
       r.events.push("inputTranscription");
       r.input.push(text);

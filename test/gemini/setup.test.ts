@@ -14,9 +14,9 @@ beforeAll(async () => {
 });
 afterAll(() => standin.stop());
 
-async function setupFor(model: string, tuning?: ModelTuning) {
+async function setupFor(model: string, tuning?: ModelTuning, at = url) {
   const before = standin.sessions.length;
-  const s = makeSession(url, { model, tuning });
+  const s = makeSession(at, { model, tuning });
   await s.start();
   const ss = standin.sessions[before]!;
   await s.close();
@@ -54,12 +54,12 @@ describe("setup over the wire", () => {
     expect(s.sessionResumption).toEqual({});
   });
 
-  test("gemini-2.5-*: affective dialog inside generationConfig, top-level proactivity, thinkingBudget", async () => {
-    const s = await setupFor("gemini-2.5-flash-native-audio-preview-12-2025", {
-      affectiveDialog: true,
-      proactiveAudio: true,
-      thinkingBudget: 0,
-    });
+  test("gemini-2.5-*: affective dialog inside generationConfig, top-level proactivity, thinkingBudget (on the v1alpha path)", async () => {
+    const s = await setupFor(
+      "gemini-2.5-flash-native-audio-preview-12-2025",
+      { affectiveDialog: true, proactiveAudio: true, thinkingBudget: 0 },
+      url.replace(".v1beta.", ".v1alpha."),
+    );
     expect(s.generationConfig.enableAffectiveDialog).toBe(true);
     expect(s.proactivity).toEqual({ proactiveAudio: true });
     expect(s.generationConfig.thinkingConfig).toEqual({ thinkingBudget: 0 });

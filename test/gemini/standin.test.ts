@@ -22,9 +22,9 @@ interface Raw {
   send(o: unknown): void;
 }
 
-async function raw(opts: Partial<StandinOptions> = {}, srvIn?: StandinServer): Promise<Raw & { srv: StandinServer }> {
+async function raw(opts: Partial<StandinOptions> = {}, srvIn?: StandinServer, api: "v1beta" | "v1alpha" = "v1beta"): Promise<Raw & { srv: StandinServer }> {
   const srv = srvIn ?? new StandinServer(opts);
-  const url = await srv.start();
+  const url = (await srv.start()).replace(".v1beta.", `.${api}.`);
   if (srvIn === undefined) defer(() => srv.stop());
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
@@ -209,11 +209,45 @@ describe("stand-in setup rules per model", () => {
     ["gemini-3.1-flash-live-preview", { generationConfig: thinking }, true],
     ["gemini-3.1-flash-live-preview", { generationConfig: {}, proactivity: { proactiveAudio: true } }, false],
     ["gemini-3.1-flash-live-preview", { generationConfig: { enableAffectiveDialog: false } }, false],
-    ["gemini-2.5-flash-native-audio-preview-12-2025", { generationConfig: { enableAffectiveDialog: true, thinkingConfig: { thinkingBudget: 0 } }, proactivity: { proactiveAudio: false } }, true],
-    ["gemini-live-2.5-flash-native-audio", { generationConfig: { enableAffectiveDialog: true }, proactivity: { proactiveAudio: true } }, true],
+    ["gemini-2.5-flash-native-audio-preview-12-2025", { generationConfig: { thinkingConfig: { thinkingBudget: 0 } } }, true],
     ["gemini-4.0-live-experimental", { generationConfig: thinking }, false], // unknown ids: 3.8 rules
     ["gemini-4.0-live-experimental", { generationConfig: {} }, true],
   ];
+  // Google's guide puts 2.5's affective dialog and proactivity on v1alpha; no published proto has them.
+  const alpha: Array<[string, Record<string, unknown>, "v1beta" | "v1alpha", boolean]> = [
+    ["gemini-2.5-flash-native-audio-preview-12-2025", { generationConfig: { enableAffectiveDialog: true, thinkingConfig: { thinkingBudget: 0 } }, proactivity: { proactiveAudio: false } }, "v1alpha", true],
+    ["gemini-live-2.5-flash-native-audio", { generationConfig: { enableAffectiveDialog: true }, proactivity: { proactiveAudio: true } }, "v1alpha", true],
+    ["gemini-2.5-flash-native-audio-preview-12-2025", { generationConfig: { enableAffectiveDialog: true } }, "v1beta", false],
+    ["gemini-2.5-flash-native-audio-preview-12-2025", { generationConfig: {}, proactivity: { proactiveAudio: true } }, "v1beta", false],
+  ];
+  test.each(alpha)("%p with %j on %s → accepted: %p", async (model, fields, api, ok) => {
+    const r = await raw({}, undefined, api);
+    r.send({ setup: { model: `models/${model}`, ...fields } });
+    if (ok) {
+      await until(() => r.msgs.length >= 1, "setupComplete");
+      expect(r.msgs[0]).toEqual({ setupComplete: {} });
+    } else {
+      expect((await r.closed).code).toBe(1007);
+      expect(r.srv.sessions[0]!.setupProblems.join()).toMatch(/unknown field: "(enableAffectiveDialog|proactivity)"/);
+    }
+  });
+
+  test("a setup the published protos refuse is closed 1007 with the service's words (additionalProperties in parameters)", async () => {
+    const r = await raw();
+    const parameters = { type: "OBJECT", properties: { q: { type: "STRING" } }, additionalProperties: false };
+    r.send({ setup: { model: "models/gemini-3.8-live", tools: [{ functionDeclarations: [{ name: "f", description: "d", parameters }] }] } });
+    expect(await r.closed).toEqual({ code: 1007, reason: 'Invalid JSON payload received. Unknown name "additionalProperties": Cannot find field.' });
+    expect(r.msgs).toEqual([]);
+  });
+
+  test("enum names in lower case pass, as the service reads them loosely", async () => {
+    const r = await raw();
+    const parameters = { type: "object", properties: { q: { type: "string" } } };
+    r.send({ setup: { model: "models/gemini-3.8-live", tools: [{ functionDeclarations: [{ name: "f", description: "d", parameters }] }] } });
+    await until(() => r.msgs.length >= 1, "setupComplete");
+    expect(r.msgs[0]).toEqual({ setupComplete: {} });
+  });
+
   test.each(cases)("%p with %j → accepted: %p", async (model, fields, ok) => {
     const r = await raw();
     r.send({ setup: { model: `models/${model}`, ...fields } });

@@ -5,6 +5,8 @@ import { describe, expect, test } from "bun:test";
 import { cleanupAfterEach } from "../support/cleanup.ts";
 import type { CallTool } from "../../src/call/agent.ts";
 import { ToolRunner, type ToolRunReport } from "../../src/call/tool-runner.ts";
+import type { FunctionDeclaration } from "../../src/gemini/protocol.ts";
+import { declarationParameters } from "../../src/gemini/tool-schema.ts";
 import { StandinServer } from "../support/gemini-spy.ts";
 import { silentLog } from "../support/log.ts";
 import { makeSession, recorder, until } from "./helpers.ts";
@@ -29,7 +31,7 @@ async function setup(opts: { lifetimeMs?: number } = {}) {
         await Bun.sleep(5);
         return { eta: "16:00", orderId: args.orderId };
       },
-      { type: "OBJECT", properties: { orderId: { type: "STRING" } } },
+      { type: "object", properties: { orderId: { type: "string" } } },
       "Find an order.",
     ),
     tool("explode", () => {
@@ -37,7 +39,12 @@ async function setup(opts: { lifetimeMs?: number } = {}) {
     }),
     tool("slow", () => new Promise((r) => (releaseSlow = () => r({ status: "ok", late: true })))),
   ];
-  const s = makeSession(url, { tools: tools.map((t) => t.declaration) });
+  const declarations = tools.map(({ declaration: d }): FunctionDeclaration => ({
+    name: d.name,
+    ...(d.description ? { description: d.description } : {}),
+    ...(d.parameters ? declarationParameters("openapi", d.parameters, d.name).fields : {}),
+  }));
+  const s = makeSession(url, { tools: declarations });
   defer(() => s.close());
   const reports: ToolRunReport[] = [];
   const runner = new ToolRunner({

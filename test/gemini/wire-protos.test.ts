@@ -7,7 +7,9 @@ import { join } from "node:path";
 import protobuf from "protobufjs";
 import protojson from "protobufjs/ext/protojson.js";
 import { audioFrame, type FunctionDeclaration, setupFrame, textFrame, toolResponseFrame } from "../../src/gemini/protocol.ts";
-import { buildSetup, modelFamily, type ModelFamily, type ModelTuning } from "../../src/gemini/setup.ts";
+import type { Agent, CallTool } from "../../src/call/agent.ts";
+import { planAgent } from "../../src/gemini/agent-plan.ts";
+import { buildSetup, modelFamily, type ModelFamily, type ModelTuning, type SetupParams } from "../../src/gemini/setup.ts";
 import { toJsonSchemaParameters, toOpenApiSchema } from "../../src/gemini/tool-schema.ts";
 import { endCallTool } from "../../src/tools/end-call.ts";
 import { CLIENT_MESSAGE, KNOWN_EXCEPTIONS, loadProtos, WireChecker } from "../support/wire-protos.ts";
@@ -63,10 +65,54 @@ const MODELS: Record<ModelFamily, string> = {
 const TUNED: ModelTuning = { thinkingLevel: "high", thinkingBudget: 1024, affectiveDialog: true, proactiveAudio: true };
 const HANDLE = "Cj4KEnNlc3Npb24taGFuZGxlLTAwMDEaKAoQZ2VtaW5pLTMuOC1saXZl";
 
-function frameFor(model: string, o: { tuning?: ModelTuning; tools?: FunctionDeclaration[]; handle?: string; prompt?: string } = {}): string {
-  return setupFrame(
-    buildSetup({ model, voice: "Kore", prompt: o.prompt ?? "You are Amani, the front desk.", tools: o.tools, handle: o.handle, tuning: o.tuning }),
-  );
+function frameFor(model: string, o: Partial<SetupParams> = {}): string {
+  return setupFrame(buildSetup({ voice: "Kore", prompt: "You are Amani, the front desk.", ...o, model }));
+}
+
+/** An agent with every per-agent setting the relay has, and tools of every kind: both behaviors, each scheduling. */
+function fullAgent(model: string): Agent {
+  const tool = (name: string, extra: Partial<CallTool["declaration"]>): CallTool => ({
+    declaration: { name, description: `The ${name} tool.`, parameters: BOOKING_SCHEMA, origin: `agents[0].tools.${name}`, ...extra },
+    timeoutMs: 1000,
+    run: () => Promise.resolve(null),
+  });
+  return {
+    name: "amani",
+    model,
+    voice: "Kore",
+    prompt: "You are Amani, the front desk.",
+    greeting: "",
+    maxCallSeconds: 0,
+    idleSeconds: 0,
+    tools: [
+      endCallTool(),
+      tool("book_blocking", { behavior: "blocking" }),
+      tool("book_interrupt", { behavior: "non_blocking", scheduling: "interrupt" }),
+      tool("book_idle", { behavior: "non_blocking", scheduling: "when_idle" }),
+      tool("book_silent", { behavior: "non_blocking", scheduling: "silent" }),
+      tool("book_default", {}),
+    ],
+    turnTaking: { startSensitivity: "low", endSensitivity: "high", prefixPaddingMs: 40, silenceDurationMs: 800 },
+    languages: ["sw-KE", "en-KE"],
+    temperature: 0.7,
+    webSearch: true,
+  };
+}
+
+/** The setup the relay would send for fullAgent on `model`, tools in `form`. */
+function fullFrame(model: string, form: "json" | "openapi", o: { tuning?: ModelTuning; handle?: string } = {}): string {
+  const a = fullAgent(model);
+  const plan = planAgent(a, { toolSchema: form, tuning: o.tuning ?? {} });
+  return frameFor(model, {
+    prompt: a.prompt,
+    tools: plan.declarations,
+    search: a.webSearch,
+    turnTaking: a.turnTaking,
+    languages: a.languages,
+    temperature: a.temperature,
+    tuning: o.tuning,
+    handle: o.handle,
+  });
 }
 
 /** The parsed setup as an object to change one thing in. */
@@ -172,8 +218,10 @@ describe("known exceptions: fields the official SDK sends ahead of the published
     expect(x.source).toMatch(/js-genai .+:\d+/);
   });
 
-  test("without the exceptions the relay's 3.8-extended-thinking and tuned 2.5 setups would be refused (so each is needed)", () => {
+  test("without the exceptions the relay's 3.8-extended-thinking, tuned 2.5 and language-hinted setups would be refused (so each is needed)", () => {
     const strictest = new WireChecker(bare);
+    expect(strictest.check(frameFor(MODELS["3.8"], { languages: ["sw"] })).join()).toContain('unknown field: "languageCodes"');
+    expect(wire.check(frameFor(MODELS["3.8"], { languages: ["sw"] }))).toEqual([]);
     expect(strictest.check(frameFor(MODELS["3.8-extended-thinking"])).join()).toContain('unknown field: "thinkingLevel"');
     const tuned = strictest.check(frameFor(MODELS["2.5"], { tuning: TUNED })).join();
     expect(tuned).toContain('unknown field: "enableAffectiveDialog"');
@@ -188,6 +236,9 @@ describe("known exceptions: fields the official SDK sends ahead of the published
     const p = JSON.parse(frameFor(MODELS["2.5"], { tuning: { proactiveAudio: true } }));
     p.setup.proactivity.proactiveAudio = "on";
     expect(wire.check(JSON.stringify(p)).join()).toContain("proactive_audio");
+    const l = JSON.parse(frameFor(MODELS["3.8"], { languages: ["sw"] }));
+    l.setup.inputAudioTranscription.languageCodes = "sw";
+    expect(wire.check(JSON.stringify(l)).join()).toContain("language_codes");
   });
 
   test("loading fails once the protos gain an exception's field (so stale exceptions are noticed)", () => {
@@ -216,6 +267,29 @@ describe("what the relay sends passes", () => {
   test.each(cases)("setup %s", (_name, model, tuning, form, handle) => {
     const frame = frameFor(model, { tuning, tools: tools[form]?.(), handle });
     expect(wire.check(frame)).toEqual([]);
+  });
+
+  const full: Array<[string, string, "json" | "openapi", ModelTuning | undefined, string | undefined]> = [];
+  for (const [family, model] of Object.entries(MODELS)) {
+    for (const form of ["openapi", "json"] as const) {
+      full.push([`${family} tools:${form}`, model, form, undefined, undefined]);
+      full.push([`${family} tools:${form} tuned resume`, model, form, TUNED, HANDLE]);
+    }
+  }
+  test.each(full)("setup of an agent with every setting and tool kind, %s", (_name, model, form, tuning, handle) => {
+    const frame = fullFrame(model, form, { tuning, handle });
+    expect(wire.check(frame)).toEqual([]);
+    const s = JSON.parse(frame).setup;
+    expect(s.realtimeInputConfig.automaticActivityDetection).toEqual({
+      startOfSpeechSensitivity: "START_SENSITIVITY_LOW",
+      endOfSpeechSensitivity: "END_SENSITIVITY_HIGH",
+      prefixPaddingMs: 40,
+      silenceDurationMs: 800,
+    });
+    expect(s.generationConfig.temperature).toBe(0.7);
+    expect(s.inputAudioTranscription).toEqual({ languageCodes: ["sw-KE", "en-KE"] });
+    expect(s.tools[1]).toEqual({ googleSearch: {} });
+    expect(s.generationConfig.speechConfig.languageCode).toBeUndefined();
   });
 
   test("setup without a prompt (no systemInstruction) and with an empty tool list", () => {
@@ -258,6 +332,14 @@ describe("what the relay sends passes", () => {
       expect(wire.check(toolResponseFrame([{ id: "function-call-1", name: "lookup_order", response }]))).toEqual([]);
     }
     expect(wire.check(toolResponseFrame(answers.map((response, i) => ({ id: `c${i}`, name: "t", response }))))).toEqual([]);
+  });
+
+  test("toolResponse with each scheduling the relay sends for non-blocking tools (Google's enum names)", () => {
+    for (const scheduling of ["INTERRUPT", "WHEN_IDLE", "SILENT"] as const) {
+      expect(wire.check(toolResponseFrame([{ id: "function-call-1", name: "book", response: { status: "ok", output: null }, scheduling }]))).toEqual([]);
+    }
+    // The docs' other spelling is not the proto's.
+    expect(wire.check(`{"toolResponse":{"functionResponses":[{"id":"a","name":"b","response":{},"scheduling":"INTERRUPTED"}]}}`).join()).toContain("INTERRUPTED");
   });
 
   // The relay builds no other client message (no audioStreamEnd, activityStart/End, clientContent, mediaChunks).

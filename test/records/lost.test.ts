@@ -29,6 +29,7 @@ function ended(id: string, at: number): RecordOp {
     detail: "caller socket closed (1000)",
     agentTurns: 1,
     bargeIns: 0,
+    rejectedTurns: 0,
     firstAudioMs: undefined,
     audio: { framesIn: 1, framesOut: 1, underrunMs: 0, discardedMs: 0, droppedMs: 0, overflowMs: 0 },
     model: {},

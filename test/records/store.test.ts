@@ -124,9 +124,11 @@ describe("store", () => {
     expect(b.lines.some((l) => l.includes("schema migrated"))).toBe(false);
     const raw = new SQL(url);
     defer(() => raw.close());
-    expect(await raw`SELECT version FROM schema_migrations ORDER BY version`).toEqual(
-      MIGRATIONS.map((m) => ({ version: m.version })).sort((x, y) => x.version - y.version),
-    );
+    // Every migration once, in version order (each kind of work numbers its own in a range of its own).
+    const versions = MIGRATIONS.map((m) => m.version);
+    expect(versions).toEqual([...versions].sort((x, y) => x - y));
+    expect(versions.slice(0, 4)).toEqual([1, 2, 3, 4]);
+    expect(await raw`SELECT version FROM schema_migrations ORDER BY version`).toEqual(versions.map((version) => ({ version })));
     expect(await raw`PRAGMA journal_mode`).toEqual([{ journal_mode: "wal" }]);
   });
 

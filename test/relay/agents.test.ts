@@ -75,7 +75,8 @@ describe("routing by dialed number", () => {
     expect(functionsOf(a.s)).toEqual(["end_call", "lookup_order"]);
     expect(functionsOf(b.s)).toEqual(["price_of"]);
     const lookup = setupOf(a.s).tools![0]!.functionDeclarations[1]!;
-    expect(lookup.parameters).toEqual({ type: "object", properties: { order: { type: "string" } }, required: ["order"] });
+    // The file's JSON Schema in Google's Schema subset (GEMINI_TOOL_SCHEMA's default form), not passed through.
+    expect(lookup.parameters).toEqual({ type: "OBJECT", properties: { order: { type: "STRING" } }, required: ["order"] });
 
     await until(() => events.filter((e) => e.type === "started").length === 2, "started events");
     const started = events.flatMap((e) => (e.type === "started" ? [[e.callId, e.agent, e.callee]] : []));

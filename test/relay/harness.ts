@@ -42,7 +42,7 @@ export interface Harness {
 export async function startHarness(
   env: Record<string, string> = {},
   standinOpts: Partial<StandinOptions> = {},
-  opts: { router?: AgentRouter } = {},
+  opts: { router?: AgentRouter; alphaUrl?: boolean } = {},
 ): Promise<Harness> {
   const { log, lines: logs } = captureLog("debug");
   const standin = new StandinServer({ mode: "tone", speechRms: 30000, ...standinOpts });
@@ -56,12 +56,21 @@ export async function startHarness(
     SAUTIKIT_WEBHOOK_SECRET: SECRET,
     STREAM_TOKEN_SECRET: "stream-secret",
     GEMINI_API_KEY: "test-key",
-    GEMINI_LIVE_URL: standinUrl,
+    GEMINI_LIVE_URL: opts.alphaUrl === true ? standinUrl.replace(".v1beta.", ".v1alpha.") : standinUrl,
     AGENT_GREETING: "",
     PREWARM_WAIT_MS: "3000",
     ...env,
   });
-  const { calls, relay, metrics, readiness, records, admission } = assemble(config, { url: config.gemini.liveUrl, apiKey: "test-key", label: config.gemini.model }, log, opts.router);
+  // alphaUrl: GEMINI_LIVE_URL names the stand-in's v1alpha path (so GEMINI_AFFECTIVE_DIALOG and
+  // GEMINI_PROACTIVE_AUDIO load), 2.5 sessions with either go there and every other session to v1beta, as main.ts
+  // does with GeminiSettings.alphaUrl.
+  const endpoint = {
+    url: config.gemini.alphaUrl !== undefined ? standinUrl : config.gemini.liveUrl,
+    alphaUrl: config.gemini.alphaUrl,
+    apiKey: "test-key",
+    label: config.gemini.model,
+  };
+  const { calls, relay, metrics, readiness, records, admission } = assemble(config, endpoint, log, opts.router);
   // The stream URL must name the real port, known only after listening; the app reads publicUrl per request.
   if (!env.PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${relay.port}`;
   const base = `http://127.0.0.1:${relay.port}`;

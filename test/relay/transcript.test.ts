@@ -34,4 +34,30 @@ describe("transcript aggregation", () => {
       [false, "Again"],
     ]);
   });
+
+  test("grounding: kept for the agent's next line when it comes first, merged per turn, on the final line only", () => {
+    const out: TranscriptEvent[] = [];
+    const t = new TranscriptAggregator("c1", (e) => out.push(e));
+    const a = { queries: ["q1"], sources: [{ uri: "https://a.example/", title: "A" }], raw: [{ n: 1 }] };
+    const b = { queries: ["q1", "q2"], sources: [{ uri: "https://a.example/", title: "A again" }, { uri: "https://b.example/", title: null }], raw: [{ n: 2 }] };
+    t.callerFragment("Will it rain?", true, 0);
+    t.agentGrounding(a);
+    t.agentFragment("Yes, ", 100);
+    t.agentGrounding(b);
+    t.agentFragment("after four.", 400);
+    t.agentTurnEnded(500, 400, false);
+    t.agentFragment("Anything else?", 600);
+    t.agentTurnEnded(700, 300, false);
+    expect(out.filter((e) => !e.final).every((e) => e.grounding === undefined)).toBe(true);
+    const finals = out.filter((e) => e.final);
+    expect(finals.map((e) => [e.role, e.text, e.grounding])).toEqual([
+      ["caller", "Will it rain?", undefined],
+      [
+        "agent",
+        "Yes, after four.",
+        { queries: ["q1", "q2"], sources: [{ uri: "https://a.example/", title: "A" }, { uri: "https://b.example/", title: null }], raw: [{ n: 1 }, { n: 2 }] },
+      ],
+      ["agent", "Anything else?", undefined],
+    ]);
+  });
 });

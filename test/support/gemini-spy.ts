@@ -3,9 +3,21 @@
 // sessions die with, resumption handles, goAway, barge-in, bursty faster-than-real-time 24 kHz output), with knobs
 // for each of those and a record of every message. Used by the tests and the bench; the product's offline mode
 // uses src/gemini/offline/server.ts, which records nothing.
+// Also as the docs describe (docs/gemini-live.md#async-tools, #turns-the-model-rejects, #search-grounding):
+//   - setup is read as proto3 JSON against Google's v1beta protos (test/support/wire-protos.ts) and refused with
+//     1007 like the service's "Invalid JSON payload" (enum names read loosely, as the service does; not for the
+//     bench's lenient or lean modes); enableAffectiveDialog / proactivity only on a v1alpha path;
+//   - function calls, with `toolTurns` on (off by default: tests that script the model around tools speak for it):
+//     a NON_BLOCKING call (declared, or the generation's default) lets the model keep talking
+//     (a filler answer while the tool runs); its result is spoken WHEN_IDLE (after the current answer), at once
+//     with INTERRUPT (3.8 waits while the caller speaks), or not at all with SILENT; a BLOCKING result is
+//     answered when it comes, and on 3.8 a BLOCKING call is cancelled when the caller speaks again;
+//   - rejectNext(): answers that are only turnComplete with a turnCompleteReason and no audio;
+//   - with the googleSearch tool, answers to the caller carry groundingMetadata.
 import type { Server, ServerWebSocket } from "bun";
 import type { Logger } from "../../src/log.ts";
 import { EnergyDetector, tone, upsample16to24 } from "../../src/gemini/offline/voice.ts";
+import { KNOWN_EXCEPTIONS, loadProtos, WireChecker } from "./wire-protos.ts";
 
 export interface StandinOptions {
   hostname: string;
@@ -49,6 +61,15 @@ export interface StandinOptions {
   toolTrigger: string;
   /** A stalled model: takes setup, audio and text but never answers (speak() still works when called). */
   mute: boolean;
+  /**
+   * The model's own turns around function calls: a filler answer (fillerMs) while a NON_BLOCKING call runs, each
+   * result spoken as its call mode and scheduling say, a 3.8 BLOCKING call cancelled when the caller speaks again.
+   * Off (the default): results are only recorded, and the test speaks for the model.
+   */
+  toolTurns: boolean;
+  fillerMs: number;
+  /** With the googleSearch tool: the groundingMetadata each answer to the caller carries. */
+  grounding: Json;
   onCallerAudio: ((session: StandinSession, pcm: Uint8Array, receivedAtMs: number) => void) | undefined;
   onSession: ((session: StandinSession) => void) | undefined;
   log: Logger | undefined;
@@ -83,6 +104,17 @@ export const DEFAULT_STANDIN_OPTIONS: StandinOptions = {
   apiKey: undefined,
   toolTrigger: "TOOLCALL",
   mute: false,
+  toolTurns: false,
+  fillerMs: 300,
+  grounding: {
+    webSearchQueries: ["Nairobi weather today"],
+    groundingChunks: [
+      { web: { uri: "https://vertexaisearch.cloud.google.com/grounding-api-redirect/standin-1", title: "weather.example.com" } },
+      { web: { uri: "https://vertexaisearch.cloud.google.com/grounding-api-redirect/standin-2", title: "news.example.co.ke" } },
+    ],
+    groundingSupports: [{ segment: { startIndex: 0, endIndex: 20, text: "It is sunny in Nairobi" }, groundingChunkIndices: [0] }],
+    searchEntryPoint: { renderedContent: "<div class=\"search-entry\">Nairobi weather today</div>" },
+  },
   onCallerAudio: undefined,
   onSession: undefined,
   log: undefined,
@@ -113,6 +145,41 @@ interface SocketData {
 
 type Json = Record<string, unknown>;
 
+type CallMode = "BLOCKING" | "NON_BLOCKING";
+
+/** A function result as the model took it, and what it did with it. */
+export interface ToolResultSeen {
+  id: string;
+  name: string;
+  mode: CallMode;
+  scheduling: string | undefined;
+  /** answered: spoken at once; queued: spoken after the answer in progress; interrupted: cut the answer in
+   *  progress, then spoken; silent: context only; late: its call was cancelled or never made. */
+  action: "answered" | "queued" | "interrupted" | "silent" | "late";
+}
+
+/** The generation's own call mode for a declaration without `behavior` (docs/gemini-live.md#async-tools). */
+function defaultMode(model: string): CallMode {
+  return /^gemini-3\.8-/.test(model.replace(/^models\//, "")) ? "NON_BLOCKING" : "BLOCKING";
+}
+
+/** The service's words for a field it does not know, else the reader's (a close reason holds 123 bytes). */
+export function invalidPayload(problem: string): string {
+  const name = /unknown field: "([^"]+)"/.exec(problem)?.[1];
+  const text = name !== undefined ? `Invalid JSON payload received. Unknown name "${name}": Cannot find field.` : `Invalid JSON payload received. ${problem}`;
+  return Buffer.from(text).subarray(0, 123).toString();
+}
+
+/** The published protos, strictly; on a v1beta path without the two fields Google's guide puts on v1alpha. */
+let checkers: { alpha: WireChecker; beta: WireChecker } | undefined;
+function wireCheckers(): { alpha: WireChecker; beta: WireChecker } {
+  if (checkers === undefined) {
+    const alphaOnly = new Set(["enable_affective_dialog", "proactivity"]);
+    checkers = { alpha: new WireChecker(), beta: new WireChecker(loadProtos(KNOWN_EXCEPTIONS.filter((x) => !alphaOnly.has(x.field)))) };
+  }
+  return checkers;
+}
+
 /** One client socket as the stand-in sees it, with everything it received, and control methods. */
 export class StandinSession {
   readonly id: number;
@@ -140,6 +207,14 @@ export class StandinSession {
   audioBytes = 0;
   readonly texts: string[] = [];
   readonly toolResponses: Json[] = [];
+  /** Each function result and what the model did with it. */
+  readonly toolResults: ToolResultSeen[] = [];
+  /** Why the setup was refused (the proto reader's words), if it was. */
+  setupProblems: string[] = [];
+  /** Answers sent as an empty turnComplete with a turnCompleteReason. */
+  rejectedTurns = 0;
+  /** groundingMetadata messages sent. */
+  groundings = 0;
   readonly clientContents: Json[] = [];
   readonly handlesIssued: string[] = [];
   interruptions = 0;
@@ -156,6 +231,14 @@ export class StandinSession {
   private playbackEndsAt = 0;
   private toolSeq = 0;
   readonly pendingToolIds = new Set<string>();
+  /** Pending calls and the mode the model called each in. */
+  private readonly pendingModes = new Map<string, { name: string; mode: CallMode }>();
+  /** Declared `behavior` per function name. */
+  private readonly declared = new Map<string, CallMode>();
+  private search = false;
+  /** Answers to give after the one in progress (WHEN_IDLE results). */
+  private afterTurn: Array<() => void> = [];
+  private rejecting: { left: number; reason: string } | undefined;
   private readonly vad: EnergyDetector;
   private lastUtterance: Uint8Array | undefined;
 
@@ -209,17 +292,34 @@ export class StandinSession {
     this.ws?.close(code, reason);
   }
 
-  /** Sends a toolCall; returns the call id. */
+  /** How the model calls `name`: its declared behavior, else the generation's default. */
+  callMode(name: string): CallMode {
+    return this.declared.get(name) ?? defaultMode(String(this.setup?.model ?? ""));
+  }
+
+  /** Sends a toolCall; returns the call id. A NON_BLOCKING call: the model goes on talking (a filler answer). */
   toolCall(name: string, args: Json = {}): string {
     const id = `function-call-${this.id}-${++this.toolSeq}`;
+    const mode = this.callMode(name);
     this.pendingToolIds.add(id);
+    this.pendingModes.set(id, { name, mode });
     this.send({ toolCall: { functionCalls: [{ id, name, args }] } });
+    const { toolTurns, fillerMs: filler } = this.server.opts;
+    if (toolTurns && mode === "NON_BLOCKING" && filler > 0 && !this.generating) this.speak({ ms: filler, transcript: "One moment, let me check that for you." });
     return id;
   }
 
   cancelTools(ids: string[]): void {
-    for (const id of ids) this.pendingToolIds.delete(id);
+    for (const id of ids) {
+      this.pendingToolIds.delete(id);
+      this.pendingModes.delete(id);
+    }
     this.send({ toolCallCancellation: { ids } });
+  }
+
+  /** The next `n` answers (to caller speech or a text) are only `turnComplete` with `reason`, no audio. */
+  rejectNext(n: number, reason = "RESPONSE_REJECTED"): void {
+    this.rejecting = n > 0 ? { left: n, reason } : undefined;
   }
 
   /** Sends a message already serialized and encoded (lean mode's cached answers). */
@@ -272,6 +372,7 @@ export class StandinSession {
       for (const r of rs) {
         this.toolResponses.push(r);
         this.pendingToolIds.delete(String(r.id));
+        this.onToolResult(r);
       }
       return;
     }
@@ -299,6 +400,29 @@ export class StandinSession {
       return this.close(1007, INVALID_ARGUMENT);
     }
     if (o.validateSetup && !validSetupFor(setup, model)) return this.close(1007, INVALID_ARGUMENT);
+    // The service reads the message as proto3 JSON ("Invalid JSON payload received. Unknown name ..."). Not for
+    // the bench's baseline relay (lenient) or load generation (lean).
+    if (o.validateSetup && !o.lenient && !o.lean) {
+      const c = wireCheckers();
+      // The service reads enum names loosely (lower case passes, js-genai#875); the strict reader does not.
+      const loose = /unknown enum value: "([^"]*)"/;
+      this.setupProblems = (this.requestUrl.includes(".v1alpha.") ? c.alpha : c.beta)
+        .check(raw)
+        .filter((p) => {
+          const v = loose.exec(p)?.[1];
+          return v === undefined || v === v.toUpperCase();
+        });
+      if (this.setupProblems.length > 0) {
+        this.server.log?.debug({ standin: this.id, problems: this.setupProblems }, "standin: setup refused");
+        return this.close(1007, invalidPayload(this.setupProblems[0]!));
+      }
+    }
+    for (const t of (setup.tools ?? []) as Json[]) {
+      if ("googleSearch" in t) this.search = true;
+      for (const d of (t.functionDeclarations ?? []) as Json[]) {
+        if (d.behavior === "BLOCKING" || d.behavior === "NON_BLOCKING") this.declared.set(String(d.name), d.behavior);
+      }
+    }
 
     let conv: Conversation | undefined;
     const handle = sr?.handle as string | undefined;
@@ -352,6 +476,7 @@ export class StandinSession {
         return;
       }
       if (o.mute) return;
+      if (this.rejected()) return;
       this.speak({ ms: o.greetingMs, hz: o.greetingHz, transcript: "Hello! How can I help you today?" });
       return;
     }
@@ -385,6 +510,51 @@ export class StandinSession {
 
   private onSpeechStart(): void {
     if (this.generating || performance.now() < this.playbackEndsAt) this.interrupt();
+    // 3.8 cancels a BLOCKING call when the caller speaks again (Google's 3.8 guide).
+    if (this.server.opts.toolTurns && /^gemini-3\.8-/.test(String(this.setup?.model ?? "").replace(/^models\//, ""))) {
+      const ids = [...this.pendingModes].filter(([, c]) => c.mode === "BLOCKING").map(([id]) => id);
+      if (ids.length > 0) this.cancelTools(ids);
+    }
+  }
+
+  /** An answer that is only `turnComplete` + turnCompleteReason, when rejectNext() asked for one. */
+  private rejected(): boolean {
+    const r = this.rejecting;
+    if (r === undefined) return false;
+    if (--r.left <= 0) this.rejecting = undefined;
+    this.rejectedTurns++;
+    this.send({ serverContent: { turnComplete: true, turnCompleteReason: r.reason } });
+    return true;
+  }
+
+  /** A function result arrives: the model answers it as its call mode and scheduling say. */
+  private onToolResult(r: Json): void {
+    const id = String(r.id);
+    const call = this.pendingModes.get(id);
+    const scheduling = typeof r.scheduling === "string" ? r.scheduling : undefined;
+    const seen = (action: ToolResultSeen["action"]): void =>
+      void this.toolResults.push({ id, name: String(r.name), mode: call?.mode ?? "BLOCKING", scheduling, action });
+    if (call === undefined) return seen("late");
+    this.pendingModes.delete(id);
+    if (!this.server.opts.toolTurns) return;
+    const say = (): void => this.speak({ transcript: `Here is what ${call.name} found.` });
+    // Scheduling applies to NON_BLOCKING calls only; a BLOCKING call's result is what the model waited for.
+    const how = call.mode === "BLOCKING" ? "BLOCKING" : (scheduling ?? "WHEN_IDLE");
+    const busy = this.generating || performance.now() < this.playbackEndsAt;
+    const callerTalking = this.vad.isSpeaking;
+    if (how === "SILENT") return seen("silent");
+    // 3.8's "polite interruption": while the caller speaks, INTERRUPT waits as WHEN_IDLE does.
+    if (how === "INTERRUPT" && !callerTalking) {
+      if (busy) this.interrupt();
+      seen(busy ? "interrupted" : "answered");
+      return say();
+    }
+    if (!busy && !callerTalking) {
+      seen("answered");
+      return say();
+    }
+    seen("queued");
+    this.afterTurn.push(say);
   }
 
   private onSpeechEnd(utterance: Uint8Array, speechMs: number): void {
@@ -392,6 +562,11 @@ export class StandinSession {
     if (this.server.opts.mute) return;
     this.send({ serverContent: { inputTranscription: { text: `(caller spoke ${speechMs} ms)`, finished: true } } });
     const o = this.server.opts;
+    if (this.rejected()) return;
+    if (this.search) {
+      this.groundings++;
+      this.send({ serverContent: { groundingMetadata: o.grounding } });
+    }
     if (o.mode === "echo" && utterance.byteLength > 0) this.speak({ pcm24: upsample16to24(utterance), transcript: "(echo)" });
     else this.speak();
   }
@@ -426,6 +601,9 @@ export class StandinSession {
         this.generating = false;
         this.send({ serverContent: { turnComplete: true }, usageMetadata: usage });
         this.issueHandle();
+        // WHEN_IDLE results: now the model is quiet.
+        const next = this.afterTurn.shift();
+        if (next !== undefined) next();
       }, wait);
     };
     const step = (): void => {

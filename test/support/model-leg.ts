@@ -1,7 +1,7 @@
 // A scripted ModelLeg for testing a Call without a model provider: it records what the call sends (audio bytes,
 // texts, tool results, resumes) and lets the test say what the model does (audio, turn signals, transcripts,
 // tool calls, a failure), synchronously, through the same ModelLegEvents a real leg would fire.
-import type { ModelUsage } from "../../src/call/data.ts";
+import type { Grounding, ModelUsage } from "../../src/call/data.ts";
 import type { ModelLeg, ModelLegEvents, ToolCallRequest } from "../../src/call/model-leg.ts";
 
 export class ScriptedLeg implements ModelLeg {
@@ -99,8 +99,13 @@ export class ScriptedLeg implements ModelLeg {
     this.on.generationComplete();
   }
 
-  turnComplete(): void {
-    this.on.turnComplete(undefined);
+  /** `reason` as a provider gives it; `rejected` marks a refused or broken turn (see ModelLegEvents). */
+  turnComplete(reason?: string, rejected = false): void {
+    this.on.turnComplete(reason, rejected);
+  }
+
+  grounding(g: Grounding): void {
+    this.on.grounding(g);
   }
 
   toolCall(call: ToolCallRequest): void {

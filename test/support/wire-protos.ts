@@ -26,6 +26,8 @@ export interface KnownException {
   /** A message or enum type name; an enum or message defined here is added next to the field. */
   type: string;
   define?: { enum: Record<string, number> } | { fields: Record<string, string> };
+  /** A list field (proto `repeated`). */
+  repeated?: boolean;
   source: string;
 }
 
@@ -58,6 +60,16 @@ export const KNOWN_EXCEPTIONS: readonly KnownException[] = [
       "googleapis/js-genai src/types.ts:8225 (LiveConnectConfig.proactivity) and :7953 (ProactivityConfig.proactiveAudio), " +
       "sent as setup.proactivity by src/converters/_live_converters.ts:1215",
   },
+  {
+    // The published AudioTranscriptionConfig is an empty message.
+    message: `${PKG}.AudioTranscriptionConfig`,
+    field: "language_codes",
+    type: "string",
+    repeated: true,
+    source:
+      "googleapis/js-genai src/types.ts:3001 (AudioTranscriptionConfig.languageCodes, BCP-47 hints), passed through whole " +
+      "as setup.inputAudioTranscription / setup.outputAudioTranscription by src/converters/_live_converters.ts:1172 and :1183",
+  },
 ];
 
 /** Field numbers far above any Google uses, so an added field never collides with a real one. */
@@ -79,7 +91,7 @@ export function loadProtos(exceptions: readonly KnownException[] = KNOWN_EXCEPTI
       Object.entries(x.define.fields).forEach(([name, type], j) => m.add(new protobuf.Field(name, j + 1, type, "optional")));
       t.add(m);
     }
-    t.add(new protobuf.Field(x.field, EXCEPTION_FIELD_ID + i, x.type, "optional"));
+    t.add(new protobuf.Field(x.field, EXCEPTION_FIELD_ID + i, x.type, x.repeated === true ? "repeated" : "optional"));
   });
   root.resolveAll();
   return root;

@@ -27,6 +27,21 @@ interface Line {
   endMs?: number;
   interrupted?: boolean;
   heardMs?: number | null;
+  /** What a web search found for this agent turn. */
+  grounding?: { queries?: string[]; sources?: Array<{ uri: string; title: string | null }> };
+}
+
+/** "searched: …" and the pages an agent turn drew on (links open elsewhere, without a referrer). */
+function groundingOf(l: Line): HTMLElement | null {
+  const g = l.grounding;
+  if (g === undefined) return null;
+  const sources = (g.sources ?? []).filter((s) => /^https?:\/\//.test(s.uri));
+  return h(
+    "div",
+    { class: "grounding" },
+    (g.queries ?? []).length > 0 ? h("span", {}, `searched: ${g.queries!.join(" · ")}`) : null,
+    ...sources.map((s) => h("a", { href: s.uri, target: "_blank", rel: "noopener noreferrer" }, s.title ?? new URL(s.uri).hostname)),
+  );
 }
 
 interface Tool {
@@ -200,7 +215,7 @@ function renderDetail(): void {
       l.role === "agent" && l.interrupted
         ? h("span", { class: "cut" }, ` · cut off${typeof l.heardMs === "number" ? ` after ${(l.heardMs / 1000).toFixed(1)} s heard` : ""}`)
         : null;
-    const line = h("div", { class: `line ${l.role}`, "data-start-ms": String(Math.round(l.startMs)) }, h("span", { class: "who" }, l.role, cut), l.text);
+    const line = h("div", { class: `line ${l.role}`, "data-start-ms": String(Math.round(l.startMs)) }, h("span", { class: "who" }, l.role, cut), l.text, groundingOf(l));
     if (rec.view !== undefined) {
       const view = rec.view;
       line.classList.add("seekable");
