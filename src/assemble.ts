@@ -7,6 +7,7 @@ import type { AgentRouter } from "./call/agent.ts";
 import { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
 import { geminiLegFactory, type GeminiEndpoint } from "./gemini/index.ts";
+import { HandoffService } from "./handoff/desk.ts";
 import type { Logger } from "./log.ts";
 import { watchCalls } from "./metrics/call-metrics.ts";
 import { httpCounters, metricsHandler } from "./metrics/http.ts";
@@ -25,6 +26,8 @@ export interface Assembled {
   /** Reasons not to take new calls; starts with "modelFailing". main.ts adds "draining". */
   readiness: Readiness;
   records: Records;
+  /** The handoff tool's desk (notifications, a person on the line). */
+  handoffs: HandoffService;
   /** Which calls this instance answers; the drain closes it before the exit. */
   admission: CallAdmission;
 }
@@ -55,6 +58,16 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
   const lag = new LoopLagSampler((s) => metrics.eventLoopLag.observe(s));
   lag.start();
   const records = new Records(config, calls, log);
+  const handoffs = new HandoffService({
+    outbox: records.deliveries,
+    record: (op) => records.recorder.push(op),
+    events: calls.events,
+    supervision: config.sautikitApiKey === undefined ? undefined : { apiUrl: config.sautikitApiUrl, apiKey: config.sautikitApiKey },
+    pollMs: config.handoff.supervisionPollMs,
+    publicUrl: () => config.publicUrl,
+    log: log.child({ component: "handoff" }),
+  });
+  calls.handoffs = handoffs;
   const admission = new CallAdmission({
     store: records.store,
     seen: new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000),
@@ -65,11 +78,13 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     readiness,
     metrics: metricsHandler(metrics, config.metricsToken),
     claims: records.streamClaims,
+    handoffs,
   });
   const stopServer = relay.stop;
   relay.stop = async () => {
     lag.stop();
+    handoffs.stop();
     await stopServer();
   };
-  return { calls, relay, metrics, readiness, records, admission };
+  return { calls, relay, metrics, readiness, records, handoffs, admission };
 }

@@ -24,6 +24,9 @@ export function agentRouter(config: Config, env: Record<string, string | undefin
         maxCallSeconds: config.maxCallSeconds,
       },
       toolSigningSecret: config.toolSigningSecret,
+      handoffSigning: config.handoff.secret !== undefined,
+      sautikitApi: config.sautikitApiKey !== undefined,
+      analysisSchemaForm: config.analysis.schemaForm,
     }),
   );
 }

@@ -2,6 +2,7 @@
 // src/admission), the recorder on the call event hub, the mark that keeps one live socket per call across
 // instances, the end-of-call webhook outbox, retention, the sweep for records left open. None of it is on the audio
 // path, and none of it can end a call: a database that is down only delays the records.
+import { AnalysisWorker } from "../analysis/worker.ts";
 import type { CallManager } from "../call/manager.ts";
 import type { EndReason } from "../call/data.ts";
 import type { Config } from "../config.ts";
@@ -22,7 +23,10 @@ export class Records {
   readonly recorder: Recorder;
   /** The "stream URL used" mark, shared by every instance on this database (server.ts asks it at upgrade). */
   readonly streamClaims: StoreStreamClaims;
+  /** The outbox: call.ended and call.analyzed with CALL_WEBHOOK_URL, call.handoff with a handoff secret. */
   readonly deliveries: Deliveries | undefined;
+  /** Post-call analyses (src/analysis), queued with the ended writes of agents that have `analysis`. */
+  readonly analysis: AnalysisWorker;
   readonly retention: Retention;
   readonly lost: LostSweep;
   private readonly unsubscribe: () => void;
@@ -36,13 +40,27 @@ export class Records {
     const rlog = log.child({ component: "records" });
     rlog.info({ database: describeDatabase(r.databaseUrl, r.engine), retentionDays: r.retentionDays, callWebhook: r.webhook !== undefined }, "records: opening the database");
     this.store = new SqlStore(r.databaseUrl, r.engine, rlog);
-    this.deliveries = r.webhook === undefined ? undefined : new Deliveries(this.store, r.webhook, rlog);
+    const handoff = config.handoff.secret === undefined ? undefined : config.handoff;
+    this.deliveries = r.webhook === undefined && handoff === undefined ? undefined : new Deliveries(this.store, { call: r.webhook, handoff }, rlog);
+    this.analysis = new AnalysisWorker({
+      store: this.store,
+      settings: config.analysis,
+      apiKey: config.gemini.apiKey,
+      webhook: r.webhook !== undefined,
+      log: log.child({ component: "analysis" }),
+      onSettled: () => this.deliveries?.kick(0),
+    });
     this.recorder = new Recorder({
       store: this.store,
       queueMax: r.queueMax,
-      deliveries: this.deliveries !== undefined,
+      deliveries: r.webhook !== undefined,
       log: rlog,
-      onEnded: () => this.deliveries?.kick(0),
+      onEnded: () => {
+        this.deliveries?.kick(0);
+        this.analysis.kick(0);
+      },
+      // The agent as the router has it when the call ends (an agents file reloaded meanwhile has the last word).
+      analysisFor: (name) => calls.router.list().find((x) => x.agent.name === name)?.agent.analysis,
       // Read when needed: PUBLIC_URL is what the <Stream> URLs were built from.
       streamHost: () => URL.parse(config.publicUrl)?.host ?? "",
     });
@@ -51,6 +69,7 @@ export class Records {
     this.lost = new LostSweep({ store: this.store, agents: () => calls.router.list().map((r) => r.agent), live: () => calls.calls().map((c) => c.callId), log: rlog });
     this.unsubscribe = calls.events.subscribe(this.recorder.observe);
     this.deliveries?.start();
+    this.analysis.start();
     this.retention.start();
     this.lost.start();
   }
@@ -67,6 +86,7 @@ export class Records {
     this.unsubscribe();
     this.retention.stop();
     this.lost.stop();
+    await this.analysis.stop();
     await this.deliveries?.stop();
     await this.store.close().catch(() => undefined);
   }

@@ -5,6 +5,7 @@ import { cleanupAfterEach } from "../support/cleanup.ts";
 import { SQL } from "bun";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 import type { RecordOp } from "../../src/records/record.ts";
+import { MIGRATIONS } from "../../src/records/migrations.ts";
 import { Recorder, TURN_DELAY_MS } from "../../src/records/recorder.ts";
 import { Retention } from "../../src/records/retention.ts";
 import type { RecordStore } from "../../src/records/store.ts";
@@ -123,7 +124,7 @@ describe("store", () => {
     expect(b.lines.some((l) => l.includes("schema migrated"))).toBe(false);
     const raw = new SQL(url);
     defer(() => raw.close());
-    expect(await raw`SELECT version FROM schema_migrations ORDER BY version`).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+    expect(await raw`SELECT version FROM schema_migrations ORDER BY version`).toEqual(MIGRATIONS.map((m) => ({ version: m.version })).sort((x, y) => x.version - y.version));
     expect(await raw`PRAGMA journal_mode`).toEqual([{ journal_mode: "wal" }]);
   });
 
