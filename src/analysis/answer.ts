@@ -143,7 +143,10 @@ export function readAnswer(text: string, spec: AnalysisSpec, model: string, at: 
   }
   if (!verdict.ok) {
     // Paths and schema words only, never the values (they are the call's content).
-    const problems = verdict.problems.slice(0, 5).map((p) => `${p.path.replace(/^arguments\.?/, "") || "answer"}: ${p.message}`);
+    // The checker speaks of tool arguments; here it is an answer.
+    const problems = verdict.problems
+      .slice(0, 5)
+      .map((p) => `${p.path.replace(/^arguments\.?/, "") || "answer"}: ${p.message === "is not an argument of this tool" ? "is not in the schema" : p.message}`);
     return { ok: false, why: `the answer does not fit the schema: ${problems.join("; ")}` };
   }
   return {
