@@ -137,7 +137,7 @@ export class HandoffService implements HandoffDesk {
     // op.live is the newest state: the supervision may have moved on while the event was being sent.
     this.d.record({ ...op, delivery });
     if (req.spec.live === undefined) this.rows.delete(handoffId);
-    if (delivery.status === "pending") outbox.kick(Math.max(0, delivery.nextAt - Date.now()));
+    if (delivery.status === "pending") outbox.kickAt(delivery.nextAt);
     log.info({ handoffId, notify: delivery.status, person: live?.state ?? null }, "handoff: done");
     return handoffAnswer(req, delivery, live);
   }

@@ -144,6 +144,11 @@ export class Deliveries {
     if (!this.stopped) this.wakeups.in(delayMs);
   }
 
+  /** Looks for due events at `at` (Unix ms on this outbox's clock: a row's next attempt). */
+  kickAt(at: number): void {
+    this.kick(at - this.clock.now());
+  }
+
   private pass(): Promise<void> {
     if (this.passing !== undefined) {
       this.again = true;
