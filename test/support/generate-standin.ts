@@ -77,9 +77,13 @@ export class GenerateStandin {
     return this.received.filter((r) => r.problems.length === 0);
   }
 
+  /** The base URL (GEMINI_API_URL), once started. */
+  url = "";
+
   start(): string {
     this.server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => this.handle(req) });
-    return `http://127.0.0.1:${this.server.port}`;
+    this.url = `http://127.0.0.1:${this.server.port}`;
+    return this.url;
   }
 
   /** Requests left hanging so far get `a` now. */
