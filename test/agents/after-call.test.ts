@@ -104,6 +104,16 @@ agents:
     expect(r!.agent.tools.map((t) => [t.declaration.name, t.declaration.description, t.timeoutMs])).toEqual([["handoff", "Pass the caller to the duty nurse.", 5000]]);
   });
 
+  test("the README's agent with analysis and handoff loads as it says", async () => {
+    const readme = await Bun.file(new URL("../../README.md", import.meta.url).pathname).text();
+    const block = /## What came of the call[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const [r] = loadAgentsFile(file(block!), opts({ env: { OPS_TOKEN: "t" } }));
+    expect(r!.agent.analysis).toMatchObject({ summary: true, success: "Did the caller confirm the appointment?", data: { required: ["confirmed"] } });
+    expect(r!.agent.handoff).toMatchObject({ notify: { headers: { Authorization: "Bearer t" } }, live: { number: "+254711000999", after: "resume" } });
+    expect(r!.agent.tools.map((t) => t.declaration.name)).toEqual(["end_call", "handoff"]);
+  });
+
   test("an agent without the blocks has neither (and no handoff tool)", () => {
     const [r] = loadAgentsFile(file("agents:\n  - name: a\n    prompt: p\n"), opts());
     expect(r!.agent.analysis).toBeUndefined();
