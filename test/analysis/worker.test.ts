@@ -278,3 +278,21 @@ describe("the queue", () => {
     expect(ra.standin.received.length + rb.standin.received.length).toBe(8);
   }, 30000);
 });
+
+describe("retention", () => {
+  onBoth("a call deleted for its age takes its analysis and handoffs with it", async (url, engine) => {
+    const { store } = await open(url, engine);
+    const old = Date.now() - 40 * 86400000;
+    await store.write(endedCallOps("HD_old", SPEC, old));
+    await store.write([{ kind: "handoff", id: "HD_old", handoffId: "msg_old", at: old, atMs: 10, reason: "r", summary: "s", live: null, delivery: { url: "http://127.0.0.1:9/h", headers: { a: "b" }, payload: "{}", attempts: 1, status: "pending", nextAt: old, error: "x" } }]);
+    await store.write(endedCallOps("HD_new", SPEC));
+    const before = (await store.getCall("HD_old"))!;
+    expect(before.handoffs.map((h) => [h.id, h.notify.status])).toEqual([["msg_old", "pending"]]);
+    expect(before.analysis).toEqual({ pending: true, attempts: 0 });
+    expect(await store.deleteOlderThan(Date.now() - 30 * 86400000)).toBe(1);
+    expect(await store.getCall("HD_old")).toBeUndefined();
+    const due = await store.dueAnalyses(Date.now(), 10);
+    expect(due.map((d) => d.callId)).toEqual(["HD_new"]);
+    expect((await store.dueDeliveries(Date.now(), 10)).map((d) => d.id)).toEqual([]);
+  });
+});
