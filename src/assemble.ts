@@ -3,6 +3,7 @@
 import { CallAdmission } from "./admission/admission.ts";
 import { SeenCalls } from "./admission/seen-calls.ts";
 import { agentRouter } from "./agents/index.ts";
+import { AnalysisWorker } from "./analysis/worker.ts";
 import type { AgentRouter } from "./call/agent.ts";
 import { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
@@ -28,6 +29,8 @@ export interface Assembled {
   records: Records;
   /** The handoff tool's desk (notifications, a person on the line). */
   handoffs: HandoffService;
+  /** Post-call analyses, queued with the ended writes of agents that have `analysis`. */
+  analysis: AnalysisWorker;
   /** Which calls this instance answers; the drain closes it before the exit. */
   admission: CallAdmission;
 }
@@ -68,6 +71,16 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     log: log.child({ component: "handoff" }),
   });
   calls.handoffs = handoffs;
+  const analysis = new AnalysisWorker({
+    store: records.store,
+    settings: config.analysis,
+    apiKey: config.gemini.apiKey,
+    webhook: config.records.webhook !== undefined,
+    log: log.child({ component: "analysis" }),
+    onSettled: () => records.deliveries?.kick(0),
+  });
+  records.onEnded(() => analysis.kick(0));
+  analysis.start();
   const admission = new CallAdmission({
     store: records.store,
     seen: new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000),
@@ -79,12 +92,15 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     metrics: metricsHandler(metrics, config.metricsToken),
     claims: records.streamClaims,
     handoffs,
+    analysis,
   });
   const stopServer = relay.stop;
   relay.stop = async () => {
     lag.stop();
     handoffs.stop();
+    // Before the records close: an analysis cut short here is taken again by the next start.
+    await analysis.stop();
     await stopServer();
   };
-  return { calls, relay, metrics, readiness, records, handoffs, admission };
+  return { calls, relay, metrics, readiness, records, handoffs, analysis, admission };
 }

@@ -10,6 +10,7 @@ import { clip, type Logger } from "../log.ts";
 import { maskNumber } from "../phone-numbers.ts";
 import type { Readiness } from "../ops/readiness.ts";
 import { analysisApi } from "../analysis/api.ts";
+import type { AnalysisWorker } from "../analysis/worker.ts";
 import { sautikitEvents, supervisionApi } from "../handoff/api.ts";
 import type { HandoffService } from "../handoff/desk.ts";
 import { recordsApi } from "../records/api.ts";
@@ -41,6 +42,8 @@ export interface AppDeps {
   metrics?: (req: Request) => Promise<Response>;
   /** The handoff desk: DELETE /api/calls/:id/supervision and POST /sautikit/events. */
   handoffs?: HandoffService;
+  /** The analysis queue: POST /api/calls/:id/analyze. */
+  analysis?: AnalysisWorker;
 }
 
 const XML = { "content-type": "application/xml; charset=utf-8" };
@@ -223,7 +226,7 @@ export function createApp(d: AppDeps): Hono {
 
   const admin = adminAuth(d.config.records.adminToken, d.log, d.refusals);
   app.route("/api", recordsApi(d.records.store, admin, d.log));
-  app.route("/api", analysisApi(d.records.store, () => d.calls.router, d.records.analysis, admin, d.log));
+  if (d.analysis !== undefined) app.route("/api", analysisApi(d.records.store, () => d.calls.router, d.analysis, admin, d.log));
   if (d.handoffs !== undefined) {
     app.route("/api", supervisionApi(d.handoffs, admin));
     app.route("/", sautikitEvents(d.handoffs, limit));

@@ -1,8 +1,8 @@
 // Call records for one relay: the store (DATABASE_URL, which also holds the call claims admission asks for:
 // src/admission), the recorder on the call event hub, the mark that keeps one live socket per call across
-// instances, the end-of-call webhook outbox, retention, the sweep for records left open. None of it is on the audio
-// path, and none of it can end a call: a database that is down only delays the records.
-import { AnalysisWorker } from "../analysis/worker.ts";
+// instances, the event outbox (call.ended, call.analyzed, call.handoff), retention, the sweep for records left open.
+// Analyses are queued in the ended writes here and run by src/analysis. None of it is on the audio path, and none of
+// it can end a call: a database that is down only delays the records.
 import type { CallManager } from "../call/manager.ts";
 import type { EndReason } from "../call/data.ts";
 import type { Config } from "../config.ts";
@@ -25,8 +25,8 @@ export class Records {
   readonly streamClaims: StoreStreamClaims;
   /** The outbox: call.ended and call.analyzed with CALL_WEBHOOK_URL, call.handoff with a handoff secret. */
   readonly deliveries: Deliveries | undefined;
-  /** Post-call analyses (src/analysis), queued with the ended writes of agents that have `analysis`. */
-  readonly analysis: AnalysisWorker;
+  /** Told after each batch holding ended calls was written (the analysis worker looks for work then). */
+  private readonly endedHooks: Array<() => void> = [];
   readonly retention: Retention;
   readonly lost: LostSweep;
   private readonly unsubscribe: () => void;
@@ -42,14 +42,6 @@ export class Records {
     this.store = new SqlStore(r.databaseUrl, r.engine, rlog);
     const handoff = config.handoff.secret === undefined ? undefined : config.handoff;
     this.deliveries = r.webhook === undefined && handoff === undefined ? undefined : new Deliveries(this.store, { call: r.webhook, handoff }, rlog);
-    this.analysis = new AnalysisWorker({
-      store: this.store,
-      settings: config.analysis,
-      apiKey: config.gemini.apiKey,
-      webhook: r.webhook !== undefined,
-      log: log.child({ component: "analysis" }),
-      onSettled: () => this.deliveries?.kick(0),
-    });
     this.recorder = new Recorder({
       store: this.store,
       queueMax: r.queueMax,
@@ -57,9 +49,10 @@ export class Records {
       log: rlog,
       onEnded: () => {
         this.deliveries?.kick(0);
-        this.analysis.kick(0);
+        for (const f of this.endedHooks) f();
       },
-      // The agent as the router has it when the call ends (an agents file reloaded meanwhile has the last word).
+      // The agent's analysis (src/analysis) is queued with its call's end, as the router has the agent then (an
+      // agents file reloaded meanwhile has the last word).
       analysisFor: (name) => calls.router.list().find((x) => x.agent.name === name)?.agent.analysis,
       // Read when needed: PUBLIC_URL is what the <Stream> URLs were built from.
       streamHost: () => URL.parse(config.publicUrl)?.host ?? "",
@@ -69,11 +62,15 @@ export class Records {
     this.lost = new LostSweep({ store: this.store, agents: () => calls.router.list().map((r) => r.agent), live: () => calls.calls().map((c) => c.callId), log: rlog });
     this.unsubscribe = calls.events.subscribe(this.recorder.observe);
     this.deliveries?.start();
-    this.analysis.start();
     this.retention.start();
     this.lost.start();
   }
 
+
+  /** `fn` runs after each batch of writes that ended calls (and so may have queued their analyses). */
+  onEnded(fn: () => void): void {
+    this.endedHooks.push(fn);
+  }
 
   /** After the calls have ended: writes what is queued (bounded wait), then closes the database. */
   async stop(): Promise<void> {
@@ -86,7 +83,6 @@ export class Records {
     this.unsubscribe();
     this.retention.stop();
     this.lost.stop();
-    await this.analysis.stop();
     await this.deliveries?.stop();
     await this.store.close().catch(() => undefined);
   }
