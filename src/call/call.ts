@@ -216,8 +216,12 @@ export class Call implements CallHandler, CallControl {
     const stall = this.stall;
     this.leg.attach({
       audio: (pcm, rate) => {
-        // A person has the call: whatever the model says is not played.
-        if (this.handover.quiet) return;
+        const ho = this.handover;
+        if (ho.state !== "none") {
+          // A person has the call: whatever the model says is not played. Before that, this is the announcement.
+          if (ho.quiet) return;
+          ho.spoke = true;
+        }
         const now = performance.now();
         this.idle?.activity(now);
         stall.heardModel(now);

@@ -64,6 +64,9 @@ export class Handover implements HandoffLine {
   state: HandoverState = "none";
   /** The model leg failed while the person was on: it cannot take the call back. */
   legLost = false;
+  /** Announcing: model audio came since joining (the call sets it), so the next turnComplete ends the announcement
+   *  (the turn that carried the tool call may complete before the announcement is even spoken). */
+  spoke = false;
   private turnWaiters: Array<() => void> = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private done = false;
@@ -83,6 +86,7 @@ export class Handover implements HandoffLine {
   joining(): void {
     if (this.done || this.state !== "none") return;
     this.state = "announcing";
+    this.spoke = false;
     this.d.log.info("handoff: a person is being brought onto the call; the agent announces it, then goes quiet");
     // The answer to the tool call makes the model speak the announcement; quiet once the caller heard it.
     const turn = new Promise<void>((resolve) => {
@@ -129,6 +133,7 @@ export class Handover implements HandoffLine {
 
   /** The model completed a turn. */
   turnCompleted(): void {
+    if (this.state === "announcing" && !this.spoke) return;
     const w = this.turnWaiters;
     this.turnWaiters = [];
     for (const f of w) f();

@@ -164,6 +164,20 @@ describe("a person on the line", () => {
     expect(c.leg.audio.length).toBe(n);
   });
 
+  test("the turn that carried the tool call completing before the announcement is spoken does not silence the agent", async () => {
+    const c = callWith(LIVE);
+    await askForAPerson(c);
+    c.leg.turnComplete(); // the tool call's own turn ends; nothing announced yet
+    c.playOut(500);
+    await Bun.sleep(0);
+    const n = c.leg.audio.length;
+    c.call.onAudio(c.frame);
+    expect(c.leg.audio.length).toBe(n + 1);
+    c.leg.speak(300); // the announcement plays
+    c.playOut(200);
+    expect(c.socket.frames.length).toBeGreaterThan(0);
+  });
+
   test("the person coming on mid-announcement cuts the agent off at once", async () => {
     const c = callWith(LIVE);
     await askForAPerson(c);
