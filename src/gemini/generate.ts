@@ -64,7 +64,7 @@ function retryAfter(body: unknown, header: string | null): number | undefined {
   return undefined;
 }
 
-interface Response0 {
+interface ResponseBody {
   candidates?: Array<{ content?: { parts?: Array<{ text?: string; thought?: boolean }> }; finishReason?: string }>;
   promptFeedback?: { blockReason?: string };
   modelVersion?: string;
@@ -99,7 +99,7 @@ export async function generateContent(o: GenerateOptions): Promise<GenerateOutco
     return { kind: "http", status: res.status, message: msg.slice(0, 300), retryAfterMs: retryAfter(body, res.headers.get("retry-after")) };
   }
   if (typeof body !== "object" || body === null) return { kind: "unreadable", message: "the answer is not JSON" };
-  const r = body as Response0;
+  const r = body as ResponseBody;
   const block = r.promptFeedback?.blockReason;
   const c = r.candidates?.[0];
   if (c === undefined) return block !== undefined ? { kind: "blocked", reason: block } : { kind: "unreadable", message: "the answer has no candidates" };

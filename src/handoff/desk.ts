@@ -79,6 +79,8 @@ export function handoffAnswer(req: HandoffRequest, d: HandoffDelivery, live: Han
 export class HandoffService implements HandoffDesk {
   readonly live: LiveHandover;
   private readonly unsubscribe: () => void;
+  /** Handoff rows with a person being brought on or on the line, by id (a live change rewrites its row). */
+  private readonly rows = new Map<string, Extract<RecordOp, { kind: "handoff" }>>();
 
   constructor(private readonly d: DeskDeps) {
     this.live = new LiveHandover({
@@ -92,9 +94,6 @@ export class HandoffService implements HandoffDesk {
       if (e.type === "ended") this.live.callEnded(e.callId);
     });
   }
-
-  /** The handoff rows written so far, by id (live updates rewrite their row with the same fields). */
-  private readonly rows = new Map<string, Extract<RecordOp, { kind: "handoff" }>>();
 
   async handOff(req: HandoffRequest, line: HandoffLine, deadline: number): Promise<Record<string, unknown>> {
     const log = this.d.log.child({ callId: req.callId });
