@@ -3,10 +3,12 @@
 import { CallAdmission } from "./admission/admission.ts";
 import { SeenCalls } from "./admission/seen-calls.ts";
 import { agentRouter } from "./agents/index.ts";
+import { AnalysisWorker } from "./analysis/worker.ts";
 import type { AgentRouter } from "./call/agent.ts";
 import { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
 import { geminiAgentCheck, geminiLegFactory, type GeminiEndpoint } from "./gemini/index.ts";
+import { HandoffService } from "./handoff/desk.ts";
 import type { Logger } from "./log.ts";
 import { watchCalls } from "./metrics/call-metrics.ts";
 import { httpCounters, metricsHandler } from "./metrics/http.ts";
@@ -26,6 +28,10 @@ export interface Assembled {
   /** Reasons not to take new calls; starts with "modelFailing". main.ts adds "draining". */
   readiness: Readiness;
   records: Records;
+  /** The handoff tool's desk (notifications, a person on the line). */
+  handoffs: HandoffService;
+  /** Post-call analyses, queued with the ended writes of agents that have `analysis`. */
+  analysis: AnalysisWorker;
   /** Which calls this instance answers; the drain closes it before the exit. */
   admission: CallAdmission;
   recordings: Recordings;
@@ -67,6 +73,26 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
   lag.start();
   records = new Records(config, calls, log, recordings);
   recordings.start();
+  const handoffs = new HandoffService({
+    outbox: records.deliveries,
+    record: (op) => records.recorder.push(op),
+    events: calls.events,
+    supervision: config.sautikitApiKey === undefined ? undefined : { apiUrl: config.sautikitApiUrl, apiKey: config.sautikitApiKey },
+    pollMs: config.handoff.supervisionPollMs,
+    publicUrl: () => config.publicUrl,
+    log: log.child({ component: "handoff" }),
+  });
+  calls.handoffs = handoffs;
+  const analysis = new AnalysisWorker({
+    store: records.store,
+    settings: config.analysis,
+    apiKey: config.gemini.apiKey,
+    webhook: config.records.webhook !== undefined,
+    log: log.child({ component: "analysis" }),
+    onSettled: () => records.deliveries?.kick(0),
+  });
+  records.onEnded(() => analysis.kick(0));
+  analysis.start();
   const admission = new CallAdmission({
     store: records.store,
     seen: new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000),
@@ -77,11 +103,16 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     readiness,
     metrics: metricsHandler(metrics, config.metricsToken),
     claims: records.streamClaims,
+    handoffs,
+    analysis,
   });
   const stopServer = relay.stop;
   relay.stop = async () => {
     lag.stop();
+    handoffs.stop();
+    // Before the records close: an analysis cut short here is taken again by the next start.
+    await analysis.stop();
     await stopServer();
   };
-  return { calls, relay, metrics, readiness, records, admission, recordings };
+  return { calls, relay, metrics, readiness, records, handoffs, analysis, admission, recordings };
 }

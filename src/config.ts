@@ -128,6 +128,41 @@ export interface Config {
   idleGc: boolean;
   records: RecordsSettings;
   recordings: RecordingsSettings;
+  /** Post-call analysis (src/analysis). */
+  analysis: AnalysisSettings;
+  /** The handoff tool's events and the live handover (src/handoff). */
+  handoff: HandoffSettings;
+}
+
+/** One generateContent request per ended call of an agent with `analysis` (docs/gemini-rest.md). The key is
+ *  gemini.apiKey; without one (offline mode) nothing is sent and the record says the analysis was skipped. */
+export interface AnalysisSettings {
+  /** Text model for agents whose `analysis` names none. */
+  model: string;
+  /** Gemini REST base URL: requests go to {apiUrl}/v1beta/models/{model}:generateContent. */
+  apiUrl: string;
+  /** Analyses one instance runs at once. */
+  concurrency: number;
+  /** Time allowed per request. */
+  timeoutMs: number;
+  /** Retries after 429, 5xx, a timeout or a network error. */
+  retries: number;
+  /** First retry delay; each later one is 3× the previous (at most 15 min), or longer when Google says so. */
+  backoffMs: number;
+  /** How the answer's schema is sent: `responseJsonSchema` (JSON Schema) or `responseSchema` (Google's OpenAPI subset). */
+  schemaForm: "json" | "openapi";
+}
+
+export interface HandoffSettings {
+  /** Signs call.handoff events (Standard Webhooks): HANDOFF_WEBHOOK_SECRET, else CALL_WEBHOOK_SECRET. Undefined:
+   *  an agents file with a `handoff` block is refused. */
+  secret: string | undefined;
+  /** The outbox's schedule for them: the call webhook's (CALL_WEBHOOK_RETRIES, _BACKOFF_MS, _TIMEOUT_MS). */
+  retries: number;
+  backoffMs: number;
+  timeoutMs: number;
+  /** While a person is on a call (handoff.live), how often the supervision's state is asked for. */
+  supervisionPollMs: number;
 }
 
 /** Call recordings (src/recordings): a stereo WAV per recorded call, on local disk or in S3-compatible storage. */
@@ -183,6 +218,9 @@ export const DEFAULT_GEMINI_LIVE_URL =
   "wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
 /** The same method on the v1alpha API, where Google's guide puts 2.5's affective dialog and proactive audio. */
 export const ALPHA_GEMINI_LIVE_URL = DEFAULT_GEMINI_LIVE_URL.replace(".v1beta.", ".v1alpha.");
+/** Google's REST base for generateContent (docs/gemini-rest.md). */
+export const DEFAULT_GEMINI_API_URL = "https://generativelanguage.googleapis.com";
+export const DEFAULT_ANALYSIS_MODEL = "gemini-flash-latest";
 export const DEFAULT_PROMPT =
   "You are a friendly, concise phone assistant. Speak naturally, keep answers short, and ask one question at a time.";
 export const DEFAULT_GREETING = "Greet the caller briefly and ask how you can help.";
@@ -288,24 +326,53 @@ function database(env: Env): { databaseUrl: string; engine: "sqlite" | "postgres
   throw new ConfigError("DATABASE_URL", "sqlite://path/to/file.db or postgres://user:pass@host:port/db", raw.replace(/\/\/[^@/]*@/, "//…@"));
 }
 
+/** A Standard Webhooks secret: whsec_ + base64 of 24 to 64 random bytes (docs/standard-webhooks.md#secret). */
+function whsecSecret(env: Env, name: string): string | undefined {
+  const secret = opt(env, name);
+  if (secret === undefined) return undefined;
+  const key = secret.startsWith("whsec_") ? secret.slice(6) : "";
+  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(key) ? Buffer.from(key, "base64").length : 0;
+  if (bytes < 24 || bytes > 64) throw new ConfigError(name, "whsec_ followed by 24 to 64 random bytes in base64", "[redacted]");
+  return secret;
+}
+
+/** The outbox's retry schedule (every event it sends: call.ended, call.analyzed, call.handoff). */
+function outboxSchedule(env: Env): { retries: number; backoffMs: number; timeoutMs: number } {
+  return {
+    retries: int(env, "CALL_WEBHOOK_RETRIES", 6, 0, 8),
+    backoffMs: int(env, "CALL_WEBHOOK_BACKOFF_MS", 5000, 10, 5000),
+    timeoutMs: int(env, "CALL_WEBHOOK_TIMEOUT_MS", 15000, 100, 60000),
+  };
+}
+
 function callWebhook(env: Env): CallWebhookSettings | undefined {
   const target = opt(env, "CALL_WEBHOOK_URL");
   if (target === undefined) return undefined;
   const u = url(env, "CALL_WEBHOOK_URL", "", ["http", "https"]);
-  const secret = opt(env, "CALL_WEBHOOK_SECRET");
+  const secret = whsecSecret(env, "CALL_WEBHOOK_SECRET");
   if (secret === undefined) throw new ConfigError("CALL_WEBHOOK_SECRET", "a whsec_… secret (required when CALL_WEBHOOK_URL is set)", "");
-  const key = secret.startsWith("whsec_") ? secret.slice(6) : "";
-  // Standard Webhooks: a random key of 24 to 64 bytes, base64 behind whsec_ (docs/standard-webhooks.md#secret).
-  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(key) ? Buffer.from(key, "base64").length : 0;
-  if (bytes < 24 || bytes > 64) {
-    throw new ConfigError("CALL_WEBHOOK_SECRET", "whsec_ followed by 24 to 64 random bytes in base64", "[redacted]");
-  }
+  return { url: u, secret, ...outboxSchedule(env) };
+}
+
+function analysis(env: Env): AnalysisSettings {
+  const model = str(env, "ANALYSIS_MODEL", DEFAULT_ANALYSIS_MODEL).replace(/^models\//, "");
+  if (!/^[\w.\-]+$/.test(model)) throw new ConfigError("ANALYSIS_MODEL", "a model id like gemini-flash-latest", model);
   return {
-    url: u,
-    secret,
-    retries: int(env, "CALL_WEBHOOK_RETRIES", 6, 0, 8),
-    backoffMs: int(env, "CALL_WEBHOOK_BACKOFF_MS", 5000, 10, 5000),
-    timeoutMs: int(env, "CALL_WEBHOOK_TIMEOUT_MS", 15000, 100, 60000),
+    model,
+    apiUrl: url(env, "GEMINI_API_URL", DEFAULT_GEMINI_API_URL, ["http", "https"]),
+    concurrency: int(env, "ANALYSIS_CONCURRENCY", 4, 1, 64),
+    timeoutMs: int(env, "ANALYSIS_TIMEOUT_MS", 60000, 1000, 600000),
+    retries: int(env, "ANALYSIS_RETRIES", 4, 0, 10),
+    backoffMs: int(env, "ANALYSIS_BACKOFF_MS", 2000, 10, 60000),
+    schemaForm: oneOf(env, "ANALYSIS_SCHEMA", "json", ["json", "openapi"] as const),
+  };
+}
+
+function handoff(env: Env): HandoffSettings {
+  return {
+    secret: whsecSecret(env, "HANDOFF_WEBHOOK_SECRET") ?? whsecSecret(env, "CALL_WEBHOOK_SECRET"),
+    ...outboxSchedule(env),
+    supervisionPollMs: int(env, "SUPERVISION_POLL_S", 5, 1, 60) * 1000,
   };
 }
 
@@ -493,5 +560,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxCalls: int(env, "MAX_CALLS", DEFAULT_MAX_CALLS, 1, 1000000),
     idleGc: bool(env, "IDLE_GC", true),
     recordings: recordings(env),
+    analysis: analysis(env),
+    handoff: handoff(env),
   };
 }

@@ -8,6 +8,8 @@ import type { CallAdmission, CallClaim } from "./admission/admission.ts";
 import type { CallParties } from "./call/agent.ts";
 import type { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
+import type { AnalysisWorker } from "./analysis/worker.ts";
+import type { HandoffService } from "./handoff/desk.ts";
 import { createConsole, SOFTPHONE_PATH, type Console } from "./console/index.ts";
 import { createApp } from "./http/app.ts";
 import { noCounters, type HttpCounters } from "./http/counters.ts";
@@ -41,6 +43,10 @@ export interface RelayOps {
   readiness?: Readiness;
   metrics?: (req: Request) => Promise<Response>;
   claims?: StreamClaims;
+  /** The handoff desk, for its routes (supervision, Sautikit's events). */
+  handoffs?: HandoffService;
+  /** The analysis queue, for POST /api/calls/:id/analyze. */
+  analysis?: AnalysisWorker;
 }
 
 export interface Relay {
@@ -96,7 +102,7 @@ export function startRelay(
   const requests = new InFlight();
   // Refusals anyone can cause without a secret: a few lines per kind a minute, the rest counted.
   const refusals = new RefusalLog(log);
-  const app = createApp({ config, log, records, calls, admission, modelLabel, counters, refusals, readiness: ops.readiness, metrics: ops.metrics });
+  const app = createApp({ config, log, records, calls, admission, modelLabel, counters, refusals, readiness: ops.readiness, metrics: ops.metrics, handoffs: ops.handoffs, analysis: ops.analysis });
   const rest = config.sautikitApiKey ? { apiUrl: config.sautikitApiUrl, apiKey: config.sautikitApiKey } : undefined;
 
   const consoleUi = createConsole({ config, log, calls });

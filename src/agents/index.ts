@@ -36,6 +36,9 @@ export function agentRouter(config: Config, env: Record<string, string | undefin
       },
       toolSigningSecret: config.toolSigningSecret,
       check,
+      handoffSigning: config.handoff.secret !== undefined,
+      sautikitApi: config.sautikitApiKey !== undefined,
+      analysisSchemaForm: config.analysis.schemaForm,
     }),
   );
 }

@@ -5,7 +5,8 @@ import { readFileSync } from "node:fs";
 import { dirname, extname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
-import type { Agent, RoutedAgent, TurnTaking } from "../call/agent.ts";
+import { checkAnalysisSpec, type SchemaForm } from "../analysis/answer.ts";
+import type { Agent, AnalysisSpec, HandoffSpec, RoutedAgent, TurnTaking } from "../call/agent.ts";
 import type { AgentTuning } from "../config.ts";
 import { toE164 } from "../phone-numbers.ts";
 import { ToolSchemaError } from "../tools/schema-error.ts";
@@ -45,6 +46,12 @@ export interface LoadOptions {
   /** TOOL_SIGNING_SECRET: HTTP tool requests are signed when set. */
   toolSigningSecret: string | undefined;
   check?: AgentCheck | undefined;
+  /** A secret signs call.handoff events (HANDOFF_WEBHOOK_SECRET or CALL_WEBHOOK_SECRET): `handoff` needs one. */
+  handoffSigning?: boolean;
+  /** SAUTIKIT_API_KEY is set: `handoff.live` needs it (supervision is a REST request). */
+  sautikitApi?: boolean;
+  /** ANALYSIS_SCHEMA: `analysis.data` must be one this form can state. */
+  analysisSchemaForm?: SchemaForm;
 }
 
 
@@ -154,6 +161,31 @@ export function loadAgentsFile(file: string, o: LoadOptions): RoutedAgent[] {
   const r = agentsFileSchema.safeParse(expanded);
   if (!r.success) throw new AgentsFileError(file, r.error.issues.map(issueLine));
   const baseDir = dirname(resolve(file));
+  const later: string[] = [];
+  const analyses = r.data.agents.map((a, i) => {
+    if (a.analysis === undefined) return undefined;
+    const spec: AnalysisSpec = { summary: a.analysis.summary, success: a.analysis.success, data: a.analysis.data, model: a.analysis.model?.replace(/^models\//, "") };
+    try {
+      checkAnalysisSpec(spec, formatPath(["agents", i, "analysis"]), o.analysisSchemaForm ?? "json");
+    } catch (e) {
+      if (!(e instanceof ToolSchemaError)) throw e;
+      later.push(e.message);
+    }
+    return spec;
+  });
+  const handoffs = r.data.agents.map((a, i): HandoffSpec | undefined => {
+    const h = a.handoff;
+    if (h === undefined) return undefined;
+    if (o.handoffSigning === false) later.push(`${formatPath(["agents", i, "handoff"])}: needs a secret to sign its events: set HANDOFF_WEBHOOK_SECRET (or CALL_WEBHOOK_SECRET)`);
+    if (h.live !== undefined && o.sautikitApi === false) later.push(`${formatPath(["agents", i, "handoff", "live"])}: needs SAUTIKIT_API_KEY (a person is brought on the line through Sautikit's API)`);
+    return {
+      notify: { url: h.notify.url, headers: h.notify.headers ?? {} },
+      say: h.say,
+      live: h.live === undefined ? undefined : { number: toE164(h.live.number)!, after: h.live.after },
+      timeoutMs: h.timeoutMs,
+    };
+  });
+  if (later.length > 0) throw new AgentsFileError(file, later);
   const d = o.defaults;
   try {
     return r.data.agents.map((a, i) => {
@@ -164,7 +196,7 @@ export function loadAgentsFile(file: string, o: LoadOptions): RoutedAgent[] {
         voice: a.voice ?? d.voice,
         prompt: promptOf(a, i, baseDir, file),
         greeting: a.greeting ?? d.greeting,
-        tools: buildTools(a.tools, { signingSecret: o.toolSigningSecret, path: `${path}.tools` }),
+        tools: buildTools(a.tools, { signingSecret: o.toolSigningSecret, path: `${path}.tools`, handoffTimeoutMs: handoffs[i]?.timeoutMs }),
         maxCallSeconds: a.maxCallSeconds ?? d.maxCallSeconds,
         idleSeconds: a.idleSeconds ?? 0,
         // Field by field: an agent that sets only silenceDurationMs keeps the settings' sensitivities.
@@ -174,6 +206,8 @@ export function loadAgentsFile(file: string, o: LoadOptions): RoutedAgent[] {
         webSearch: wantsWebSearch(a.tools),
         record: a.record ?? d.record ?? false,
         recordingNotice: (a.recordingNotice ?? d.recordingNotice ?? "").trim(),
+        ...(analyses[i] === undefined ? {} : { analysis: analyses[i] }),
+        ...(handoffs[i] === undefined ? {} : { handoff: handoffs[i] }),
       };
       o.check?.(agent, path);
       return { numbers: a.numbers === undefined ? null : a.numbers.map((n) => toE164(n)!), agent };

@@ -71,8 +71,46 @@ export const httpToolSchema = z.strictObject({
   }
 });
 
-const toolSchema = z.discriminatedUnion("builtin", [builtinToolSchema, searchToolSchema, httpToolSchema], {
-  error: (iss) => (iss.code === "invalid_union" ? 'expected "builtin: end_call", "builtin: google_search" or an HTTP tool (name, description, url)' : undefined),
+/** The handoff tool comes with the agent's `handoff` block; listing it here only changes its description. */
+export const handoffToolSchema = z.strictObject({
+  builtin: z.literal("handoff"),
+  description: z.string().min(1).optional(),
+});
+
+const toolSchema = z.discriminatedUnion("builtin", [builtinToolSchema, searchToolSchema, handoffToolSchema, httpToolSchema], {
+  error: (iss) =>
+    iss.code === "invalid_union" ? 'expected "builtin: end_call", "builtin: google_search", "builtin: handoff" or an HTTP tool (name, description, url)' : undefined,
+});
+
+/** A JSON Schema of an object (checked in full when the file loads: src/analysis/answer.ts). */
+const objectSchema = z.looseObject({
+  type: z.string().refine((t) => t.toLowerCase() === "object", { error: 'expected "object" (what is extracted is an object of named values)' }),
+});
+
+/** Post-call analysis (README "What came of the call"). */
+export const analysisSchema = z
+  .strictObject({
+    summary: z.boolean().default(true),
+    success: z.string().min(1, { error: "expected a yes/no question about the call" }).optional(),
+    data: objectSchema.optional(),
+    model: z.string().regex(MODEL_ID, { error: "expected a model id like gemini-flash-latest" }).optional(),
+  })
+  .refine((a) => a.summary || a.success !== undefined || a.data !== undefined, { error: "expected at least one of summary: true, success or data" });
+
+/** Handing a caller to a person (README "Handing a caller to a person"). */
+export const handoffSchema = z.strictObject({
+  notify: z.strictObject({
+    url: z.url({ protocol: /^https?$/, error: "expected an absolute http(s) URL" }),
+    headers: z.record(z.string(), z.string({ error: "expected a header value (string)" })).optional(),
+  }),
+  say: z.string().min(1).optional(),
+  live: z
+    .strictObject({
+      number: phoneNumber,
+      after: z.enum(["resume", "end"], { error: 'expected "resume" (the agent takes the call back) or "end"' }).default("resume"),
+    })
+    .optional(),
+  timeoutMs: z.int({ error: "expected milliseconds, from 1000 to 30000" }).min(1000).max(30000).default(8000),
 });
 
 export const agentSchema = z
@@ -95,6 +133,8 @@ export const agentSchema = z
     language: z.union([languageTag, z.array(languageTag).min(1, { error: "expected at least one language tag" })]).optional(),
     temperature: z.number({ error: "expected a number from 0 to 2" }).min(0).max(2).optional(),
     tools: z.array(toolSchema).default([]),
+    analysis: analysisSchema.optional(),
+    handoff: handoffSchema.optional(),
   })
   .superRefine((a, ctx) => {
     if ((a.prompt === undefined) === (a.promptFile === undefined)) {
@@ -105,6 +145,12 @@ export const agentSchema = z
       const name = t.builtin ?? t.name;
       if (seen.has(name)) ctx.addIssue({ code: "custom", path: ["tools", i], message: `expected a tool name not used twice in this agent (${name})` });
       seen.add(name);
+      if (t.builtin === "handoff" && a.handoff === undefined) {
+        ctx.addIssue({ code: "custom", path: ["tools", i], message: "expected a `handoff` block on this agent (where the handoff goes)" });
+      }
+      if (t.builtin === undefined && t.name === "handoff" && a.handoff !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["tools", i, "name"], message: "expected another name: `handoff` is the built-in tool this agent's `handoff` block gives it" });
+      }
     });
   });
 
@@ -139,3 +185,5 @@ export type AgentEntry = AgentsFile["agents"][number];
 export type ToolEntry = AgentEntry["tools"][number];
 export type HttpToolEntry = z.infer<typeof httpToolSchema>;
 export type TurnTakingEntry = z.infer<typeof turnTakingSchema>;
+export type AnalysisEntry = z.infer<typeof analysisSchema>;
+export type HandoffEntry = z.infer<typeof handoffSchema>;

@@ -5,6 +5,7 @@ import type { CallTool } from "../call/agent.ts";
 import type { ToolEntry } from "./schema.ts";
 import { ArgsCheck } from "../tools/args-check.ts";
 import { endCallTool } from "../tools/end-call.ts";
+import { HANDOFF, handoffTool } from "../tools/handoff.ts";
 import { HttpTool } from "../tools/http-tool.ts";
 import { schemaPath } from "../tools/schema-error.ts";
 
@@ -12,6 +13,8 @@ export interface ToolBuildOptions {
   signingSecret: string | undefined;
   /** Where the list is in the file (`agents[0].tools`), for messages. */
   path: string;
+  /** The agent's `handoff.timeoutMs` when it has a `handoff` block: the handoff tool is added if not listed. */
+  handoffTimeoutMs?: number;
 }
 
 export function buildTools(entries: readonly ToolEntry[], o: ToolBuildOptions): CallTool[] {
@@ -21,6 +24,10 @@ export function buildTools(entries: readonly ToolEntry[], o: ToolBuildOptions): 
     if (e.builtin === "google_search") return;
     if (e.builtin === "end_call") {
       out.push(endCallTool(e.description));
+      return;
+    }
+    if (e.builtin === "handoff") {
+      out.push(handoffTool(o.handoffTimeoutMs ?? 8000, e.description));
       return;
     }
     const params = e.parameters;
@@ -42,6 +49,7 @@ export function buildTools(entries: readonly ToolEntry[], o: ToolBuildOptions): 
       }),
     );
   });
+  if (o.handoffTimeoutMs !== undefined && !out.some((t) => t.declaration.name === HANDOFF)) out.push(handoffTool(o.handoffTimeoutMs));
   return out;
 }
 

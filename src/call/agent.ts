@@ -44,6 +44,9 @@ export interface TurnTaking {
 export interface CallControl {
   /** Ends the call politely: the agent finishes what it is saying, the caller hears all of it, then hang-up. */
   endCall(reason: "agent_end_call", detail?: string): void;
+  /** The handoff tool: tells a person about the call (and, with `handoff.live`, asks for one on the line); resolves
+   *  with what the model should hear, by `deadline` (performance.now()). Absent where no handoff desk is wired. */
+  handOff?(reason: string, summary: string, deadline: number): Promise<Record<string, unknown>>;
 }
 
 /** Handed to every tool run. The tool must stop when `signal` aborts (cancelled by the model, or past deadline). */
@@ -67,6 +70,31 @@ export interface CallTool {
   readonly argsCheck?: ArgumentCheck;
   /** Resolves with the function's result (any JSON value); throwing is reported to the model as an error. */
   run(args: Record<string, unknown>, ctx: ToolContext): Promise<unknown>;
+}
+
+/** What to learn from a call once it has ended (the agents file's `analysis`; src/analysis). */
+export interface AnalysisSpec {
+  /** Two or three sentences on what the call was about and how it ended. */
+  summary: boolean;
+  /** A yes/no question about the call: answered true, false or null, with a one-line reason. */
+  success: string | undefined;
+  /** JSON Schema (draft 2020-12) of what to extract; an object. */
+  data: Record<string, unknown> | undefined;
+  /** Text model; undefined: ANALYSIS_MODEL. */
+  model: string | undefined;
+}
+
+/** Handing a caller to a person (the agents file's `handoff`; src/handoff). */
+export interface HandoffSpec {
+  /** Where the signed call.handoff event goes. */
+  notify: { url: string; headers: Record<string, string> };
+  /** What the agent tells the caller once a person has been told (e.g. "a colleague calls you back within the hour"). */
+  say: string | undefined;
+  /** Bring `number` onto the live call (Sautikit supervision, barge); when the person leaves, the agent resumes or
+   *  the call ends. Undefined: notify only. */
+  live: { number: string; after: "resume" | "end" } | undefined;
+  /** The most the model waits for the tool's answer. */
+  timeoutMs: number;
 }
 
 export interface Agent {
@@ -94,6 +122,10 @@ export interface Agent {
   temperature?: number | undefined;
   /** The model may search the public web; the provider runs the search, not the relay. */
   webSearch?: boolean;
+  /** Post-call analysis; undefined: none. */
+  analysis?: AnalysisSpec;
+  /** The handoff tool's settings; undefined: the agent has no handoff tool. */
+  handoff?: HandoffSpec;
 }
 
 /** Who a call is between and which agent answers it, as known before its socket opens. */

@@ -18,15 +18,16 @@ import { LogLimit } from "../log-limit.ts";
 import type { Logger } from "../log.ts";
 import type { CallHandler, CallSocket } from "../telephony/types.ts";
 import type { CallControl, CallParties } from "./agent.ts";
-import type { CallSource, EndReason } from "./data.ts";
+import type { CallSource, EndReason, Utterance } from "./data.ts";
 import { CallEnding, HARD_STOP_MS } from "./ending.ts";
 import type { CallEvent, CallEventHub } from "./events.ts";
+import { Handover, type HandoffDesk } from "./handoff.ts";
 import { IdleWatch, NUDGE_IDLE } from "./idle-watch.ts";
 import type { ModelLeg } from "./model-leg.ts";
 import { RecordedSink, type RecordingFactory, type RecordingTap } from "./recording-tap.ts";
 import { StallWatch } from "./stall-watch.ts";
 import { CallTally, endedEvent } from "./summary.ts";
-import { ToolRunner } from "./tool-runner.ts";
+import { toolError, ToolRunner } from "./tool-runner.ts";
 import { TranscriptAggregator } from "./transcript.ts";
 
 /** After a stall resume: the fresh socket may not have heard the caller's last words (nothing is replayed). */
@@ -62,7 +63,12 @@ export interface CallDeps {
   onEnd: (call: Call) => void;
   /** Opens a recording for a call whose agent records; absent = no call records. */
   recordings?: RecordingFactory;
+  /** Where the handoff tool's work is done (src/handoff); absent: the tool answers that it is not available. */
+  handoffs?: HandoffDesk;
 }
+
+/** The transcript so far a handoff carries is at most this many of the latest utterances. */
+const SAID_MAX = 200;
 
 export class Call implements CallHandler, CallControl {
   readonly callId: string;
@@ -87,6 +93,10 @@ export class Call implements CallHandler, CallControl {
   private readonly idle: IdleWatch | null;
   private readonly stall: StallWatch;
   private readonly tally = new CallTally();
+  /** A person brought onto the line (handoff.live): while they are on, the agent is quiet. */
+  private readonly handover: Handover;
+  /** Final utterances so far, for a handoff (the latest SAID_MAX). */
+  private readonly said: Utterance[] = [];
   /** Warnings that can repeat within a call are logged a few times, then counted (summary in "call ended"). */
   private readonly limit: LogLimit;
   private readonly startedAt = Date.now();
@@ -152,11 +162,22 @@ export class Call implements CallHandler, CallControl {
       hangup: () => this.hangup(),
     });
     this.ending.limit(a.maxCallSeconds);
+    this.handover = new Handover({
+      log: d.log,
+      after: () => a.handoff?.live?.after ?? "resume",
+      whenDrained: () => this.playout.whenDrained(),
+      cutAudio: () => {
+        this.playout.onInterrupted();
+        this.socket.clearAudio();
+      },
+      sendText: (t) => this.leg.sendText(t),
+      hangup: (reason, detail) => void this.hangup(reason, detail, true),
+    });
     this.idle =
       a.idleSeconds > 0
         ? new IdleWatch(a.idleSeconds * 1000, {
             live: () => this.live,
-            busy: () => !this.playout.drained || this.tools.pending > 0,
+            busy: () => !this.playout.drained || this.tools.pending > 0 || this.handover.active,
             nudge: (idleMs) => {
               this.log.info({ idleMs }, "caller and agent silent: checking whether the caller is still there");
               this.leg.sendText(NUDGE_IDLE);
@@ -165,7 +186,8 @@ export class Call implements CallHandler, CallControl {
           })
         : null;
     this.stall = new StallWatch(s.modelStallS * 1000, {
-      live: () => this.live,
+      // The model owes nobody an answer while a person has the call.
+      live: () => this.live && !this.handover.quiet,
       resume: (silentMs, cause) => {
         const why = cause === "silence" ? "model silent after the caller finished" : "model ended turns in a row with nothing to say";
         if (!this.leg.resume(why)) return false;
@@ -181,7 +203,13 @@ export class Call implements CallHandler, CallControl {
       },
     });
 
-    this.transcript = new TranscriptAggregator(this.callId, (e) => this.emit(e));
+    this.transcript = new TranscriptAggregator(this.callId, (e) => {
+      if (e.final) {
+        this.said.push({ role: e.role, text: e.text, startMs: e.startMs, endMs: e.endMs, interrupted: e.interrupted, heardMs: e.heardMs });
+        if (this.said.length > SAID_MAX) this.said.shift();
+      }
+      this.emit(e);
+    });
     this.tools = new ToolRunner({
       tools: a.tools,
       who: { callId: this.callId, agent: a.name, caller: d.info.caller, callee: d.info.callee },
@@ -208,6 +236,12 @@ export class Call implements CallHandler, CallControl {
     const stall = this.stall;
     this.leg.attach({
       audio: (pcm, rate) => {
+        const ho = this.handover;
+        if (ho.state !== "none") {
+          // A person has the call: whatever the model says is not played. Before that, this is the announcement.
+          if (ho.quiet) return;
+          ho.spoke = true;
+        }
         const now = performance.now();
         this.idle?.activity(now);
         stall.heardModel(now);
@@ -279,6 +313,8 @@ export class Call implements CallHandler, CallControl {
       if (r === PROBE_START) this.stall.callerSpeaking();
       else if (r !== PROBE_NONE) this.stall.callerFinished();
     }
+    // A person has the call: the caller is heard by them (and recorded), not answered by the model.
+    if (this.handover.quiet) return;
     const toLeg = this.uplink.process(pcm);
     if (this.batcher === null) this.leg.sendAudio(toLeg);
     else this.batcher.push(toLeg);
@@ -319,6 +355,23 @@ export class Call implements CallHandler, CallControl {
     this.endPolitely(reason, detail ?? "", undefined, HARD_STOP_MS, 1);
   }
 
+  /**
+   * CallControl for the handoff tool: the desk notifies a person (and with `handoff.live` asks for one on the line,
+   * driving this call's Handover); resolves with the tool's answer.
+   */
+  handOff(reason: string, summary: string, deadline: number): Promise<Record<string, unknown>> {
+    const spec = this.info.agent.handoff;
+    const desk = this.d.handoffs;
+    if (spec === undefined || desk === undefined) return Promise.resolve(toolError("handoff is not set up for this agent"));
+    if (this.handover.active) return Promise.resolve(toolError("a person is already being brought onto this call"));
+    const i = this.info;
+    return desk.handOff(
+      { callId: this.callId, agent: i.agent.name, caller: i.caller, callee: i.callee, source: i.source, reason, summary, atMs: this.now(), transcript: [...this.said], spec },
+      this.handover,
+      deadline,
+    );
+  }
+
   /** See CallEnding.politely: the agent finishes what it says (or says a goodbye), the caller hears it, hang-up. */
   endPolitely(reason: EndReason, detail: string, nudge: string | undefined, hardStopMs = HARD_STOP_MS, turns?: number): void {
     if (!this.live) return;
@@ -347,6 +400,7 @@ export class Call implements CallHandler, CallControl {
       this.transcript.agentTurnEnded(this.now(), Math.max(0, pb.queuedMs - this.d.settings.turnTailMs), false);
     }
     this.modelTurnOpen = false;
+    this.handover.turnCompleted();
     // For the idle watch the agent speaks until the caller has heard the turn (tail included), not until its
     // last chunk arrived: model audio comes faster than real time.
     const idle = this.idle;
@@ -385,6 +439,12 @@ export class Call implements CallHandler, CallControl {
   /** The model leg is gone for good: hang the phone call up rather than leave the caller on dead air. */
   private async modelFailed(reason: string, code: number): Promise<void> {
     if (this.ended) return;
+    if (this.handover.active) {
+      // A person has (or is getting) the call: it goes on without the agent, who cannot take it back.
+      this.handover.legLost = true;
+      this.log.error({ reason, code }, "model session failed while a person is being brought on or is on the call; the call goes on");
+      return;
+    }
     this.log.error({ reason, code }, "model session failed; ending the call");
     await this.hangup("model_failed", `${code} ${reason}`.trim(), true);
   }
@@ -394,6 +454,7 @@ export class Call implements CallHandler, CallControl {
     this.ended = true;
     const e = this.ending.current ?? { reason, detail };
     this.ending.stop();
+    this.handover.stop();
     this.idle?.stop();
     this.stall.stop();
     this.tools.abortAll();

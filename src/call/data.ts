@@ -15,7 +15,9 @@ export type EndReason =
   /** Answered with <Stream> at webhook time, and no audio socket came (a wrong PUBLIC_URL does this). */
   | "no_media"
   /** Found open long after any call could have ended: the relay that had it stopped without recording its end. */
-  | "lost";
+  | "lost"
+  /** A person took the call over (handoff.live) and, when they left, the agent's settings said to end it. */
+  | "handoff";
 
 /** Why a webhook was answered with the fallback message instead of a stream: no agent answers the number, the
  *  instance is at MAX_CALLS, or no model session could be opened. */

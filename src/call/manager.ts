@@ -8,6 +8,7 @@ import type { Agent, AgentRouter, CallParties } from "./agent.ts";
 import { Call, type CallSettings } from "./call.ts";
 import type { EndReason, RefusalReason } from "./data.ts";
 import { CallEventHub } from "./events.ts";
+import type { HandoffDesk } from "./handoff.ts";
 import type { ModelLeg, ModelLegFactory } from "./model-leg.ts";
 import type { RecordingFactory } from "./recording-tap.ts";
 
@@ -48,6 +49,8 @@ export class CallManager {
   readonly events: CallEventHub;
   readonly maxCalls: number;
   router: AgentRouter;
+  /** Where calls' handoff tools do their work; set once the records (its outbox) exist (assemble.ts). */
+  handoffs: HandoffDesk | undefined;
   private readonly expected = new Map<string, Expected>();
   private readonly active = new Map<string, Call>();
   private readonly idleWaiters: Array<() => void> = [];
@@ -187,6 +190,7 @@ export class CallManager {
       events: this.events,
       log,
       recordings: this.o.recordings,
+      handoffs: this.handoffs,
       onEnd: (c) => {
         if (this.active.get(c.callId) === c) this.active.delete(c.callId);
         if (this.active.size === 0) for (const w of this.idleWaiters.splice(0)) w();

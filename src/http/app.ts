@@ -9,6 +9,10 @@ import type { RefusalSink } from "../log-limit.ts";
 import { clip, type Logger } from "../log.ts";
 import { maskNumber } from "../phone-numbers.ts";
 import type { Readiness } from "../ops/readiness.ts";
+import { analysisApi } from "../analysis/api.ts";
+import type { AnalysisWorker } from "../analysis/worker.ts";
+import { sautikitEvents, supervisionApi } from "../handoff/api.ts";
+import type { HandoffService } from "../handoff/desk.ts";
 import { recordsApi } from "../records/api.ts";
 import { verifySignature } from "../signing/sautikit.ts";
 import type { Records } from "../records/index.ts";
@@ -36,6 +40,10 @@ export interface AppDeps {
   refusals: RefusalSink;
   /** GET /metrics, when metrics are wired (it checks its own token). */
   metrics?: (req: Request) => Promise<Response>;
+  /** The handoff desk: DELETE /api/calls/:id/supervision and POST /sautikit/events. */
+  handoffs?: HandoffService;
+  /** The analysis queue: POST /api/calls/:id/analyze. */
+  analysis?: AnalysisWorker;
 }
 
 const XML = { "content-type": "application/xml; charset=utf-8" };
@@ -216,13 +224,19 @@ export function createApp(d: AppDeps): Hono {
   const metrics = d.metrics;
   if (metrics !== undefined) app.get("/metrics", (c) => metrics(c.req.raw));
 
+  const admin = adminAuth(d.config.records.adminToken, d.log, d.refusals);
   app.route(
     "/api",
-    recordsApi(d.records.store, adminAuth(d.config.records.adminToken, d.log, d.refusals), d.log, {
+    recordsApi(d.records.store, admin, d.log, {
       recordings: d.records.recordings,
       live: (id) => d.calls.calls().some((c) => c.callId === id),
     }),
   );
+  if (d.analysis !== undefined) app.route("/api", analysisApi(d.records.store, () => d.calls.router, d.analysis, admin, d.log));
+  if (d.handoffs !== undefined) {
+    app.route("/api", supervisionApi(d.handoffs, admin));
+    app.route("/", sautikitEvents(d.handoffs, limit));
+  }
 
   app.notFound((c) => c.text("not found\n", 404));
   app.onError((err, c) => {

@@ -1,7 +1,8 @@
 // Call records for one relay: the store (DATABASE_URL, which also holds the call claims admission asks for:
 // src/admission), the recorder on the call event hub, the mark that keeps one live socket per call across
-// instances, the end-of-call webhook outbox, retention, the sweep for records left open. None of it is on the audio
-// path, and none of it can end a call: a database that is down only delays the records.
+// instances, the event outbox (call.ended, call.analyzed, call.handoff), retention, the sweep for records left open.
+// Analyses are queued in the ended writes here and run by src/analysis. None of it is on the audio path, and none of
+// it can end a call: a database that is down only delays the records.
 import type { CallManager } from "../call/manager.ts";
 import type { EndReason } from "../call/data.ts";
 import type { Config } from "../config.ts";
@@ -23,7 +24,10 @@ export class Records {
   readonly recorder: Recorder;
   /** The "stream URL used" mark, shared by every instance on this database (server.ts asks it at upgrade). */
   readonly streamClaims: StoreStreamClaims;
+  /** The outbox: call.ended and call.analyzed with CALL_WEBHOOK_URL, call.handoff with a handoff secret. */
   readonly deliveries: Deliveries | undefined;
+  /** Told after each batch holding ended calls was written (the analysis worker looks for work then). */
+  private readonly endedHooks: Array<() => void> = [];
   readonly retention: Retention;
   readonly lost: LostSweep;
   private readonly unsubscribe: () => void;
@@ -39,13 +43,20 @@ export class Records {
     const rlog = log.child({ component: "records" });
     rlog.info({ database: describeDatabase(r.databaseUrl, r.engine), retentionDays: r.retentionDays, callWebhook: r.webhook !== undefined }, "records: opening the database");
     this.store = new SqlStore(r.databaseUrl, r.engine, rlog);
-    this.deliveries = r.webhook === undefined ? undefined : new Deliveries(this.store, r.webhook, rlog);
+    const handoff = config.handoff.secret === undefined ? undefined : config.handoff;
+    this.deliveries = r.webhook === undefined && handoff === undefined ? undefined : new Deliveries(this.store, { call: r.webhook, handoff }, rlog);
     this.recorder = new Recorder({
       store: this.store,
       queueMax: r.queueMax,
-      deliveries: this.deliveries !== undefined,
+      deliveries: r.webhook !== undefined,
       log: rlog,
-      onEnded: () => this.deliveries?.kick(0),
+      onEnded: () => {
+        this.deliveries?.kick(0);
+        for (const f of this.endedHooks) f();
+      },
+      // The agent's analysis (src/analysis) is queued with its call's end, as the router has the agent then (an
+      // agents file reloaded meanwhile has the last word).
+      analysisFor: (name) => calls.router.list().find((x) => x.agent.name === name)?.agent.analysis,
       // Read when needed: PUBLIC_URL is what the <Stream> URLs were built from.
       streamHost: () => URL.parse(config.publicUrl)?.host ?? "",
     });
@@ -59,6 +70,11 @@ export class Records {
     this.lost.start();
   }
 
+
+  /** `fn` runs after each batch of writes that ended calls (and so may have queued their analyses). */
+  onEnded(fn: () => void): void {
+    this.endedHooks.push(fn);
+  }
 
   /** After the calls have ended: writes what is queued (bounded wait), then closes the database. */
   async stop(): Promise<void> {

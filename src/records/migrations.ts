@@ -136,6 +136,58 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE calls ADD COLUMN recording_error TEXT`,
     ],
   },
+  {
+    version: 40,
+    name: "post-call analyses",
+    // One row per call whose agent has `analysis`: queued in the call's ended write, claimed with a lease
+    // (locked_until) by whichever instance runs it, settled as done, failed or skipped with its result (JSON).
+    statements: [
+      `CREATE TABLE analyses (
+        call_id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        bad_answers INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        locked_until BIGINT,
+        last_error TEXT,
+        result TEXT,
+        created_at BIGINT NOT NULL,
+        settled_at BIGINT
+      )`,
+      `CREATE INDEX analyses_due ON analyses (status, next_attempt_at)`,
+    ],
+  },
+  {
+    version: 41,
+    name: "outbox events other than call.ended",
+    // kind NULL is call.ended (every row before this version). Rows with a target of their own (call.handoff to
+    // the agent's notify URL) carry it; the headers are cleared once the row is settled.
+    statements: [
+      `ALTER TABLE deliveries ADD COLUMN kind TEXT`,
+      `ALTER TABLE deliveries ADD COLUMN target_url TEXT`,
+      `ALTER TABLE deliveries ADD COLUMN target_headers TEXT`,
+    ],
+  },
+  {
+    version: 42,
+    name: "handoffs",
+    // One row per handoff tool call; id is its call.handoff event's webhook-id (the deliveries row), live the
+    // person-on-the-line state as JSON.
+    statements: [
+      `CREATE TABLE handoffs (
+        id TEXT PRIMARY KEY,
+        call_id TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        at_ms BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        live TEXT
+      )`,
+      `CREATE INDEX handoffs_call ON handoffs (call_id)`,
+    ],
+  },
 ];
 
 /** Arbitrary constant naming this schema's advisory lock in a shared PostgreSQL database. */

@@ -1,6 +1,7 @@
 // What a call record is, as the API returns it and the end-of-call webhook sends it, and the writes that build
 // one. Times inside a call (transcript, tool calls) are ms from the audio stream's start; wall-clock times are
 // ISO 8601 strings.
+import type { AnalysisSpec } from "../call/agent.ts";
 import type { AudioSummary, CallSource, EndReason, FirstAudioSummary, ModelUsage, Parties, RecordingInfo, ToolCallEntry, ToolSettlement, Utterance } from "../call/data.ts";
 
 export interface CallSummary extends Parties {
@@ -35,6 +36,61 @@ export interface CallRecord extends CallSummary {
   toolCalls: ToolCallEntry[];
   /** The call's recording; null when it was not recorded. */
   recording: RecordingInfo | null;
+  /** What came of the call (src/analysis); null when the agent has no `analysis`. */
+  analysis: CallAnalysis | null;
+  /** Each time the agent handed the caller to a person (src/handoff), in order. */
+  handoffs: HandoffRecord[];
+}
+
+/** The model's report on an ended call. Fields the agent's `analysis` did not ask for are null. */
+export interface AnalysisResult {
+  summary: string | null;
+  success: boolean | null;
+  successReason: string | null;
+  data: Record<string, unknown> | null;
+  model: string;
+  analyzedAt: string;
+}
+
+/** Done; given up on (after retries, or an answer that did not fit the schema twice); skipped (why, e.g. offline
+ *  mode); or still queued (`attempts` so far). */
+export type CallAnalysis = AnalysisResult | { error: string; attempts: number } | { skipped: string } | { pending: true; attempts: number };
+
+/** A person brought onto the live call (handoff.live): Sautikit supervision, barge. */
+export interface HandoffLive {
+  number: string;
+  /** requested → connected → ended; failed (the request or the person's leg failed); unavailable (not asked:
+   *  not a phone call, or no SAUTIKIT_API_KEY). */
+  state: "requested" | "connected" | "ended" | "failed" | "unavailable";
+  supervisionId: string | null;
+  error: string | null;
+  connectedAt: string | null;
+  endedAt: string | null;
+}
+
+export interface HandoffRecord {
+  /** The call.handoff event's webhook-id. */
+  id: string;
+  at: string;
+  /** ms from the audio stream's start, like the transcript's times. */
+  atMs: number;
+  reason: string;
+  summary: string;
+  /** The call.handoff event to the agent's notify URL. */
+  notify: { status: "pending" | "delivered" | "failed"; attempts: number; error: string | null };
+  live: HandoffLive | null;
+}
+
+/** A call.handoff event as the outbox keeps it: its target, its fixed body, and how its first attempt went. */
+export interface HandoffDelivery {
+  url: string;
+  headers: Record<string, string>;
+  payload: string;
+  attempts: number;
+  status: "pending" | "delivered" | "failed";
+  /** Unix ms of the next attempt (pending only). */
+  nextAt: number;
+  error: string | null;
 }
 
 /** The claim row is the admission's contract (src/admission): the store implements it. */
@@ -63,9 +119,13 @@ export type RecordOp =
       usage: ModelUsage;
       /** Queue the end-of-call webhook in the same transaction. */
       delivery: { id: string } | undefined;
+      /** Queue the call's analysis in the same transaction (its agent has `analysis`). */
+      analysis?: { agent: string; spec: AnalysisSpec };
     }
   /** The recording's state (from the call, or from the sweep that finished a file a stopped relay left). */
   | ({ kind: "recording"; id: string } & RecordingInfo)
+  /** A handoff (the row and, the first time, its outbox entry); written again as its live state changes. */
+  | { kind: "handoff"; id: string; handoffId: string; at: number; atMs: number; reason: string; summary: string; live: HandoffLive | null; delivery?: HandoffDelivery }
   /** The webhook answered without a stream (no agent for the number, no model session), or with one whose socket
    *  never came (no_media). Closes only a record no instance has answered or ended. */
   | { kind: "unanswered"; id: string; at: number; reason: EndReason | null; detail: string };

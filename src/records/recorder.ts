@@ -2,6 +2,7 @@
 // macrotask); it only turns each event into a write op and queues it. One writer drains the queue in batches,
 // one transaction per batch, never awaited by a call. While the database is slow or down the ops wait in a
 // bounded queue; past the bound new ops are dropped, counted and logged, and the writer retries with backoff.
+import type { AnalysisSpec } from "../call/agent.ts";
 import type { CallEvent } from "../call/events.ts";
 import type { Logger } from "../log.ts";
 import type { RecordOp } from "./record.ts";
@@ -20,6 +21,8 @@ const RETRY_MAX_MS = 5000;
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 interface CallState {
+  /** The agent's name, from the started event (the analysis to queue at the end is its). */
+  agent: string;
   utterances: number;
   tools: number;
   toolSeq: Map<string, number>;
@@ -35,6 +38,8 @@ export interface RecorderOptions {
   onEnded?: () => void;
   /** The host the <Stream> URLs name (PUBLIC_URL's), for the record of a call whose socket never came. */
   streamHost?: () => string;
+  /** The named agent's `analysis`, looked up when its call ends: one is queued with the call's end. */
+  analysisFor?: (agent: string) => AnalysisSpec | undefined;
 }
 
 export class Recorder {
@@ -63,10 +68,10 @@ export class Recorder {
     if (op !== undefined) this.push(op);
   };
 
-  private state(id: string): CallState {
+  private state(id: string, agent = ""): CallState {
     let s = this.calls.get(id);
     if (s === undefined) {
-      s = { utterances: 0, tools: 0, toolSeq: new Map() };
+      s = { agent, utterances: 0, tools: 0, toolSeq: new Map() };
       this.calls.set(id, s);
     }
     return s;
@@ -75,7 +80,7 @@ export class Recorder {
   private toOp(e: CallEvent): RecordOp | undefined {
     switch (e.type) {
       case "started":
-        this.state(e.callId);
+        this.state(e.callId, e.agent).agent = e.agent;
         return { kind: "started", id: e.callId, agent: e.agent, caller: e.caller, callee: e.callee, source: e.source, at: e.at };
       case "neverStarted": {
         const host = this.o.streamHost?.();
@@ -117,8 +122,10 @@ export class Recorder {
         if (seq === undefined) return undefined;
         return { kind: "toolResult", id: e.callId, seq, outcome: e.outcome, durationMs: e.durationMs, result: e.result, atMs: e.atMs };
       }
-      case "ended":
+      case "ended": {
+        const agent = this.calls.get(e.callId)?.agent ?? "";
         this.calls.delete(e.callId);
+        const spec = agent === "" ? undefined : this.o.analysisFor?.(agent);
         return {
           kind: "ended",
           id: e.callId,
@@ -135,7 +142,9 @@ export class Recorder {
           model: e.model,
           usage: e.usage,
           delivery: this.o.deliveries ? { id: `msg_${crypto.randomUUID().replaceAll("-", "")}` } : undefined,
+          analysis: spec === undefined ? undefined : { agent, spec },
         };
+      }
       case "recording":
         return { kind: "recording", id: e.callId, ...e.recording };
       default:

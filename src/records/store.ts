@@ -11,9 +11,11 @@ import type { CallSource, EndReason, Grounding, RecordingInfo, RecordingStatus, 
 import type { Logger } from "../log.ts";
 import type { ClaimResult } from "../telephony/stream-claims.ts";
 import { migrate, type Engine } from "./migrations.ts";
-import type { CallClaim, CallRecord, CallSummary, RecordOp } from "./record.ts";
+import type { AnalysisSpec } from "../call/agent.ts";
+import type { CallAnalysis, CallClaim, CallRecord, CallSummary, HandoffLive, HandoffRecord, RecordOp } from "./record.ts";
 
 type UtteranceOp = Extract<RecordOp, { kind: "utterance" }>;
+type HandoffOp = Extract<RecordOp, { kind: "handoff" }>;
 
 export type { Engine };
 
@@ -50,6 +52,31 @@ export interface DeliveryRow {
   /** The JSON body, fixed at the first attempt so every retry sends the same bytes. */
   payload: string | null;
   attempts: number;
+  /** The event type; null for call.ended (rows written before other events existed). */
+  kind: string | null;
+  /** A target of its own (call.handoff: the agent's notify URL and headers, JSON); null: CALL_WEBHOOK_URL. */
+  url: string | null;
+  headers: string | null;
+}
+
+/** A queued analysis, as the worker takes it (src/analysis/worker.ts). */
+export interface AnalysisRow {
+  callId: string;
+  agent: string;
+  spec: AnalysisSpec;
+  attempts: number;
+  badAnswers: number;
+}
+
+export interface AnalysisSettlement {
+  status: "done" | "failed" | "skipped";
+  /** What the record shows (a CallAnalysis other than pending). */
+  result: CallAnalysis;
+  attempts: number;
+  badAnswers: number;
+  at: number;
+  /** Queue the call.analyzed event in the same transaction. */
+  deliveryId: string | undefined;
 }
 
 export interface RecordStore extends ClaimStore {
@@ -72,6 +99,17 @@ export interface RecordStore extends ClaimStore {
   deliveryDone(id: string, attempts: number, at: number): Promise<void>;
   deliveryRetry(id: string, attempts: number, nextAt: number, error: string): Promise<void>;
   deliveryFailed(id: string, attempts: number, error: string): Promise<void>;
+  /** Analyses due by `now` and not held by a live lease. */
+  dueAnalyses(now: number, limit: number): Promise<AnalysisRow[]>;
+  /** Takes an analysis until `until` (which is then its lease token); false when another instance holds it. */
+  leaseAnalysis(callId: string, now: number, until: number): Promise<boolean>;
+  /** Another attempt at `nextAt`; ignored unless the lease `lease` still holds the row. */
+  analysisRetry(callId: string, lease: number, r: { attempts: number; badAnswers: number; nextAt: number; error: string }): Promise<void>;
+  /** Settles an analysis (and queues its call.analyzed event); false when the lease no longer holds the row
+   *  (the analysis was queued again meanwhile). */
+  analysisSettled(callId: string, lease: number, s: AnalysisSettlement): Promise<boolean>;
+  /** Queues the call's analysis again from scratch (POST /api/calls/:id/analyze). */
+  requeueAnalysis(callId: string, agent: string, spec: AnalysisSpec, now: number): Promise<"queued" | "no_call" | "not_ended">;
   /** Takes the call's stream mark until `expiresAt` unless a live one exists (an expired one is taken over). */
   claimStream(callId: string, now: number, expiresAt: number): Promise<ClaimResult>;
   /** `ended`: the mark refuses the URL from now on (written even if the claim never reached the store);
@@ -213,7 +251,31 @@ function recording(r: Row): RecordingInfo | null {
   };
 }
 
-function record(r: Row, utts: Row[], tools: Row[]): CallRecord {
+function analysisOf(r: Row | undefined): CallAnalysis | null {
+  if (r === undefined) return null;
+  const attempts = Number(r.attempts);
+  if (String(r.status) === "pending") return { pending: true, attempts };
+  return json<CallAnalysis>(r.result) ?? { error: "the stored analysis could not be read", attempts };
+}
+
+function handoffOf(h: Row): HandoffRecord {
+  const status = String(h.d_status ?? "pending");
+  return {
+    id: String(h.id),
+    at: iso(h.at)!,
+    atMs: num(h.at_ms)!,
+    reason: String(h.reason),
+    summary: String(h.summary),
+    notify: {
+      status: status === "delivered" || status === "failed" ? status : "pending",
+      attempts: num(h.d_attempts) ?? 0,
+      error: (h.d_error ?? null) as string | null,
+    },
+    live: json<HandoffLive>(h.live),
+  };
+}
+
+function record(r: Row, utts: Row[], tools: Row[], analysis: Row | undefined = undefined, handoffs: Row[] = []): CallRecord {
   const p50 = num(r.first_audio_p50_ms);
   const max = num(r.first_audio_max_ms);
   const tokens = json<Record<string, number>>(r.usage_tokens);
@@ -265,6 +327,8 @@ function record(r: Row, utts: Row[], tools: Row[]): CallRecord {
       }),
     ),
     recording: recording(r),
+    analysis: analysisOf(analysis),
+    handoffs: handoffs.map(handoffOf),
   };
 }
 
@@ -542,6 +606,11 @@ export class SqlStore implements RecordStore {
             VALUES (${op.delivery.id}, ${op.id}, ${op.at}, ${op.at})
             ON CONFLICT (id) DO NOTHING`;
         }
+        if (op.analysis !== undefined) {
+          await tx`INSERT INTO analyses (call_id, agent, spec, status, next_attempt_at, created_at)
+            VALUES (${op.id}, ${op.analysis.agent}, ${JSON.stringify(op.analysis.spec)}, ${"pending"}, ${op.at}, ${op.at})
+            ON CONFLICT (call_id) DO NOTHING`;
+        }
         return;
       }
       case "recording":
@@ -551,12 +620,31 @@ export class SqlStore implements RecordStore {
             recording_bytes = ${op.bytes}, recording_location = ${op.location}, recording_error = ${op.error}
           WHERE id = ${op.id} AND NOT (${op.status} = 'recording' AND recording_status IS NOT NULL AND recording_status <> 'recording')`;
         return;
+      case "handoff":
+        await this.handoff(tx, op);
+        return;
       case "unanswered":
         // A socket that reached another instance (one database behind one address) made this a call: leave it.
         await tx`UPDATE calls SET ended_at = ${op.at}, end_reason = ${op.reason}, end_detail = ${op.detail}
           WHERE id = ${op.id} AND answered_at IS NULL AND ended_at IS NULL`;
         return;
     }
+  }
+
+  private async handoff(tx: SQL, op: HandoffOp): Promise<void> {
+    const live = op.live === null ? null : JSON.stringify(op.live);
+    await tx`INSERT INTO handoffs (id, call_id, at, at_ms, reason, summary, live)
+      VALUES (${op.handoffId}, ${op.id}, ${op.at}, ${Math.round(op.atMs)}, ${op.reason}, ${op.summary}, ${live})
+      ON CONFLICT (id) DO UPDATE SET live = excluded.live`;
+    const d = op.delivery;
+    if (d === undefined) return;
+    // Headers can hold a receiver's token: kept only while the event may still be sent.
+    const headers = d.status === "pending" ? JSON.stringify(d.headers) : null;
+    await tx`INSERT INTO deliveries (id, call_id, created_at, payload, status, attempts, next_attempt_at, last_error,
+        delivered_at, kind, target_url, target_headers)
+      VALUES (${op.handoffId}, ${op.id}, ${op.at}, ${d.payload}, ${d.status}, ${d.attempts}, ${d.nextAt}, ${d.error},
+        ${d.status === "delivered" ? op.at : null}, ${"call.handoff"}, ${d.url}, ${headers})
+      ON CONFLICT (id) DO NOTHING`;
   }
 
   async listCalls(q: ListQuery): Promise<CallPage> {
@@ -583,23 +671,35 @@ export class SqlStore implements RecordStore {
   async getCall(id: string): Promise<CallRecord | undefined> {
     this.need();
     const s = this.sql;
-    const [call, utts, tools] = await this.run(async () => [
+    const [call, utts, tools, analysis, handoffs] = await this.run(async () => [
       (await s`SELECT * FROM calls WHERE id = ${id}`) as Row[],
       (await s`SELECT * FROM utterances WHERE call_id = ${id} ORDER BY seq`) as Row[],
       (await s`SELECT * FROM tool_calls WHERE call_id = ${id} ORDER BY seq`) as Row[],
+      (await s`SELECT status, attempts, result FROM analyses WHERE call_id = ${id}`) as Row[],
+      (await s`SELECT h.id, h.at, h.at_ms, h.reason, h.summary, h.live, d.status AS d_status, d.attempts AS d_attempts,
+          d.last_error AS d_error
+        FROM handoffs h LEFT JOIN deliveries d ON d.id = h.id WHERE h.call_id = ${id} ORDER BY h.at_ms, h.id`) as Row[],
     ]);
     const row = call[0];
-    return row === undefined ? undefined : record(row, utts, tools);
+    return row === undefined ? undefined : record(row, utts, tools, analysis[0], handoffs);
   }
 
   async dueDeliveries(now: number, limit: number): Promise<DeliveryRow[]> {
     this.need();
     const rows = (await this.run(
-      () => this.sql`SELECT id, call_id, payload, attempts FROM deliveries
+      () => this.sql`SELECT id, call_id, payload, attempts, kind, target_url, target_headers FROM deliveries
         WHERE status = 'pending' AND next_attempt_at <= ${now} AND (locked_until IS NULL OR locked_until < ${now})
         ORDER BY next_attempt_at LIMIT ${limit}`,
     )) as Row[];
-    return rows.map((r) => ({ id: String(r.id), callId: String(r.call_id), payload: (r.payload ?? null) as string | null, attempts: Number(r.attempts) }));
+    return rows.map((r) => ({
+      id: String(r.id),
+      callId: String(r.call_id),
+      payload: (r.payload ?? null) as string | null,
+      attempts: Number(r.attempts),
+      kind: (r.kind ?? null) as string | null,
+      url: (r.target_url ?? null) as string | null,
+      headers: (r.target_headers ?? null) as string | null,
+    }));
   }
 
   async leaseDelivery(id: string, now: number, until: number): Promise<boolean> {
@@ -621,7 +721,7 @@ export class SqlStore implements RecordStore {
     this.need();
     await this.run(
       () => this.sql`UPDATE deliveries SET status = 'delivered', attempts = ${attempts}, delivered_at = ${at},
-        locked_until = NULL, last_error = NULL WHERE id = ${id}`,
+        locked_until = NULL, last_error = NULL, target_headers = NULL WHERE id = ${id}`,
     );
   }
 
@@ -637,8 +737,74 @@ export class SqlStore implements RecordStore {
     this.need();
     await this.run(
       () => this.sql`UPDATE deliveries SET status = 'failed', attempts = ${attempts}, last_error = ${error},
-        locked_until = NULL WHERE id = ${id}`,
+        locked_until = NULL, target_headers = NULL WHERE id = ${id}`,
     );
+  }
+
+  async dueAnalyses(now: number, limit: number): Promise<AnalysisRow[]> {
+    this.need();
+    const rows = (await this.run(
+      () => this.sql`SELECT call_id, agent, spec, attempts, bad_answers FROM analyses
+        WHERE status = 'pending' AND next_attempt_at <= ${now} AND (locked_until IS NULL OR locked_until < ${now})
+        ORDER BY next_attempt_at LIMIT ${limit}`,
+    )) as Row[];
+    return rows.map((r) => ({
+      callId: String(r.call_id),
+      agent: String(r.agent),
+      spec: json<AnalysisSpec>(r.spec) ?? { summary: true, success: undefined, data: undefined, model: undefined },
+      attempts: Number(r.attempts),
+      badAnswers: Number(r.bad_answers),
+    }));
+  }
+
+  async leaseAnalysis(callId: string, now: number, until: number): Promise<boolean> {
+    this.need();
+    // As leaseDelivery: the conditions sit on the UPDATE, so of several instances only one takes the row.
+    const rows = await this.run(
+      () => this.sql`UPDATE analyses SET locked_until = ${until}
+        WHERE call_id = ${callId} AND status = 'pending' AND (locked_until IS NULL OR locked_until < ${now}) RETURNING call_id`,
+    );
+    return rows.length === 1;
+  }
+
+  async analysisRetry(callId: string, lease: number, r: { attempts: number; badAnswers: number; nextAt: number; error: string }): Promise<void> {
+    this.need();
+    await this.run(
+      () => this.sql`UPDATE analyses SET attempts = ${r.attempts}, bad_answers = ${r.badAnswers}, next_attempt_at = ${r.nextAt},
+        last_error = ${r.error}, locked_until = NULL
+        WHERE call_id = ${callId} AND status = 'pending' AND locked_until = ${lease}`,
+    );
+  }
+
+  async analysisSettled(callId: string, lease: number, st: AnalysisSettlement): Promise<boolean> {
+    this.need();
+    return this.tx(async (tx) => {
+      const rows = await tx`UPDATE analyses SET status = ${st.status}, attempts = ${st.attempts}, bad_answers = ${st.badAnswers},
+          result = ${JSON.stringify(st.result)}, settled_at = ${st.at}, locked_until = NULL, last_error = NULL
+        WHERE call_id = ${callId} AND status = 'pending' AND locked_until = ${lease} RETURNING call_id`;
+      if (rows.length !== 1) return false;
+      if (st.deliveryId !== undefined) {
+        await tx`INSERT INTO deliveries (id, call_id, created_at, next_attempt_at, kind)
+          VALUES (${st.deliveryId}, ${callId}, ${st.at}, ${st.at}, ${"call.analyzed"}) ON CONFLICT (id) DO NOTHING`;
+      }
+      return true;
+    });
+  }
+
+  async requeueAnalysis(callId: string, agent: string, spec: AnalysisSpec, now: number): Promise<"queued" | "no_call" | "not_ended"> {
+    this.need();
+    return this.tx(async (tx) => {
+      const rows = (await tx`SELECT ended_at FROM calls WHERE id = ${callId}`) as Row[];
+      if (rows[0] === undefined) return "no_call";
+      if (rows[0].ended_at === null || rows[0].ended_at === undefined) return "not_ended";
+      // A run in flight elsewhere holds the old lease token, which this clears: its result is not kept.
+      await tx`INSERT INTO analyses (call_id, agent, spec, status, next_attempt_at, created_at)
+        VALUES (${callId}, ${agent}, ${JSON.stringify(spec)}, ${"pending"}, ${now}, ${now})
+        ON CONFLICT (call_id) DO UPDATE SET agent = excluded.agent, spec = excluded.spec, status = excluded.status,
+          attempts = 0, bad_answers = 0, next_attempt_at = excluded.next_attempt_at, locked_until = NULL, last_error = NULL,
+          result = NULL, settled_at = NULL`;
+      return "queued";
+    });
   }
 
   async claimStream(callId: string, now: number, expiresAt: number): Promise<ClaimResult> {
@@ -683,6 +849,8 @@ export class SqlStore implements RecordStore {
       await tx`DELETE FROM utterances WHERE call_id IN (${old()})`;
       await tx`DELETE FROM tool_calls WHERE call_id IN (${old()})`;
       await tx`DELETE FROM deliveries WHERE call_id IN (${old()})`;
+      await tx`DELETE FROM analyses WHERE call_id IN (${old()})`;
+      await tx`DELETE FROM handoffs WHERE call_id IN (${old()})`;
       const gone = await tx`DELETE FROM calls WHERE started_at < ${cutoff} ${kept}`;
       return gone.count;
     });
@@ -712,6 +880,8 @@ export class SqlStore implements RecordStore {
       await tx`DELETE FROM utterances WHERE call_id = ${id}`;
       await tx`DELETE FROM tool_calls WHERE call_id = ${id}`;
       await tx`DELETE FROM deliveries WHERE call_id = ${id}`;
+      await tx`DELETE FROM analyses WHERE call_id = ${id}`;
+      await tx`DELETE FROM handoffs WHERE call_id = ${id}`;
       const gone = await tx`DELETE FROM calls WHERE id = ${id}`;
       return gone.count > 0;
     });

@@ -145,7 +145,7 @@ describe("mistakes name the file, the place and what was expected", () => {
     ["a misspelt field", "agents:\n  - name: a\n    prompt: p\n    numbrs: ['+254711000001']\n", /^agents\[0\]\.numbrs: unknown field/],
     ["a missing name", "agents:\n  - prompt: p\n", /^agents\[0\]\.name: missing \(expected string\)$/],
     ["no prompt", "agents:\n  - name: a\n", /^agents\[0\]\.prompt: expected exactly one of `prompt` or `promptFile`$/],
-    ["an unknown builtin", "agents:\n  - name: a\n    prompt: p\n    tools:\n      - builtin: hang_up\n", /^agents\[0\]\.tools\[0\]\.builtin: expected "builtin: end_call", "builtin: google_search" or an HTTP tool/],
+    ["an unknown builtin", "agents:\n  - name: a\n    prompt: p\n    tools:\n      - builtin: hang_up\n", /^agents\[0\]\.tools\[0\]\.builtin: expected "builtin: end_call", "builtin: google_search", "builtin: handoff" or an HTTP tool/],
     ["a national number", "agents:\n  - name: a\n    prompt: p\n    numbers: ['0711000000']\n", /^agents\[0\]\.numbers\[0\]: expected a phone number in E\.164 form/],
     [
       "two default agents",

@@ -13,6 +13,8 @@ const PROTO_DIR = dirname(require.resolve(`${PROTO_PACKAGE}/package.json`));
 const ENTRY = "google/ai/generativelanguage/v1beta/generative_service.proto";
 const PKG = "google.ai.generativelanguage.v1beta";
 export const CLIENT_MESSAGE = `${PKG}.BidiGenerateContentClientMessage`;
+/** The REST generateContent body (its `model` is the URL path's; docs/gemini-rest.md#wire-check). */
+export const GENERATE_CONTENT_REQUEST = `${PKG}.GenerateContentRequest`;
 
 /**
  * Fields the official SDK sends that the published v1beta protos do not have yet. Each is added to the parsed
@@ -125,12 +127,13 @@ export class WireChecker {
   private readonly client: protobuf.Type;
   private readonly byJson = new Map<protobuf.Type, Map<string, protobuf.Field>>();
 
-  constructor(root = loadProtos()) {
+  /** `message`: the type every checked text must be (the Live client message unless told). */
+  constructor(root = loadProtos(), private readonly message = CLIENT_MESSAGE) {
     this.root = root;
-    this.client = root.lookupType(CLIENT_MESSAGE);
+    this.client = root.lookupType(message);
   }
 
-  /** Problems with one client frame as sent (the text of the WebSocket message); empty when the service would take it. */
+  /** Problems with one client frame (or request body) as sent; empty when the service would take it. */
   check(frame: string): string[] {
     let json: unknown;
     try {
@@ -147,7 +150,7 @@ export class WireChecker {
     }
     // Every client message is exactly one of setup | clientContent | realtimeInput | toolResponse.
     const kinds = Object.keys(json).length;
-    if (kinds !== 1) problems.push(`expected exactly one of the message kinds at the top, got ${kinds}`);
+    if (this.message === CLIENT_MESSAGE && kinds !== 1) problems.push(`expected exactly one of the message kinds at the top, got ${kinds}`);
     if (problems.length > 0) return problems;
     this.walk(this.client, json as Obj, "", problems);
     return problems;

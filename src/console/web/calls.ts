@@ -62,12 +62,37 @@ interface Recording {
   error: string | null;
 }
 
+/** The record's `analysis` (README "What came of the call"): done, failed, skipped or pending. */
+interface Analysis {
+  summary?: string | null;
+  success?: boolean | null;
+  successReason?: string | null;
+  data?: Record<string, unknown> | null;
+  model?: string;
+  analyzedAt?: string;
+  error?: string;
+  attempts?: number;
+  skipped?: string;
+  pending?: boolean;
+}
+
+interface Handoff {
+  id: string;
+  atMs: number;
+  reason: string;
+  summary: string;
+  notify: { status: string; attempts: number; error: string | null };
+  live: { number: string; state: string; error: string | null } | null;
+}
+
 interface Detail extends Summary {
   live?: boolean;
   recording?: Recording | null;
   transcript?: Line[];
   partial?: { caller?: string; agent?: string };
   toolCalls?: Tool[];
+  analysis?: Analysis | null;
+  handoffs?: Handoff[];
 }
 
 interface Levels {
@@ -229,6 +254,11 @@ function renderDetail(): void {
     const result = t.result === undefined ? "" : ` → ${JSON.stringify(t.result)}`;
     items.push({ at: t.atMs ?? Number.MAX_SAFE_INTEGER, el: h("div", { class: "tool" }, `⚙ ${t.name}(${JSON.stringify(t.args ?? {})}) · ${outcome}${result}`) });
   }
+  for (const ho of d.handoffs ?? []) {
+    const person = ho.live === null ? "" : ` · person on the line (${ho.live.number}): ${ho.live.state}${ho.live.error ? ` (${ho.live.error})` : ""}`;
+    const notify = `notification ${ho.notify.status}${ho.notify.attempts > 1 ? ` after ${ho.notify.attempts} attempts` : ""}${ho.notify.error && ho.notify.status !== "delivered" ? ` (${ho.notify.error})` : ""}`;
+    items.push({ at: ho.atMs, el: h("div", { class: "handoff", "data-handoff-id": ho.id }, `☎ handed to a person: ${ho.reason} · ${notify}${person}`, h("div", { class: "muted" }, ho.summary)) });
+  }
   items.sort((a, b) => a.at - b.at);
   for (const role of ["caller", "agent"] as const) {
     const p = d.partial?.[role];
@@ -255,6 +285,7 @@ function renderDetail(): void {
     rec.el ?? "",
     h("div", { class: "transcript" }, ...items.map((i) => i.el), items.length === 0 ? h("p", { class: "muted" }, "Nothing said yet.") : null),
     how,
+    ...[analysisView(d)].filter((x): x is HTMLElement => x !== null),
     close,
   );
 }
@@ -268,6 +299,40 @@ function recordingOf(d: Detail): { el: HTMLElement | null; view: RecordingView |
   if (player?.id !== d.id) player = { id: d.id, view: recordingView(d.id) };
   const note = r.status === "ready" ? null : h("p", { class: "muted" }, r.status === "partial" ? "The relay stopped during this call: the recording ends early." : `The recording stopped early: ${r.error ?? ""}`);
   return { el: h("div", {}, player.view.el, note), view: player.view };
+}
+
+/** While the shown call's analysis is pending, its record is read again this often. */
+const ANALYSIS_POLL_MS = 3000;
+let analysisPoll: ReturnType<typeof setTimeout> | undefined;
+
+/** What came of the call: the model's summary, the success question's answer and the extracted data. */
+function analysisView(d: Detail): HTMLElement | null {
+  const a = d.analysis;
+  clearTimeout(analysisPoll);
+  if (a === undefined || a === null || d.live === true) return null;
+  if (a.pending === true) analysisPoll = setTimeout(() => void fetchDetail(d.id), ANALYSIS_POLL_MS);
+  const again = h("button", { type: "button", class: "secondary", id: "analyze-again" }, "Analyze again");
+  again.addEventListener("click", () => {
+    again.disabled = true;
+    void api(`/api/calls/${encodeURIComponent(d.id)}/analyze`, { method: "POST" }).then(() => fetchDetail(d.id));
+  });
+  const body: HTMLElement[] = [];
+  if (a.pending === true) body.push(h("p", { class: "muted" }, `Being analysed${a.attempts ? ` (attempt ${a.attempts + 1})` : ""}…`));
+  else if (a.skipped !== undefined) body.push(h("p", { class: "muted" }, `Not analysed: ${a.skipped}.`));
+  else if (a.error !== undefined) body.push(h("p", { class: "analysis-error" }, `Analysis failed after ${a.attempts ?? 0} attempts: ${a.error}`));
+  else {
+    if (a.summary != null) body.push(h("p", { class: "analysis-summary" }, a.summary));
+    if (a.successReason != null) {
+      const verdict = a.success === true ? "yes" : a.success === false ? "no" : "not known";
+      body.push(h("p", { class: "analysis-success", "data-success": String(a.success) }, h("strong", {}, `Success: ${verdict}`), ` · ${a.successReason}`));
+    }
+    if (a.data != null) {
+      const rows = Object.entries(a.data).map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, typeof v === "string" ? v : JSON.stringify(v))));
+      body.push(h("table", { class: "analysis-data" }, h("tbody", {}, ...rows)));
+    }
+    body.push(h("p", { class: "muted" }, `${a.model ?? ""} · ${when(a.analyzedAt)}`));
+  }
+  return h("section", { class: "analysis", "data-state": a.pending ? "pending" : a.skipped !== undefined ? "skipped" : a.error !== undefined ? "failed" : "done" }, h("h3", {}, "What came of the call"), ...body, again);
 }
 
 async function fetchDetail(id: string): Promise<void> {
@@ -345,10 +410,11 @@ function onEvent(event: string, data: unknown): void {
       if (detail?.id === c.id) {
         detail = { ...detail, ...c, live: false, partial: {} };
         renderDetail();
-        // Its recording is complete a moment after the call ends: fetch the record again for it.
+        // The record (its recording once complete, handoffs, the analysis once queued) is written a moment after the
+        // call ends: fetch it again then.
         const id = c.id;
         setTimeout(() => {
-          if (selected() === id && (detail?.recording == null || detail.recording.status === "recording")) void fetchDetail(id);
+          if (selected() === id) void fetchDetail(id);
         }, 1500);
       }
       return;

@@ -55,6 +55,7 @@ const REASONS: Record<string, string> = {
   shutdown: "relay stopped",
   no_media: "no audio came (check PUBLIC_URL)",
   lost: "lost (the relay stopped)",
+  handoff: "handed to a person, who then left",
 };
 
 export function reasonText(r: string | null | undefined): string {
