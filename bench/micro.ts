@@ -2,7 +2,10 @@
 // Figures are for comparison within one run only: the machine is a noisy shared VM.
 
 import { bench, do_not_optimize, run } from "mitata";
+import { BeepDetector } from "../src/audio/beep.ts";
+import { measureFrame } from "../src/audio/frame-level.ts";
 import { FrameQueue } from "../src/audio/frame-queue.ts";
+import { OutboundLine } from "../src/call/outbound-line.ts";
 import { Playout, type PlayoutSink } from "../src/audio/playout.ts";
 import { SLAB_BYTES, SlabPool } from "../src/audio/pool.ts";
 import { Resampler } from "../src/audio/resampler.ts";
@@ -114,6 +117,15 @@ export async function runMicro(): Promise<Record<string, number>> {
     ta24 += 60;
     tapeAgent24.agent(agent60at24, 120, ta24);
   });
+  // Outbound calls only (until the greeting, and with voicemail leave_message until the message starts, 45 s at
+  // most): what a caller frame costs besides the scan every call makes (measureFrame, for comparison).
+  const level = { ...measureFrame(frame16u8) };
+  bench("caller frame scan (every call): measureFrame, 20 ms @16 kHz", () => do_not_optimize(measureFrame(frame16u8)));
+  const beep = new BeepDetector(16000);
+  bench("beep detector: 20 ms frame @16 kHz (outbound, voicemail leave_message)", () => beep.observe(frame16u8, level));
+  const line = new OutboundLine({ rate: 16000, greeting: "", greetAfterMs: 1500, voicemail: { action: "leave_message", message: "m" }, greet: () => {}, leaveMessage: () => {} });
+  line.awaitBeep(); // waiting for the beep: the detector never stops (a tone frame sounds forever here)
+  bench("outbound line while waiting for the beep: 20 ms frame @16 kHz", () => line.observe(frame16u8, level));
 
   const res = await run({ format: "quiet" });
   const out: Record<string, number> = {};

@@ -18,6 +18,8 @@ import { RelayMetrics } from "./metrics/registry.ts";
 import { ModelHealth } from "./ops/model-health.ts";
 import { Readiness } from "./ops/readiness.ts";
 import { Recordings } from "./recordings/index.ts";
+import { Outbound } from "./outbound/index.ts";
+import type { Clock } from "./outbound/clock.ts";
 import { Records } from "./records/index.ts";
 import { startRelay, type Relay } from "./server.ts";
 
@@ -35,10 +37,19 @@ export interface Assembled {
   /** Which calls this instance answers; the drain closes it before the exit. */
   admission: CallAdmission;
   recordings: Recordings;
+  /** Outbound calls and campaigns; main.ts stops its dialing at the first signal. */
+  outbound: Outbound;
+}
+
+/** What tests may replace: the outbound module's clock (and whether its loop runs by itself). */
+export interface AssembleOptions {
+  clock?: Clock;
+  /** false: the outbound loop is not started (a test drives it with runOnce()). */
+  outboundLoop?: boolean;
 }
 
 /** Without a router, the agents come from the settings (AGENTS_FILE or the default agent); may throw AgentsFileError. */
-export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, router?: AgentRouter): Assembled {
+export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, router?: AgentRouter, o: AssembleOptions = {}): Assembled {
   const metrics = new RelayMetrics();
   const modelHealth = new ModelHealth();
   const legs = measureLegStarts(geminiLegFactory(config.gemini, endpoint), (outcome, seconds) => {
@@ -65,6 +76,7 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     modelLabel: endpoint.label,
     maxCalls: config.maxCalls,
     recordings: recordings.factory,
+    outboundReserve: config.outbound.reserveCalls,
     log,
   });
   watchCalls(metrics, calls);
@@ -98,6 +110,18 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     seen: new SeenCalls(config.seenCallsMax, config.seenCallsTtlS * 1000),
     capacity: calls,
   });
+  const outbound = new Outbound({
+    config,
+    store: records.store.outbound,
+    storeReady: () => records.store.isReady,
+    calls,
+    admission,
+    registry: metrics.registry,
+    log,
+    callRecord: (id) => records.store.getCall(id),
+    clock: o.clock,
+    supervisionEvent: (ids) => handoffs.live.hint(ids),
+  });
   const relay = startRelay(config, log, calls, endpoint.label, records, admission, {
     counters: httpCounters(metrics),
     readiness,
@@ -105,14 +129,17 @@ export function assemble(config: Config, endpoint: GeminiEndpoint, log: Logger, 
     claims: records.streamClaims,
     handoffs,
     analysis,
+    outbound: { placed: outbound.dialer, routes: (guard, refusals) => outbound.routes(guard, refusals) },
   });
+  if (o.outboundLoop !== false) outbound.start();
   const stopServer = relay.stop;
   relay.stop = async () => {
     lag.stop();
     handoffs.stop();
+    await outbound.stop();
     // Before the records close: an analysis cut short here is taken again by the next start.
     await analysis.stop();
     await stopServer();
   };
-  return { calls, relay, metrics, readiness, records, handoffs, analysis, admission, recordings };
+  return { calls, relay, metrics, readiness, records, handoffs, analysis, admission, recordings, outbound };
 }

@@ -132,6 +132,25 @@ export interface Config {
   analysis: AnalysisSettings;
   /** The handoff tool's events and the live handover (src/handoff). */
   handoff: HandoffSettings;
+  /** IANA time zone of the `date` and `time` call variables, and the default of a campaign's calling window. */
+  callTimezone: string;
+  outbound: OutboundConfig;
+}
+
+/** Outbound calls and campaigns (src/outbound). */
+export interface OutboundConfig {
+  /** Path of Sautikit's originate endpoint: the SDK's /v1/calls, or the docs' /v1/calls/originate. */
+  callsPath: string;
+  /** Calls of MAX_CALLS this instance keeps free for inbound calls: outbound ones are refused past MAX_CALLS minus this. */
+  reserveCalls: number;
+  /** An attempt with no webhook and no event this long after it was placed is asked about (GET /v1/calls/{id}). */
+  ringTimeoutS: number;
+  /** How long an instance's claim on an attempt lasts without renewal; past it another instance takes it over. */
+  leaseS: number;
+  /** Secret of the per-number events posted to /sautikit/events (unset: SAUTIKIT_WEBHOOK_SECRET). */
+  eventsSecret: string | undefined;
+  /** A call to Sautikit's REST API that has not answered in this long is given up (and retried). */
+  requestTimeoutMs: number;
 }
 
 /** One generateContent request per ended call of an agent with `analysis` (docs/gemini-rest.md). The key is
@@ -376,6 +395,30 @@ function handoff(env: Env): HandoffSettings {
   };
 }
 
+function timeZone(env: Env, name: string, def: string): string {
+  const tz = str(env, name, def).trim();
+  try {
+    new Intl.DateTimeFormat("en-GB", { timeZone: tz });
+  } catch {
+    throw new ConfigError(name, 'an IANA time zone like "Africa/Nairobi"', tz);
+  }
+  return tz;
+}
+
+function outbound(env: Env, maxCalls: number, webhookSecret: string | undefined): OutboundConfig {
+  const callsPath = str(env, "SAUTIKIT_CALLS_PATH", "/v1/calls").trim();
+  if (!/^\/[A-Za-z0-9._~\/-]*$/.test(callsPath)) throw new ConfigError("SAUTIKIT_CALLS_PATH", "a path like /v1/calls", callsPath);
+  return {
+    callsPath: callsPath.replace(/\/+$/, ""),
+    // 10 % of MAX_CALLS by default, so a campaign never makes the business's own line busy.
+    reserveCalls: int(env, "OUTBOUND_RESERVE_CALLS", Math.floor(maxCalls / 10), 0, maxCalls - 1),
+    ringTimeoutS: int(env, "OUTBOUND_RING_TIMEOUT_S", 45, 1, 3600),
+    leaseS: int(env, "OUTBOUND_LEASE_S", 30, 1, 3600),
+    eventsSecret: opt(env, "SAUTIKIT_EVENTS_SECRET") ?? webhookSecret,
+    requestTimeoutMs: int(env, "SAUTIKIT_REQUEST_TIMEOUT_MS", 10000, 100, 60000),
+  };
+}
+
 function adminToken(env: Env): string | undefined {
   const t = opt(env, "ADMIN_TOKEN");
   if (t !== undefined && t.length < 16) throw new ConfigError("ADMIN_TOKEN", "at least 16 characters", "[redacted]");
@@ -491,6 +534,8 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
 
+  const maxCalls = int(env, "MAX_CALLS", DEFAULT_MAX_CALLS, 1, 1000000);
+
   return {
     port,
     host,
@@ -557,10 +602,12 @@ export function loadConfig(env: Env = process.env): Config {
     maxWebhookBytes: int(env, "MAX_WEBHOOK_BYTES", 65536, 1024, 16 * 1024 * 1024),
     callerSilenceTimeoutS: int(env, "CALLER_SILENCE_TIMEOUT_S", 10, 0, 3600),
     modelStallS: int(env, "MODEL_STALL_S", 12, 0, 600),
-    maxCalls: int(env, "MAX_CALLS", DEFAULT_MAX_CALLS, 1, 1000000),
+    maxCalls,
     idleGc: bool(env, "IDLE_GC", true),
     recordings: recordings(env),
     analysis: analysis(env),
     handoff: handoff(env),
+    callTimezone: timeZone(env, "CALL_TIMEZONE", "Africa/Nairobi"),
+    outbound: outbound(env, maxCalls, webhookSecret),
   };
 }

@@ -82,12 +82,12 @@ async function main(): Promise<void> {
   if (!config.sautikitApiKey) {
     // Said once here; each such call then logs only at info.
     log.warn(
-      "SAUTIKIT_API_KEY is not set: calls the relay has to end (model failed or stalled, media lost, limits, shutdown) cannot be hung up; their callers stay on dead air until they hang up",
+      "SAUTIKIT_API_KEY is not set: calls the relay has to end (model failed or stalled, media lost, limits, shutdown) cannot be hung up; their callers stay on dead air until they hang up. No outbound call or campaign can be placed either",
     );
   }
 
   const { endpoint, stop: stopModel } = await modelEndpoint(config, log);
-  const { calls, relay, readiness, admission } = listen(() => assemble(config, endpoint, log, router), config);
+  const { calls, relay, readiness, admission, outbound } = listen(() => assemble(config, endpoint, log, router), config);
   log.info({ port: relay.port, host: config.host, publicUrl: config.publicUrl, model: endpoint.label }, "sauti-relay listening");
   log.info(
     {
@@ -130,6 +130,9 @@ async function main(): Promise<void> {
   // Flushers run in this order once no call is left. Records and end-of-call deliveries register theirs after
   // this one, so they see every call's last events.
   drain.onBeforeExit("call events", () => calls.events.flush());
+  // The first signal stops dialing at once (no new outbound call, no campaign contact claimed); calls in progress
+  // finish with the drain, and attempts still ringing are followed by whichever instance takes them over.
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => outbound.stopDialing());
   handleSignals(drain);
 }
 

@@ -3,8 +3,9 @@
 // spaces), and the agents file is written by people; routing and records use E.164 (toE164).
 // Showing: one rule for every place that shows one.
 //   - Log lines show only a number's last 3 digits: "+254700000001" → "…001" (so do metrics: none carries one).
-//   - The HTTP APIs (the records API /api/calls, the console's /api/console/* and its live events) show whole
-//     numbers only to a request that carries ADMIN_TOKEN as its Bearer token. Any other viewer the admin guard
+//   - The HTTP APIs (the records API /api/calls, the console's /api/console/* and its live events, the outbound
+//     API's attempts, campaign contacts and do-not-call list) show whole numbers only to a request that carries
+//     ADMIN_TOKEN as its Bearer token. Any other viewer the admin guard
 //     lets in (a loopback peer while ADMIN_TOKEN is unset) gets the same "…001" as the logs, in the caller and
 //     callee fields and in the media server's metadata.
 //   - A value without a digit is not a number (the softphone's "browser", "anonymous") and is shown as it is.
@@ -41,13 +42,18 @@ export function showParties<T extends { caller: string; callee: string }>(s: T, 
   return full ? s : { ...s, caller: showNumber(s.caller, false), callee: showNumber(s.callee, false) };
 }
 
-/** Phone-number-looking strings (7+ digits, only + ( ) - . and spaces besides) in an object and the objects
- *  inside it (the metadata's `raw` numbers as sent), masked. */
+/** A phone-number-looking string: 7+ digits, only + ( ) - . and spaces besides. */
+export function looksLikeNumber(v: string): boolean {
+  return /^\+?[\d\s().-]+$/.test(v) && v.replace(/\D/g, "").length >= 7;
+}
+
+/** Phone-number-looking strings in an object and the objects inside it (the metadata's `raw` numbers as sent),
+ *  masked. */
 export function showNumbersIn<T extends Record<string, unknown> | null>(o: T, full: boolean): T {
   if (full || o === null) return o;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
-    if (typeof v === "string") out[k] = /^\+?[\d\s().-]+$/.test(v) && v.replace(/\D/g, "").length >= 7 ? maskNumber(v) : v;
+    if (typeof v === "string") out[k] = looksLikeNumber(v) ? maskNumber(v) : v;
     else if (typeof v === "object" && v !== null && !Array.isArray(v)) out[k] = showNumbersIn(v as Record<string, unknown>, false);
     else out[k] = v;
   }

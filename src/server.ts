@@ -5,13 +5,14 @@
 // win over fetch.
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import type { CallAdmission, CallClaim } from "./admission/admission.ts";
+import { inboundParties, renderAgent } from "./agents/variables.ts";
 import type { CallParties } from "./call/agent.ts";
 import type { CallManager } from "./call/manager.ts";
 import type { Config } from "./config.ts";
 import type { AnalysisWorker } from "./analysis/worker.ts";
 import type { HandoffService } from "./handoff/desk.ts";
 import { createConsole, SOFTPHONE_PATH, type Console } from "./console/index.ts";
-import { createApp } from "./http/app.ts";
+import { createApp, type OutboundApp } from "./http/app.ts";
 import { noCounters, type HttpCounters } from "./http/counters.ts";
 import { FAVICON } from "./http/favicon.ts";
 import { RefusalLog } from "./log-limit.ts";
@@ -47,6 +48,8 @@ export interface RelayOps {
   handoffs?: HandoffService;
   /** The analysis queue, for POST /api/calls/:id/analyze. */
   analysis?: AnalysisWorker;
+  /** Outbound calls and campaigns (src/outbound): the answered-call hooks and their API. */
+  outbound?: OutboundApp;
 }
 
 export interface Relay {
@@ -102,7 +105,21 @@ export function startRelay(
   const requests = new InFlight();
   // Refusals anyone can cause without a secret: a few lines per kind a minute, the rest counted.
   const refusals = new RefusalLog(log);
-  const app = createApp({ config, log, records, calls, admission, modelLabel, counters, refusals, readiness: ops.readiness, metrics: ops.metrics, handoffs: ops.handoffs, analysis: ops.analysis });
+  const app = createApp({
+    config,
+    log,
+    records,
+    calls,
+    admission,
+    modelLabel,
+    counters,
+    refusals,
+    readiness: ops.readiness,
+    metrics: ops.metrics,
+    handoffs: ops.handoffs,
+    analysis: ops.analysis,
+    outbound: ops.outbound,
+  });
   const rest = config.sautikitApiKey ? { apiUrl: config.sautikitApiUrl, apiKey: config.sautikitApiKey } : undefined;
 
   const consoleUi = createConsole({ config, log, calls });
@@ -138,11 +155,19 @@ export function startRelay(
 
   /** Parties found at upgrade for a call this instance did not answer, taken when its socket opens. */
   const claimedParties = new Map<string, CallParties>();
-  /** The claim's agent by name (the agents file is shared by the instances), else the agent of its dialed number. */
+  /** The claim's agent by name (the agents file is shared by the instances), else the agent of its dialed number;
+   *  filled with the variables the webhook's instance filled it with (an outbound attempt's, or an inbound call's). */
   const partiesOf = (c: CallClaim | undefined): CallParties | undefined => {
     if (c === undefined) return undefined;
     const agent = calls.router.list().find((r) => r.agent.name === c.agent)?.agent ?? calls.router.route(c.callee);
-    return agent === undefined ? undefined : { caller: c.caller, callee: c.callee, agent };
+    if (agent === undefined) return undefined;
+    if (c.purpose === undefined) return inboundParties(agent, c.caller, c.callee, Date.now(), config.callTimezone);
+    return { caller: c.caller, callee: c.callee, agent: renderAgent(agent, c.purpose.variables).agent, purpose: c.purpose };
+  };
+  /** No claim to read (the store did not answer): the default agent, as for an inbound call from nobody known. */
+  const fallbackParties = (): CallParties | undefined => {
+    const agent = calls.router.route("");
+    return agent === undefined ? undefined : inboundParties(agent, "", "", Date.now(), config.callTimezone);
   };
   const takeParties = (callId: string): CallParties | undefined => {
     const p = claimedParties.get(callId);
@@ -180,7 +205,7 @@ export function startRelay(
     }
     // The webhook may have reached another instance: its claim says who calls whom and which agent answers.
     const callLog = log.child({ callId });
-    const parties = calls.expects(callId) ? undefined : partiesOf(await admission.claimed(callId, callLog));
+    const parties = calls.expects(callId) ? undefined : (partiesOf(await admission.claimed(callId, callLog)) ?? fallbackParties());
     if (parties !== undefined) claimedParties.set(callId, parties);
     const ok = srv.upgrade(req, {
       // Always name the protocol: left alone, Bun echoes the client's first offer (docs/bun.md#subprotocols).

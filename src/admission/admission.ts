@@ -7,7 +7,7 @@
 //            placed by the relay itself can later share the limit (with a reserve kept for inbound ones).
 // And one gate: close() once the process is about to exit. From then on a claimed call is not started; its claim
 // is released (release()), so the same webhook retried on another instance is answered there.
-import type { Parties } from "../call/data.ts";
+import type { CallPurpose, Direction, Parties } from "../call/data.ts";
 import type { Logger } from "../log.ts";
 import { within } from "../within.ts";
 import type { SeenCalls } from "./seen-calls.ts";
@@ -17,6 +17,9 @@ import type { SeenCalls } from "./seen-calls.ts";
 export interface CallClaim extends Parties {
   id: string;
   at: number;
+  /** Inbound when left out. An outbound call's claim names its attempt and the variables its agent was filled
+   *  with, so an instance that did not answer the webhook runs the same agent. */
+  purpose?: CallPurpose;
 }
 
 /** What admission needs from a shared store (the records store implements it). */
@@ -31,7 +34,8 @@ export interface ClaimStore {
 
 /** MAX_CALLS: CallManager fits. Counts a refusal when it says no. */
 export interface CallCapacity {
-  admit(): boolean;
+  /** Inbound calls may take every one of MAX_CALLS; calls the relay places leave OUTBOUND_RESERVE_CALLS free. */
+  admit(kind?: Direction): boolean;
 }
 
 /** The webhook will not wait longer than this for the store before deciding from memory. */
@@ -98,10 +102,11 @@ export class CallAdmission {
     return undefined;
   }
 
-  /** May this instance take one more call (MAX_CALLS)? The caller must start the call in the same event-loop
-   *  turn when admitted, so concurrent requests cannot all slip under the limit. */
-  admit(): boolean {
-    return this.o.capacity.admit();
+  /** May this instance take one more call (MAX_CALLS; an outbound one: MAX_CALLS less the inbound reserve)? The
+   *  caller must start (or hold) the call in the same event-loop turn when admitted, so concurrent requests cannot
+   *  all slip under the limit. */
+  admit(kind: Direction = "inbound"): boolean {
+    return this.o.capacity.admit(kind);
   }
 
   /** `p`'s value, or "closed" as soon as close() is called first (a webhook stops waiting on a slow pre-warm). */

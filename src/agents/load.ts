@@ -10,8 +10,9 @@ import type { Agent, AnalysisSpec, HandoffSpec, RoutedAgent, TurnTaking } from "
 import type { AgentTuning } from "../config.ts";
 import { toE164 } from "../phone-numbers.ts";
 import { ToolSchemaError } from "../tools/schema-error.ts";
-import { buildTools, wantsWebSearch } from "./tools.ts";
 import { agentsFileSchema, type AgentEntry } from "./schema.ts";
+import { buildTools, wantsWebSearch, withOutboundTools } from "./tools.ts";
+import { INBOUND_VARIABLES, variablesIn } from "./variables.ts";
 
 export class AgentsFileError extends Error {
   constructor(
@@ -187,16 +188,18 @@ export function loadAgentsFile(file: string, o: LoadOptions): RoutedAgent[] {
   });
   if (later.length > 0) throw new AgentsFileError(file, later);
   const d = o.defaults;
+  let agents: RoutedAgent[];
   try {
-    return r.data.agents.map((a, i) => {
+    agents = r.data.agents.map((a, i): RoutedAgent => {
       const path = formatPath(["agents", i]);
+      const tools = buildTools(a.tools, { signingSecret: o.toolSigningSecret, path: `${path}.tools`, handoffTimeoutMs: handoffs[i]?.timeoutMs });
       const agent: Agent = {
         name: a.name,
         model: (a.model ?? d.model).replace(/^models\//, ""),
         voice: a.voice ?? d.voice,
         prompt: promptOf(a, i, baseDir, file),
         greeting: a.greeting ?? d.greeting,
-        tools: buildTools(a.tools, { signingSecret: o.toolSigningSecret, path: `${path}.tools`, handoffTimeoutMs: handoffs[i]?.timeoutMs }),
+        tools: a.outbound === undefined ? tools : withOutboundTools(tools),
         maxCallSeconds: a.maxCallSeconds ?? d.maxCallSeconds,
         idleSeconds: a.idleSeconds ?? 0,
         // Field by field: an agent that sets only silenceDurationMs keeps the settings' sensitivities.
@@ -209,15 +212,41 @@ export function loadAgentsFile(file: string, o: LoadOptions): RoutedAgent[] {
         ...(analyses[i] === undefined ? {} : { analysis: analyses[i] }),
         ...(handoffs[i] === undefined ? {} : { handoff: handoffs[i] }),
       };
+      if (a.outbound !== undefined) agent.outbound = { from: toE164(a.outbound.from)!, greetAfterMs: a.outbound.greetAfterMs };
+      if (a.voicemail !== undefined) agent.voicemail = { action: a.voicemail.action, message: a.voicemail.message ?? "" };
       o.check?.(agent, path);
-      return { numbers: a.numbers === undefined ? null : a.numbers.map((n) => toE164(n)!), agent };
+      // An agent with `outbound` and no numbers answers no inbound call (it is not the default): no numbers routed.
+      const numbers = a.numbers === undefined ? (a.outbound === undefined ? null : []) : a.numbers.map((n) => toE164(n)!);
+      return { numbers, agent };
     });
   } catch (err) {
     if (err instanceof ToolSchemaError) throw new AgentsFileError(file, [err.message]);
     throw err;
   }
+  const unfilled = agents.flatMap((e, i) => unfillable(e.agent, i));
+  if (unfilled.length > 0) throw new AgentsFileError(file, unfilled);
+  return agents;
 }
 
 function definedOnly(t: TurnTaking): TurnTaking {
   return Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * {{x}} that no call could ever fill: an agent that places no outbound calls only ever gets what an inbound call
+ * supplies (caller, callee, date, time). An outbound agent's variables come with each request, which is checked then.
+ */
+function unfillable(a: RoutedAgent["agent"], i: number): string[] {
+  if (a.outbound !== undefined) return [];
+  const known = INBOUND_VARIABLES as readonly string[];
+  const out: string[] = [];
+  for (const [field, text] of [["prompt", a.prompt], ["greeting", a.greeting]] as const) {
+    const bad = variablesIn(text).filter((n) => !known.includes(n));
+    if (bad.length > 0) {
+      out.push(
+        `${formatPath(["agents", i, field])}: ${bad.map((n) => `{{${n}}}`).join(", ")} can never be filled: this agent places no outbound calls (no \`outbound\`), and inbound calls supply only ${known.join(", ")}`,
+      );
+    }
+  }
+  return out;
 }

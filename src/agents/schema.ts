@@ -16,7 +16,7 @@ const phoneNumber = z
   .refine((n) => toE164(n) !== undefined, { error: 'expected a phone number in E.164 form, like "+254711000000"' });
 
 export const builtinToolSchema = z.strictObject({
-  builtin: z.literal("end_call"),
+  builtin: z.enum(["end_call", "voicemail", "opt_out"], { error: "expected end_call, voicemail or opt_out" }),
   /** Replaces the description the model sees. */
   description: z.string().min(1).optional(),
 });
@@ -77,10 +77,6 @@ export const handoffToolSchema = z.strictObject({
   description: z.string().min(1).optional(),
 });
 
-const toolSchema = z.discriminatedUnion("builtin", [builtinToolSchema, searchToolSchema, handoffToolSchema, httpToolSchema], {
-  error: (iss) =>
-    iss.code === "invalid_union" ? 'expected "builtin: end_call", "builtin: google_search", "builtin: handoff" or an HTTP tool (name, description, url)' : undefined,
-});
 
 /** A JSON Schema of an object (checked in full when the file loads: src/analysis/answer.ts). */
 const objectSchema = z.looseObject({
@@ -113,6 +109,31 @@ export const handoffSchema = z.strictObject({
   timeoutMs: z.int({ error: "expected milliseconds, from 1000 to 30000" }).min(1000).max(30000).default(8000),
 });
 
+/** Placing outbound calls (src/outbound): the number they come from, and how long the agent lets a silent line be. */
+export const outboundSchema = z.strictObject({
+  from: phoneNumber,
+  greetAfterMs: z.int({ error: "expected milliseconds, from 0 to 10000" }).min(0).max(10000).default(1500),
+});
+
+/** What an outbound call does when an answering machine takes it. */
+export const voicemailSchema = z
+  .strictObject({
+    action: z.enum(["hangup", "leave_message"], { error: "expected hangup or leave_message" }),
+    message: z.string().optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.action === "leave_message" && (v.message ?? "").trim() === "") {
+      ctx.addIssue({ code: "custom", path: ["message"], message: "expected the message to leave (action leave_message)" });
+    }
+  });
+
+const toolSchema = z.discriminatedUnion("builtin", [builtinToolSchema, searchToolSchema, handoffToolSchema, httpToolSchema], {
+  error: (iss) =>
+    iss.code === "invalid_union"
+      ? 'expected "builtin: end_call", "builtin: voicemail", "builtin: opt_out", "builtin: google_search", "builtin: handoff" or an HTTP tool (name, description, url)'
+      : undefined,
+});
+
 export const agentSchema = z
   .strictObject({
     name: z.string().regex(/^[\w.-]{1,64}$/, { error: "expected a name of letters, digits, _ . - (at most 64)" }),
@@ -132,6 +153,8 @@ export const agentSchema = z
     /** The language the agent speaks, or a list: that one first, then others its callers mix in. */
     language: z.union([languageTag, z.array(languageTag).min(1, { error: "expected at least one language tag" })]).optional(),
     temperature: z.number({ error: "expected a number from 0 to 2" }).min(0).max(2).optional(),
+    outbound: outboundSchema.optional(),
+    voicemail: voicemailSchema.optional(),
     tools: z.array(toolSchema).default([]),
     analysis: analysisSchema.optional(),
     handoff: handoffSchema.optional(),
@@ -152,6 +175,9 @@ export const agentSchema = z
         ctx.addIssue({ code: "custom", path: ["tools", i, "name"], message: "expected another name: `handoff` is the built-in tool this agent's `handoff` block gives it" });
       }
     });
+    if (a.voicemail !== undefined && a.outbound === undefined) {
+      ctx.addIssue({ code: "custom", path: ["voicemail"], message: "expected `outbound` too (only calls the relay places meet answering machines)" });
+    }
   });
 
 export const agentsFileSchema = z
@@ -165,7 +191,8 @@ export const agentsFileSchema = z
     f.agents.forEach((a, i) => {
       if (names.has(a.name)) ctx.addIssue({ code: "custom", path: ["agents", i, "name"], message: `expected a unique name (agents[${names.get(a.name)}] is also "${a.name}")` });
       names.set(a.name, i);
-      if (a.numbers === undefined) {
+      // An agent with `outbound` and no numbers only places calls; it is not the default agent.
+      if (a.numbers === undefined && a.outbound === undefined) {
         if (defaultAt !== undefined) {
           ctx.addIssue({ code: "custom", path: ["agents", i, "numbers"], message: `expected only one agent without numbers (agents[${defaultAt}] is already the default)` });
         }

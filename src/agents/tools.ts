@@ -8,6 +8,8 @@ import { endCallTool } from "../tools/end-call.ts";
 import { HANDOFF, handoffTool } from "../tools/handoff.ts";
 import { HttpTool } from "../tools/http-tool.ts";
 import { schemaPath } from "../tools/schema-error.ts";
+import { optOutTool } from "../tools/opt-out.ts";
+import { voicemailTool } from "../tools/voicemail.ts";
 
 export interface ToolBuildOptions {
   signingSecret: string | undefined;
@@ -21,14 +23,21 @@ export function buildTools(entries: readonly ToolEntry[], o: ToolBuildOptions): 
   const out: CallTool[] = [];
   entries.forEach((e, i) => {
     const origin = schemaPath(o.path, [i]);
-    if (e.builtin === "google_search") return;
-    if (e.builtin === "end_call") {
-      out.push(endCallTool(e.description));
-      return;
-    }
-    if (e.builtin === "handoff") {
-      out.push(handoffTool(o.handoffTimeoutMs ?? 8000, e.description));
-      return;
+    switch (e.builtin) {
+      case "google_search":
+        return; // the model's provider runs it
+      case "end_call":
+        out.push(endCallTool(e.description));
+        return;
+      case "voicemail":
+        out.push(voicemailTool(e.description));
+        return;
+      case "opt_out":
+        out.push(optOutTool(e.description));
+        return;
+      case "handoff":
+        out.push(handoffTool(o.handoffTimeoutMs ?? 8000, e.description));
+        return;
     }
     const params = e.parameters;
     out.push(
@@ -56,4 +65,10 @@ export function buildTools(entries: readonly ToolEntry[], o: ToolBuildOptions): 
 /** True when the entries ask for search grounding. */
 export function wantsWebSearch(entries: readonly ToolEntry[]): boolean {
   return entries.some((e) => e.builtin === "google_search");
+}
+
+/** Outbound agents always get voicemail and opt_out (listing them in `tools` only changes their description). */
+export function withOutboundTools(tools: CallTool[]): CallTool[] {
+  const has = (n: string) => tools.some((t) => t.declaration.name === n);
+  return [...tools, ...(has("voicemail") ? [] : [voicemailTool()]), ...(has("opt_out") ? [] : [optOutTool()])];
 }

@@ -4,6 +4,7 @@
 // Phone numbers are not sent: nothing asked about the call needs them.
 import type { AnalysisSpec } from "../call/agent.ts";
 import type { GenerateContentRequest } from "../gemini/generate.ts";
+import { looksLikeNumber } from "../phone-numbers.ts";
 import type { CallRecord } from "../records/record.ts";
 import { schemaField, type SchemaForm } from "./answer.ts";
 
@@ -36,19 +37,18 @@ function clip(s: string): string {
   return s.length > MAX_TOOL_TEXT ? `${s.slice(0, MAX_TOOL_TEXT)}… (cut)` : s;
 }
 
-/** The call's variables (outbound calls carry them; records without the field have none). */
+/** The call's variables as the model may read them: no phone numbers (the caller and callee variables every call
+ *  has, or a number an outbound request put in a variable). Records written before variables existed have none. */
 export function variablesOf(rec: CallRecord): Record<string, string> {
-  const v = (rec as CallRecord & { variables?: unknown }).variables;
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return {};
-  return Object.fromEntries(Object.entries(v).filter(([, x]) => typeof x === "string")) as Record<string, string>;
+  const v = rec.variables ?? {};
+  return Object.fromEntries(Object.entries(v).filter(([k, x]) => k !== "caller" && k !== "callee" && typeof x === "string" && !looksLikeNumber(x)));
 }
 
 /** The record as the text the model reads. */
 export function describeCall(rec: CallRecord): string {
   const lines: string[] = ["The call"];
   lines.push(`- agent: ${rec.agent}`);
-  const direction = (rec as CallRecord & { direction?: unknown }).direction;
-  if (typeof direction === "string") lines.push(`- direction: ${direction}`);
+  lines.push(`- direction: ${rec.direction}`);
   const how = rec.endReason === null ? "not recorded" : `${ENDINGS[rec.endReason] ?? rec.endReason} (${rec.endReason}${rec.endDetail ? `: ${rec.endDetail}` : ""})`;
   lines.push(`- how it ended: ${how}`);
   if (rec.durationMs !== null) lines.push(`- length: ${Math.round(rec.durationMs / 1000)} s`);

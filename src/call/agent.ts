@@ -1,7 +1,7 @@
 // What a call needs to know about the agent that answers it: how it sounds, what it is told, what it may do.
 // Where agents come from (the settings or the agents file, src/agents/) is not the call layer's business.
 import type { Logger } from "../log.ts";
-import type { Parties } from "./data.ts";
+import type { CallPurpose, Parties } from "./data.ts";
 
 /** blocking: the model waits for the result; non_blocking: it keeps talking while the tool runs. */
 export type ToolBehavior = "blocking" | "non_blocking";
@@ -47,7 +47,14 @@ export interface CallControl {
   /** The handoff tool: tells a person about the call (and, with `handoff.live`, asks for one on the line); resolves
    *  with what the model should hear, by `deadline` (performance.now()). Absent where no handoff desk is wired. */
   handOff?(reason: string, summary: string, deadline: number): Promise<Record<string, unknown>>;
+  /** The voicemail tool: an answering machine took the call. Undefined on calls that cannot have one. */
+  voicemail?(): VoicemailAnswer;
+  /** The opt_out tool: the callee asked not to be called again. */
+  optOut?(): void;
 }
+
+/** What the call did about an answering machine, for the model's tool result. */
+export type VoicemailAnswer = { ok: true; action: VoicemailSettings["action"] } | { ok: false; reason: string };
 
 /** Handed to every tool run. The tool must stop when `signal` aborts (cancelled by the model, or past deadline). */
 export interface ToolContext {
@@ -126,11 +133,32 @@ export interface Agent {
   analysis?: AnalysisSpec;
   /** The handoff tool's settings; undefined: the agent has no handoff tool. */
   handoff?: HandoffSpec;
+  /** Set when the agent places outbound calls (src/outbound). */
+  outbound?: OutboundSettings;
+  /** What an outbound call does when an answering machine takes it (the voicemail tool). */
+  voicemail?: VoicemailSettings;
 }
 
-/** Who a call is between and which agent answers it, as known before its socket opens. */
+export interface OutboundSettings {
+  /** The number calls are placed from (E.164): one of the workspace's Sautikit numbers. */
+  from: string;
+  /** The callee speaks first: the greeting goes after their first words, or after this much silence. */
+  greetAfterMs: number;
+}
+
+export interface VoicemailSettings {
+  /** hang up at once, or wait for the beep (or the end of the machine's greeting) and leave `message`. */
+  action: "hangup" | "leave_message";
+  /** What the agent says on the machine ({{variables}} filled per call); "" with action hangup. */
+  message: string;
+}
+
+/** Who a call is between and which agent answers it, as known before its socket opens. The agent is the call's
+ *  own: its texts already filled with the call's variables. */
 export interface CallParties extends Omit<Parties, "agent"> {
   agent: Agent;
+  /** Inbound when left out. */
+  purpose?: CallPurpose;
 }
 
 /** An agent and the dialed numbers (E.164) routed to it; `numbers` is null for the default agent. */

@@ -5,7 +5,9 @@
 // (transcript.ts), how the call ends (ending.ts), the idle watch (idle-watch.ts), the stall watch
 // (stall-watch.ts), the end summary (summary.ts) and the events observers get (events.ts). Per frame this file
 // does the two lines above, a counter, and one scan of each caller frame that three cheap detectors read: a peak
-// meter (console), the speech-end detector (response-time metric) and the speech probe (model stall).
+// meter (console), the speech-end detector (response-time metric) and the speech probe (model stall). An outbound
+// call also hands that scan to its OutboundLine (when to greet, the voicemail beep) until it needs frames no more
+// (outbound-line.ts); an inbound call pays one null check for it.
 import { measureFrame } from "../audio/frame-level.ts";
 import { PeakMeter } from "../audio/level.ts";
 import type { Pacer } from "../audio/pacer.ts";
@@ -17,14 +19,15 @@ import { UplinkBatcher } from "../audio/uplink-batch.ts";
 import { LogLimit } from "../log-limit.ts";
 import type { Logger } from "../log.ts";
 import type { CallHandler, CallSocket } from "../telephony/types.ts";
-import type { CallControl, CallParties } from "./agent.ts";
-import type { CallSource, EndReason, Utterance } from "./data.ts";
+import type { CallControl, CallParties, VoicemailAnswer } from "./agent.ts";
+import { INBOUND, type CallPurpose, type CallSource, type EndReason, type Utterance } from "./data.ts";
 import { CallEnding, HARD_STOP_MS } from "./ending.ts";
 import type { CallEvent, CallEventHub } from "./events.ts";
 import { Handover, type HandoffDesk } from "./handoff.ts";
 import { IdleWatch, NUDGE_IDLE } from "./idle-watch.ts";
 import type { ModelLeg } from "./model-leg.ts";
 import { RecordedSink, type RecordingFactory, type RecordingTap } from "./recording-tap.ts";
+import { OutboundLine, VOICEMAIL_MAX_WAIT_MS, type MessageTrigger } from "./outbound-line.ts";
 import { StallWatch } from "./stall-watch.ts";
 import { CallTally, endedEvent } from "./summary.ts";
 import { toolError, ToolRunner } from "./tool-runner.ts";
@@ -33,6 +36,14 @@ import { TranscriptAggregator } from "./transcript.ts";
 /** After a stall resume: the fresh socket may not have heard the caller's last words (nothing is replayed). */
 export const NUDGE_STALL =
   "The caller finished speaking a moment ago and is waiting for your answer. Answer them, or if you did not catch what they said, briefly ask them to repeat it.";
+
+/** The voicemail message: said once, word for word, then the call ends. */
+export const voicemailNudge = (message: string): string =>
+  `An answering machine is recording now. Leave this voicemail message, exactly as written, then stop talking: "${message}"`;
+/** A voicemail message may run this long before the call is cut whatever happens. */
+export const VOICEMAIL_HARD_STOP_MS = 60_000;
+/** Outbound greeting and voicemail: how much later than their audio-time deadline the wall clock steps in. */
+const OUTBOUND_FALLBACK_SLACK_MS = 1000;
 
 export interface CallSettings {
   callSampleRate: number;
@@ -101,6 +112,18 @@ export class Call implements CallHandler, CallControl {
   private readonly limit: LogLimit;
   private readonly startedAt = Date.now();
   private readonly t0 = performance.now();
+  private readonly purpose: CallPurpose;
+  /** Outbound calls only: when to greet, and the voicemail (null on inbound calls). */
+  private readonly outbound: OutboundLine | null;
+  /** `outbound` while it needs the caller's frames, then null: the per-frame cost ends with its work. */
+  private watch: OutboundLine | null = null;
+  private outboundTimers: Array<ReturnType<typeof setTimeout>> = [];
+  /** Voicemail: the model's audio goes nowhere while the relay waits for the beep. */
+  private holdModelAudio = false;
+  private voicemailAsked = false;
+  private optedOut = false;
+  /** The caller's current utterance has transcript text (an empty `finished` is not words). */
+  private callerWords = false;
 
   private ended = false;
   private framesIn = 0;
@@ -218,6 +241,9 @@ export class Call implements CallHandler, CallControl {
       answer: (id, name, response) => this.leg.sendToolResult(id, name, response),
       settled: (r) => this.emit({ type: "toolResult", callId: this.callId, ...r, atMs: this.now() }),
     });
+    this.purpose = d.info.purpose ?? INBOUND;
+    this.outbound = this.purpose.direction === "outbound" ? this.outboundLine() : null;
+    this.watch = this.outbound?.watching ? this.outbound : null;
     this.emit({
       type: "started",
       callId: this.callId,
@@ -227,8 +253,28 @@ export class Call implements CallHandler, CallControl {
       agent: a.name,
       tools: a.tools.map((t) => t.declaration.name),
       source: d.info.source,
+      purpose: this.purpose,
     });
     this.attachLeg();
+  }
+
+  /** The callee speaks first; the model leg was opened without the greeting, which this sends when it is time. */
+  private outboundLine(): OutboundLine {
+    const a = this.d.info.agent;
+    const greetAfterMs = a.outbound?.greetAfterMs ?? 1500;
+    const line = new OutboundLine({
+      rate: this.d.settings.callSampleRate,
+      greeting: a.greeting,
+      greetAfterMs,
+      voicemail: a.voicemail,
+      greet: (text, why) => {
+        this.log.info({ why, afterMs: Math.round(this.now()) }, "outbound: greeting the callee");
+        this.leg.sendText(text);
+      },
+      leaveMessage: (trigger) => this.leaveMessage(trigger),
+    });
+    if (a.greeting !== "") this.outboundTimers.push(setTimeout(() => line.timeout(), greetAfterMs + OUTBOUND_FALLBACK_SLACK_MS));
+    return line;
   }
 
   /** Every model event but the caller's own transcript tells the stall watch (one number stored). */
@@ -246,6 +292,7 @@ export class Call implements CallHandler, CallControl {
         this.idle?.activity(now);
         stall.heardModel(now);
         this.modelTurnOpen = true;
+        if (this.holdModelAudio) return;
         this.playout.pushModelAudio(pcm, rate);
       },
       interrupted: () => {
@@ -268,8 +315,15 @@ export class Call implements CallHandler, CallControl {
         this.idle?.callerSpoke();
         this.transcript.callerFragment(text, finished, this.now());
         // A late empty `finished` after the model already answered is not a new utterance.
-        if (text !== "") stall.callerSpeaking();
-        if (finished) stall.callerFinished();
+        if (text !== "") {
+          stall.callerSpeaking();
+          this.callerWords = true;
+        }
+        if (finished) {
+          stall.callerFinished();
+          if (this.callerWords) this.outbound?.callerFinished();
+          this.callerWords = false;
+        }
       },
       outputTranscription: (text) => {
         stall.heardModel();
@@ -318,6 +372,12 @@ export class Call implements CallHandler, CallControl {
     const toLeg = this.uplink.process(pcm);
     if (this.batcher === null) this.leg.sendAudio(toLeg);
     else this.batcher.push(toLeg);
+    // After the frame went on: what it sets off (the greeting, the voicemail message) follows the audio it answers.
+    const w = this.watch;
+    if (w !== null) {
+      w.observe(pcm, level);
+      if (!w.watching) this.watch = null;
+    }
   }
 
   onText(): void {}
@@ -370,6 +430,56 @@ export class Call implements CallHandler, CallControl {
       this.handover,
       deadline,
     );
+  }
+
+  /**
+   * CallControl for the voicemail tool (outbound calls): the model heard an answering machine. Whatever the agent
+   * was saying stops; then the agent's `voicemail.action`: hang up now, or hold the model's audio, wait for the
+   * beep (outbound-line.ts) and have the agent say the message.
+   */
+  voicemail(): VoicemailAnswer {
+    const line = this.outbound;
+    if (line === null) return { ok: false, reason: "This call was not placed by the relay: there is no voicemail here. Carry on with the conversation." };
+    if (!this.live) return { ok: false, reason: "The call is already ending." };
+    const vm = this.info.agent.voicemail;
+    const action = vm?.action === "leave_message" && vm.message !== "" ? "leave_message" : "hangup";
+    if (this.voicemailAsked) return { ok: true, action };
+    this.voicemailAsked = true;
+    this.playout.onInterrupted();
+    this.socket.clearAudio();
+    if (action === "hangup") {
+      line.stop();
+      this.watch = null;
+      this.emit({ type: "voicemail", callId: this.callId, atMs: this.now(), left: false, trigger: null, message: "" });
+      void this.hangup("voicemail", "an answering machine answered: hung up without a message");
+      return { ok: true, action };
+    }
+    this.holdModelAudio = true;
+    line.awaitBeep();
+    this.watch = line.watching ? line : null;
+    this.outboundTimers.push(setTimeout(() => line.messageTimeout(), VOICEMAIL_MAX_WAIT_MS + OUTBOUND_FALLBACK_SLACK_MS));
+    return { ok: true, action };
+  }
+
+  /** The beep ended (or the machine went quiet, or waiting was long enough): the agent says the message, then hang-up. */
+  private leaveMessage(trigger: MessageTrigger): void {
+    if (!this.live) return;
+    const message = this.info.agent.voicemail?.message ?? "";
+    this.holdModelAudio = false;
+    this.log.info({ trigger, afterMs: Math.round(this.now()) }, "voicemail: leaving the message");
+    this.emit({ type: "voicemail", callId: this.callId, atMs: this.now(), left: true, trigger, message });
+    this.endPolitely("voicemail", `left the voicemail message (after the ${trigger === "beep" ? "beep" : trigger === "silence" ? "machine's greeting ended" : "longest wait"})`, voicemailNudge(message), VOICEMAIL_HARD_STOP_MS);
+  }
+
+  /** CallControl for the opt_out tool: the number goes on the do-not-call list (an observer of the optOut event
+   *  does that), the agent says a short goodbye, the call ends. */
+  optOut(): void {
+    if (this.optedOut || !this.live) return;
+    this.optedOut = true;
+    const number = this.purpose.direction === "outbound" ? this.info.callee : this.info.caller;
+    this.log.info("opt_out: the callee asked not to be called again");
+    this.emit({ type: "optOut", callId: this.callId, at: Date.now(), number });
+    this.endPolitely("opted_out", "the callee asked not to be called again", undefined, HARD_STOP_MS, 1);
   }
 
   /** See CallEnding.politely: the agent finishes what it says (or says a goodbye), the caller hears it, hang-up. */
@@ -453,6 +563,9 @@ export class Call implements CallHandler, CallControl {
     if (this.ended) return;
     this.ended = true;
     const e = this.ending.current ?? { reason, detail };
+    for (const t of this.outboundTimers) clearTimeout(t);
+    this.outbound?.stop();
+    this.watch = null;
     this.ending.stop();
     this.handover.stop();
     this.idle?.stop();

@@ -17,7 +17,12 @@ export type EndReason =
   /** Found open long after any call could have ended: the relay that had it stopped without recording its end. */
   | "lost"
   /** A person took the call over (handoff.live) and, when they left, the agent's settings said to end it. */
-  | "handoff";
+  | "handoff"
+  /** Outbound: an answering machine took the call; the agent left the voicemail message, or hung up (agent's
+   *  `voicemail.action`). */
+  | "voicemail"
+  /** The callee asked not to be called again (the opt_out tool): their number went on the do-not-call list. */
+  | "opted_out";
 
 /** Why a webhook was answered with the fallback message instead of a stream: no agent answers the number, the
  *  instance is at MAX_CALLS, or no model session could be opened. */
@@ -30,6 +35,23 @@ export interface Parties {
   callee: string;
   agent: string;
 }
+
+/** Who placed the call: the caller (inbound), or the relay itself (outbound: a single call or a campaign's). */
+export type Direction = "inbound" | "outbound";
+
+/** Variables a call's agent texts were filled with (`{{name}}`): an outbound request's or a campaign row's, plus
+ *  what every call gets (caller, callee, date, time). Values may be personal data: never logged at info. */
+export type CallVariables = Record<string, string>;
+
+/** Why a call exists: inbound, or the outbound attempt that placed it, and its variables. */
+export interface CallPurpose {
+  direction: Direction;
+  /** The outbound attempt (src/outbound) that placed the call; null for inbound calls. */
+  attemptId: string | null;
+  variables: CallVariables;
+}
+
+export const INBOUND: CallPurpose = Object.freeze({ direction: "inbound", attemptId: null, variables: Object.freeze({}) as CallVariables });
 
 export type Role = "caller" | "agent";
 

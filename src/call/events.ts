@@ -2,7 +2,7 @@
 // and call boundaries, never per audio frame, and delivered off the audio path: a subscriber that throws is
 // logged and skipped, and delivery is deferred to a later event-loop turn so a slow one never delays a frame.
 import type { Logger } from "../log.ts";
-import type { AudioSummary, CallSource, EndReason, FirstAudioSummary, ModelUsage, Parties, RecordingInfo, RefusalReason, ToolCall, ToolSettlement, Utterance } from "./data.ts";
+import type { AudioSummary, CallPurpose, CallSource, EndReason, FirstAudioSummary, ModelUsage, Parties, RecordingInfo, RefusalReason, ToolCall, ToolSettlement, Utterance } from "./data.ts";
 
 export interface CallStartedEvent extends Parties {
   type: "started";
@@ -12,6 +12,8 @@ export interface CallStartedEvent extends Parties {
   /** Names of the tools the agent declares (from its configuration; the model may still ask for others). */
   tools: string[];
   source: CallSource;
+  /** Inbound when left out; outbound calls name their attempt. Variables may be personal data. */
+  purpose?: CallPurpose;
 }
 
 /** The media server's first text frame (stream metadata), parsed when it is a JSON object. */
@@ -120,6 +122,28 @@ export interface RecordingEvent {
   recording: RecordingInfo;
 }
 
+/** Outbound: an answering machine took the call (the voicemail tool). `left`: the agent was told to leave the
+ *  message, after `trigger` (the beep, the machine's greeting ending, or waiting long enough); otherwise hung up. */
+export interface CallVoicemailEvent {
+  type: "voicemail";
+  callId: string;
+  atMs: number;
+  left: boolean;
+  trigger: "beep" | "silence" | "timeout" | null;
+  /** The message as filled for this call ("" when none was left). May be personal data. */
+  message: string;
+}
+
+/** The callee asked not to be called again (the opt_out tool): `number` goes on the do-not-call list. */
+export interface CallOptOutEvent {
+  type: "optOut";
+  callId: string;
+  /** Unix ms. */
+  at: number;
+  /** The other party's number as the call knows it (the callee of an outbound call, the caller of an inbound one). */
+  number: string;
+}
+
 export type CallEvent =
   | CallStartedEvent
   | CallRefusedEvent
@@ -132,7 +156,9 @@ export type CallEvent =
   | TurnEvent
   | UsageEvent
   | CallEndedEvent
-  | RecordingEvent;
+  | RecordingEvent
+  | CallVoicemailEvent
+  | CallOptOutEvent;
 
 export type CallObserver = (event: CallEvent) => void | Promise<void>;
 

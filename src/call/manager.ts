@@ -6,13 +6,18 @@ import { within } from "../within.ts";
 import type { CallHandler, CallSocket } from "../telephony/types.ts";
 import type { Agent, AgentRouter, CallParties } from "./agent.ts";
 import { Call, type CallSettings } from "./call.ts";
-import type { EndReason, RefusalReason } from "./data.ts";
+import type { Direction, EndReason, RefusalReason } from "./data.ts";
 import { CallEventHub } from "./events.ts";
 import type { HandoffDesk } from "./handoff.ts";
 import type { ModelLeg, ModelLegFactory } from "./model-leg.ts";
 import type { RecordingFactory } from "./recording-tap.ts";
 
 export type PrewarmResult = "ready" | "pending" | "failed" | "off";
+
+/** The leg of an outbound call gets no greeting: the callee speaks first, and the call sends it (outbound-line.ts). */
+function legAgent(who: CallParties): Agent {
+  return who.purpose?.direction === "outbound" && who.agent.greeting !== "" ? { ...who.agent, greeting: "" } : who.agent;
+}
 
 /** An answered call's audio socket can take a few seconds to arrive (media server set-up, a slow path); it is
  *  declared missing (no_media) after PREWARM_IDLE_MS but never sooner than this. */
@@ -41,6 +46,8 @@ export interface CallManagerOptions {
   maxCalls?: number;
   /** Recordings for the calls whose agent records (src/recordings); absent = none. */
   recordings?: RecordingFactory;
+  /** Of maxCalls, how many outbound calls leave free for inbound ones (OUTBOUND_RESERVE_CALLS). */
+  outboundReserve?: number;
   log: Logger;
 }
 
@@ -54,12 +61,16 @@ export class CallManager {
   private readonly expected = new Map<string, Expected>();
   private readonly active = new Map<string, Call>();
   private readonly idleWaiters: Array<() => void> = [];
+  /** Outbound calls placed and not answered yet (ringing): each holds a place until its webhook or its end. */
+  private held = 0;
+  readonly outboundReserve: number;
 
   constructor(private readonly o: CallManagerOptions) {
     this.router = o.router;
     this.events = new CallEventHub(o.log);
     this.pacer = new Pacer({ phases: o.pacerPhases ?? 1 });
     this.maxCalls = o.maxCalls ?? Infinity;
+    this.outboundReserve = o.outboundReserve ?? 0;
   }
 
   get activeCalls(): number {
@@ -76,17 +87,37 @@ export class CallManager {
     return this.expected.has(callId);
   }
 
-  /** True when no new call should be taken: active calls plus answered ones waiting for their socket reach MAX_CALLS. */
+  /** Outbound calls ringing (placed, not answered), each holding a place. */
+  get heldCalls(): number {
+    return this.held;
+  }
+
+  /** True when no new call should be taken: active calls, answered ones waiting for their socket and outbound ones
+   *  ringing reach MAX_CALLS. */
   get atCapacity(): boolean {
-    return this.active.size + this.expected.size >= this.maxCalls;
+    return this.active.size + this.expected.size + this.held >= this.maxCalls;
   }
 
   /**
-   * Webhook time: may this instance take one more call? The caller must call prepare() in the same event-loop
-   * turn when admitted, so concurrent webhooks cannot all slip under the limit.
+   * May this instance take one more call? Inbound: below MAX_CALLS. Outbound: below MAX_CALLS minus the reserve
+   * kept for inbound calls. The caller must call prepare() (or hold()) in the same event-loop turn when
+   * admitted, so concurrent requests cannot all slip under the limit.
    */
-  admit(): boolean {
-    return !this.atCapacity;
+  admit(kind: Direction = "inbound"): boolean {
+    const taken = this.active.size + this.expected.size + this.held;
+    return taken < (kind === "outbound" ? this.maxCalls - this.outboundReserve : this.maxCalls);
+  }
+
+  /** An outbound call was placed: it holds a place until the returned release is called (its webhook or its
+   *  end); calling it again does nothing. */
+  hold(): () => void {
+    this.held++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held--;
+    };
   }
 
   /** The webhook answered the fallback instead of a stream: observers (records, metrics) hear of it. */
@@ -104,7 +135,7 @@ export class CallManager {
    */
   async prepare(callId: string, who: CallParties, log: Logger): Promise<PrewarmResult> {
     this.drop(callId);
-    const leg = this.o.prewarm ? this.o.legs({ callId, agent: who.agent, log }) : undefined;
+    const leg = this.o.prewarm ? this.o.legs({ callId, agent: legAgent(who), log }) : undefined;
     const t0 = performance.now();
     // PREWARM_IDLE_MS bounds how long a pre-warmed session waits; the call itself is given up (no_media) no sooner
     // than NO_MEDIA_MIN_MS, with or without PREWARM.
@@ -159,31 +190,32 @@ export class CallManager {
     if (this.o.modelLabel === "offline") log.warn("OFFLINE MODE: this call talks to the local echo model, not Gemini");
     const e = this.expected.get(socket.callId);
     let leg: ModelLeg;
-    let agent: Agent;
+    let who: CallParties;
     if (e !== undefined) {
       clearTimeout(e.idle);
       this.expected.delete(socket.callId);
-      agent = e.agent;
+      who = e;
     } else if (known !== undefined) {
-      agent = known.agent;
+      who = known;
     } else {
       const a = this.router.route("");
       if (a === undefined) throw new Error("no agent answers this call");
-      agent = a;
+      who = { caller: "", callee: "", agent: a };
     }
+    const agent = who.agent;
     if (e?.leg !== undefined && !e.failed) {
       leg = e.leg;
       log.info({ agent: agent.name }, "using pre-warmed model session");
     } else {
       void e?.leg?.close();
-      leg = this.o.legs({ callId: socket.callId, agent, log });
+      leg = this.o.legs({ callId: socket.callId, agent: legAgent(who), log });
       leg.start().catch(() => {
         // failure reaches the call through the `failed` event
       });
     }
     const call: Call = new Call({
       settings: this.o.settings,
-      info: { callId: socket.callId, caller: e?.caller ?? known?.caller ?? "", callee: e?.callee ?? known?.callee ?? "", agent, source: socket.source },
+      info: { callId: socket.callId, caller: who.caller, callee: who.callee, agent, source: socket.source, purpose: who.purpose },
       socket,
       leg,
       pacer: this.pacer,

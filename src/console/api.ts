@@ -1,5 +1,5 @@
 // The console's HTTP API (Hono, mounted on the relay's app), all behind the admin guard (src/http/admin-auth.ts):
-//   GET  /api/softphone/agents     agents the softphone can call, and the audio rates to use
+//   GET  /api/softphone/agents     agents the softphone can call (and those that place calls), and the audio rates
 //   POST /api/softphone {agent}    a new browser call: pre-warms the agent's model session, mints a one-use socket URL
 //   GET  /api/console/events       Server-Sent Events: calls starting and ending, levels, the watched call's transcript
 //   GET  /api/console/calls[/:id]  recently ended calls kept in memory (the history when no records store is there)
@@ -8,6 +8,7 @@
 // Only a viewer holding the admin token sees whole phone numbers; everyone else gets the last 3 digits.
 import type { Server } from "bun";
 import { Hono } from "hono";
+import { inboundParties, requiredVariables } from "../agents/variables.ts";
 import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config.ts";
 import { adminAuth } from "../http/admin-auth.ts";
@@ -50,6 +51,8 @@ export function consoleApi(d: ConsoleApiDeps): Hono<Env> {
         voice: a.voice,
         tools: a.tools.map((t) => t.declaration.name),
         numbers,
+        // Outbound agents: the number they call from and the variables a call to them needs (the console's forms).
+        outbound: a.outbound === undefined ? null : { from: a.outbound.from, variables: requiredVariables(a) },
       })),
       ...rates(),
     }),
@@ -75,7 +78,7 @@ export function consoleApi(d: ConsoleApiDeps): Hono<Env> {
 
     const callId = `web-${crypto.randomUUID()}`;
     const log = d.log.child({ callId });
-    const parties = { caller: "browser", callee: "", agent };
+    const parties = inboundParties(agent, "browser", "", Date.now(), d.config.callTimezone);
     const warm = await d.calls.prepare(callId, parties, log);
     if (warm === "failed") {
       log.error({ agent: agent.name }, "softphone: no model session for this call");

@@ -206,6 +206,8 @@ export class ConsoleHub {
         caller: e.caller,
         callee: e.callee,
         source: e.source,
+        direction: e.purpose?.direction ?? "inbound",
+        attemptId: e.purpose?.attemptId ?? null,
         startedAt: at,
         answeredAt: at,
         endedAt: null,

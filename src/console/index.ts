@@ -8,6 +8,7 @@ import { consoleApi, SOFTPHONE_PATH } from "./api.ts";
 import { ConsoleHub } from "./hub.ts";
 import { SoftphoneTickets, type Claim } from "./softphone.ts";
 import callsPage from "./web/calls.html";
+import campaignsPage from "./web/campaigns.html";
 import softphonePage from "./web/softphone.html";
 import toolsPage from "./web/tools.html";
 
@@ -29,7 +30,13 @@ export function createConsole(d: { config: Config; log: Logger; calls: CallManag
   const hub = new ConsoleHub(d.calls);
   const tickets = new SoftphoneTickets();
   return {
-    routes: { "/console": softphonePage, "/console/": softphonePage, "/console/calls": callsPage, "/console/tools": toolsPage },
+    routes: {
+      "/console": softphonePage,
+      "/console/": softphonePage,
+      "/console/calls": callsPage,
+      "/console/tools": toolsPage,
+      "/console/campaigns": campaignsPage,
+    },
     api: consoleApi({ config: d.config, log: d.log, calls: d.calls, hub, tickets }),
     hub,
     claim: (callId, token) => tickets.claim(callId, token),

@@ -3,6 +3,9 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { CallAdmission } from "../admission/admission.ts";
+import { inboundParties } from "../agents/variables.ts";
+import type { Agent } from "../call/agent.ts";
+import type { CallPurpose, RefusalReason } from "../call/data.ts";
 import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config.ts";
 import type { RefusalSink } from "../log-limit.ts";
@@ -11,7 +14,7 @@ import { maskNumber } from "../phone-numbers.ts";
 import type { Readiness } from "../ops/readiness.ts";
 import { analysisApi } from "../analysis/api.ts";
 import type { AnalysisWorker } from "../analysis/worker.ts";
-import { sautikitEvents, supervisionApi } from "../handoff/api.ts";
+import { supervisionApi } from "../handoff/api.ts";
 import type { HandoffService } from "../handoff/desk.ts";
 import { recordsApi } from "../records/api.ts";
 import { verifySignature } from "../signing/sautikit.ts";
@@ -22,6 +25,37 @@ import { adminAuth } from "./admin-auth.ts";
 import { noCounters, type HttpCounters } from "./counters.ts";
 import { BodyError, callFields, parseBody, pick, type Fields } from "./webhook-body.ts";
 import { EMPTY_RESPONSE, sayHangupXml, streamXml } from "./xml.ts";
+
+/** An outbound call's answered webhook, as the relay placed it (src/outbound implements PlacedCalls). */
+export interface PlacedCall {
+  attemptId: string;
+  /** The attempt's agent, its texts filled with the attempt's variables. */
+  agent: Agent;
+  /** Our number (the call's `from`) and the person called. */
+  caller: string;
+  callee: string;
+  purpose: CallPurpose;
+}
+
+/** Calls the relay placed itself: the answered call's webhook carries the attempt's `clientRequestId`. */
+export interface PlacedCalls {
+  /** The attempt a clientRequestId names; "unknown" when it looks like one of ours but none can be found (the
+   *  store is down, or the attempt is gone); undefined when it is not one of ours. Bounded in time. */
+  find(clientRequestId: string, log: Logger): Promise<PlacedCall | "unknown" | undefined>;
+  /** Whether this instance holds a place for it (it dialed it): then the call is admitted on that place. */
+  holds(attemptId: string): boolean;
+  /** The webhook answers it with <Stream>; called in the same event-loop turn as CallManager.prepare(). */
+  bind(p: PlacedCall, callId: string, log: Logger): void;
+  /** The webhook could not take it: the attempt ends as failed. */
+  refused(p: PlacedCall, callId: string, reason: RefusalReason | "stopping", log: Logger): void;
+}
+
+/** What the outbound module adds to the app: the answered-call hooks and its routes (src/outbound/api.ts). */
+export interface OutboundApp {
+  placed: PlacedCalls;
+  /** Mounted at "/": the admin API under /api (behind `guard`) and POST /sautikit/events (signed, not admin). */
+  routes(guard: MiddlewareHandler<{ Variables: { admin: "token" | "loopback" } }>, refusals: RefusalSink): Hono<{ Variables: { admin: "token" | "loopback" } }>;
+}
 
 export interface AppDeps {
   config: Config;
@@ -44,6 +78,8 @@ export interface AppDeps {
   handoffs?: HandoffService;
   /** The analysis queue: POST /api/calls/:id/analyze. */
   analysis?: AnalysisWorker;
+  /** Outbound calls and campaigns; without it, webhooks are all inbound calls. */
+  outbound?: OutboundApp;
 }
 
 const XML = { "content-type": "application/xml; charset=utf-8" };
@@ -124,37 +160,62 @@ export function createApp(d: AppDeps): Hono {
     }
     const log = d.log.child({ callId: f.callId });
     const state = clip(f.state, 32);
-    const caller = f.caller ?? "";
-    const callee = f.callee ?? "";
-    const agent = d.calls.router.route(callee);
+    // A call the relay placed names its attempt (in the body, or as ?clientRequestId= on the URL): it runs the
+    // attempt's agent with its variables, whatever number it is on.
+    const requestId = f.clientRequestId ?? new URL(req.url).searchParams.get("clientRequestId") ?? undefined;
+    const found = requestId !== undefined && d.outbound !== undefined ? await d.outbound.placed.find(requestId, log) : undefined;
+    const placed = typeof found === "object" ? found : undefined;
+    const now = Date.now();
+    const routed = placed === undefined ? d.calls.router.route(f.callee ?? "") : undefined;
+    const who = placed ?? (routed === undefined ? undefined : inboundParties(routed, f.caller ?? "", f.callee ?? "", now, d.config.callTimezone));
+    const caller = who?.caller ?? f.caller ?? "";
+    const callee = who?.callee ?? f.callee ?? "";
     // Decide by call id, never by callSessionState: the first POST can already say Completed.
-    if (!(await d.admission.claim({ id: f.callId, agent: agent?.name ?? "", caller, callee, at: Date.now() }, log))) {
+    if (!(await d.admission.claim({ id: f.callId, agent: who?.agent.name ?? "", caller, callee, at: now, purpose: who?.purpose }, log))) {
       log.info({ state }, "voice webhook repeat: empty response");
       return new Response(EMPTY_RESPONSE, { headers: XML });
     }
-    if (d.admission.closed) return stopping(f.callId, log);
-    const about = { state, caller: maskNumber(caller), callee: maskNumber(callee) };
-    if (agent === undefined) {
+    const refusedPlaced = (reason: RefusalReason | "stopping") => placed !== undefined && d.outbound?.placed.refused(placed, f.callId!, reason, log);
+    if (d.admission.closed) {
+      refusedPlaced("stopping");
+      return stopping(f.callId, log);
+    }
+    const about = { state, caller: maskNumber(caller), callee: maskNumber(callee), direction: who?.purpose?.direction ?? "inbound" };
+    if (found === "unknown") {
+      log.error({ ...about, answer: "fallback" }, "outbound call answered, but its attempt cannot be found: answering with the fallback message and a hang-up");
+      d.calls.refuse(f.callId, "", "no_agent", "outbound call whose attempt cannot be found");
+      return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
+    }
+    const agent = who?.agent;
+    if (agent === undefined || who === undefined) {
       log.warn({ ...about, answer: "fallback" }, "no agent answers this number: answering with the fallback message and a hang-up");
       d.calls.refuse(f.callId, "", "no_agent", "no agent answers this number");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
-    // Admission control: past MAX_CALLS this instance takes no more work (no model session is opened).
-    if (!d.admission.admit()) {
+    // Admission control: past MAX_CALLS this instance takes no more work (no model session is opened). An
+    // outbound call this instance placed was admitted when it was dialed: it holds its place.
+    if (!(placed !== undefined && d.outbound!.placed.holds(placed.attemptId)) && !d.admission.admit()) {
       log.warn(
         { ...about, answer: "fallback", maxCalls: d.config.maxCalls, activeCalls: d.calls.activeCalls, pendingCalls: d.calls.pendingCalls },
         "at capacity: answering with the fallback message and a hang-up",
       );
       d.calls.refuse(f.callId, agent.name, "at_capacity", "at capacity (MAX_CALLS)");
+      refusedPlaced("at_capacity");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
+    // Same turn as prepare(): the place the dialing held becomes this call's.
+    if (placed !== undefined) d.outbound!.placed.bind(placed, f.callId, log);
     // A forced stop does not wait out a slow pre-warm: the webhook is answered at once and the call goes elsewhere.
-    const warm = await d.admission.whileOpen(d.calls.prepare(f.callId, { caller, callee, agent }, log));
-    if (warm === "closed" || d.admission.closed) return stopping(f.callId, log);
+    const warm = await d.admission.whileOpen(d.calls.prepare(f.callId, who, log));
+    if (warm === "closed" || d.admission.closed) {
+      refusedPlaced("stopping");
+      return stopping(f.callId, log);
+    }
     // One line per new call, written once the answer is decided.
     if (warm === "failed") {
       log.error({ ...about, agent: agent.name, answer: "fallback" }, "new call: no model session; answered with the fallback message and a hang-up");
       d.calls.refuse(f.callId, agent.name, "no_model", "no model session at webhook time");
+      refusedPlaced("no_model");
       return new Response(sayHangupXml(d.config.fallbackMessage), { headers: XML });
     }
     log.info({ ...about, agent: agent.name, answer: "stream", prewarm: warm }, "new call: answered with <Stream>");
@@ -233,9 +294,12 @@ export function createApp(d: AppDeps): Hono {
     }),
   );
   if (d.analysis !== undefined) app.route("/api", analysisApi(d.records.store, () => d.calls.router, d.analysis, admin, d.log));
-  if (d.handoffs !== undefined) {
-    app.route("/api", supervisionApi(d.handoffs, admin));
-    app.route("/", sautikitEvents(d.handoffs, limit));
+  if (d.handoffs !== undefined) app.route("/api", supervisionApi(d.handoffs, admin));
+  if (d.outbound !== undefined) {
+    // Per-number events (call outcomes, and a person on the line's supervision) are small JSON bodies: the same
+    // limit as the webhook.
+    app.use("/sautikit/events", counted("/sautikit/events"), limit);
+    app.route("/", d.outbound.routes(admin, d.refusals));
   }
 
   app.notFound((c) => c.text("not found\n", 404));

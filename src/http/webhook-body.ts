@@ -47,6 +47,9 @@ export interface CallFields {
   caller: string | undefined;
   callee: string | undefined;
   state: string | undefined;
+  /** Set on calls the relay placed: the `client_request_id` it gave Sautikit, echoed back
+   *  (docs/sautikit-stream.md#outbound-calls). */
+  clientRequestId: string | undefined;
 }
 
 export function callFields(fields: Fields): CallFields {
@@ -55,5 +58,6 @@ export function callFields(fields: Fields): CallFields {
     caller: pick(fields, ["callerNumber", "From", "from"]),
     callee: pick(fields, ["destinationNumber", "To", "to", "clientDialedNumber"]),
     state: pick(fields, ["callSessionState", "CallStatus", "status"]),
+    clientRequestId: pick(fields, ["clientRequestId", "client_request_id"]),
   };
 }

@@ -78,7 +78,8 @@ export function recordsApi(store: RecordStore, guard: MiddlewareHandler<Env>, lo
       const rec = await store.getCall(id);
       if (rec === undefined) return c.json({ error: "no such call" }, 404);
       const full = c.get("admin") === "token";
-      return c.json(full ? rec : { ...showParties(rec, false), metadata: showNumbersIn(rec.metadata, false) });
+      // The call's variables carry its parties' numbers (caller, callee) too.
+      return c.json(full ? rec : { ...showParties(rec, false), metadata: showNumbersIn(rec.metadata, false), variables: showNumbersIn(rec.variables, false) });
     } catch (err) {
       return unavailable(err);
     }

@@ -124,6 +124,98 @@ export const MIGRATIONS: Migration[] = [
     statements: [`ALTER TABLE calls ADD COLUMN rejected_turns INTEGER`, `ALTER TABLE utterances ADD COLUMN grounding TEXT`],
   },
   {
+    version: 20,
+    name: "who placed a call: direction, outbound attempt, variables",
+    statements: [
+      `ALTER TABLE calls ADD COLUMN direction TEXT NOT NULL DEFAULT 'inbound'`,
+      `ALTER TABLE calls ADD COLUMN attempt_id TEXT`,
+      // JSON object of the variables the agent's texts were filled with; may hold personal data.
+      `ALTER TABLE calls ADD COLUMN variables TEXT`,
+    ],
+  },
+  {
+    version: 21,
+    name: "outbound attempts, Sautikit events seen, the do-not-call list",
+    statements: [
+      // One row per attempt to call someone (a single call, or one try at a campaign's contact). owner and
+      // lease_until say which instance drives it; next_check_at when it is looked at again (src/outbound/dialer.ts).
+      `CREATE TABLE outbound_attempts (
+        id TEXT PRIMARY KEY,
+        campaign_id TEXT,
+        contact_id TEXT,
+        attempt_no INTEGER NOT NULL DEFAULT 1,
+        agent TEXT NOT NULL,
+        from_number TEXT NOT NULL,
+        to_number TEXT NOT NULL,
+        variables TEXT NOT NULL,
+        status TEXT NOT NULL,
+        outcome TEXT,
+        detail TEXT,
+        end_reason TEXT,
+        sautikit_call_id TEXT,
+        session_id TEXT,
+        call_id TEXT,
+        sautikit_status TEXT,
+        voicemail_message TEXT,
+        owner TEXT,
+        lease_until BIGINT,
+        next_check_at BIGINT,
+        checks INTEGER NOT NULL DEFAULT 0,
+        dial_tries INTEGER NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL,
+        placed_at BIGINT,
+        answered_at BIGINT,
+        ended_at BIGINT
+      )`,
+      `CREATE INDEX outbound_attempts_lease ON outbound_attempts (lease_until) WHERE status <> 'done'`,
+      `CREATE INDEX outbound_attempts_due ON outbound_attempts (owner, next_check_at) WHERE status <> 'done'`,
+      `CREATE INDEX outbound_attempts_sautikit ON outbound_attempts (sautikit_call_id)`,
+      `CREATE INDEX outbound_attempts_session ON outbound_attempts (session_id)`,
+      `CREATE INDEX outbound_attempts_contact ON outbound_attempts (contact_id)`,
+      // Per-number events delivered at least once: the id of each one acted on.
+      `CREATE TABLE outbound_events (event_id TEXT PRIMARY KEY, received_at BIGINT NOT NULL)`,
+      `CREATE INDEX outbound_events_age ON outbound_events (received_at)`,
+      `CREATE TABLE do_not_call (number TEXT PRIMARY KEY, source TEXT NOT NULL, added_at BIGINT NOT NULL)`,
+    ],
+  },
+  {
+    version: 22,
+    name: "campaigns and their contacts",
+    statements: [
+      `CREATE TABLE campaigns (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        state TEXT NOT NULL,
+        call_window TEXT NOT NULL,
+        max_concurrent INTEGER NOT NULL,
+        retry TEXT NOT NULL,
+        start_at BIGINT,
+        end_at BIGINT,
+        created_at BIGINT NOT NULL,
+        ended_at BIGINT,
+        contacts INTEGER NOT NULL
+      )`,
+      `CREATE INDEX campaigns_state ON campaigns (state)`,
+      `CREATE TABLE campaign_contacts (
+        id TEXT PRIMARY KEY,
+        campaign_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        row_no INTEGER NOT NULL,
+        to_number TEXT NOT NULL,
+        variables TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at BIGINT NOT NULL,
+        last_outcome TEXT,
+        outcome TEXT,
+        last_attempt_id TEXT
+      )`,
+      `CREATE UNIQUE INDEX campaign_contacts_seq ON campaign_contacts (campaign_id, seq)`,
+      `CREATE INDEX campaign_contacts_due ON campaign_contacts (campaign_id, state, next_at)`,
+    ],
+  },
+  {
     version: 30,
     name: "call recordings",
     // The recording's state and where its file is (a path on the relay that recorded it, or s3://bucket/key):

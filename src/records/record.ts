@@ -2,11 +2,29 @@
 // one. Times inside a call (transcript, tool calls) are ms from the audio stream's start; wall-clock times are
 // ISO 8601 strings.
 import type { AnalysisSpec } from "../call/agent.ts";
-import type { AudioSummary, CallSource, EndReason, FirstAudioSummary, ModelUsage, Parties, RecordingInfo, ToolCallEntry, ToolSettlement, Utterance } from "../call/data.ts";
+import type {
+  AudioSummary,
+  CallPurpose,
+  CallSource,
+  CallVariables,
+  Direction,
+  EndReason,
+  FirstAudioSummary,
+  ModelUsage,
+  Parties,
+  RecordingInfo,
+  ToolCallEntry,
+  ToolSettlement,
+  Utterance,
+} from "../call/data.ts";
 
 export interface CallSummary extends Parties {
   id: string;
   source: CallSource;
+  /** inbound, or outbound (placed by the relay: a single call or a campaign's). */
+  direction: Direction;
+  /** The outbound attempt that placed the call (GET /api/outbound/:id); null for inbound calls. */
+  attemptId: string | null;
   /** The first webhook for the call reached a relay (or, without one, the audio stream opened). */
   startedAt: string;
   /** The audio stream opened; null if it never did. */
@@ -40,6 +58,9 @@ export interface CallRecord extends CallSummary {
   analysis: CallAnalysis | null;
   /** Each time the agent handed the caller to a person (src/handoff), in order. */
   handoffs: HandoffRecord[];
+  /** What the agent's `{{variables}}` were filled with: an outbound request's or campaign row's, and caller,
+   *  callee, date, time; null for calls recorded before variables existed. */
+  variables: CallVariables | null;
 }
 
 /** The model's report on an ended call. Fields the agent's `analysis` did not ask for are null. */
@@ -98,7 +119,7 @@ export type { CallClaim } from "../admission/admission.ts";
 
 /** One idempotent write; a batch of them is one transaction, safe to run again after an unclear commit. */
 export type RecordOp =
-  | ({ kind: "started"; id: string; source: CallSource; at: number } & Parties)
+  | ({ kind: "started"; id: string; source: CallSource; at: number; purpose?: CallPurpose } & Parties)
   | { kind: "metadata"; id: string; meta: Record<string, unknown> | undefined }
   | ({ kind: "utterance"; id: string; seq: number } & Utterance)
   | { kind: "toolCall"; id: string; seq: number; toolCallId: string; name: string; args: Record<string, unknown>; atMs: number }

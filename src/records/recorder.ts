@@ -81,7 +81,7 @@ export class Recorder {
     switch (e.type) {
       case "started":
         this.state(e.callId, e.agent).agent = e.agent;
-        return { kind: "started", id: e.callId, agent: e.agent, caller: e.caller, callee: e.callee, source: e.source, at: e.at };
+        return { kind: "started", id: e.callId, agent: e.agent, caller: e.caller, callee: e.callee, source: e.source, at: e.at, purpose: e.purpose };
       case "neverStarted": {
         const host = this.o.streamHost?.();
         return {

@@ -6,12 +6,14 @@ import { mkdirSync, rmSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { ClaimStore } from "../admission/admission.ts";
+import type { OutboundStore } from "../outbound/store.ts";
 import { toE164 } from "../phone-numbers.ts";
-import type { CallSource, EndReason, Grounding, RecordingInfo, RecordingStatus, ToolCallEntry, ToolOutcome, Utterance } from "../call/data.ts";
+import type { AnalysisSpec } from "../call/agent.ts";
+import type { CallPurpose, CallSource, CallVariables, EndReason, Grounding, RecordingInfo, RecordingStatus, ToolCallEntry, ToolOutcome, Utterance } from "../call/data.ts";
 import type { Logger } from "../log.ts";
 import type { ClaimResult } from "../telephony/stream-claims.ts";
 import { migrate, type Engine } from "./migrations.ts";
-import type { AnalysisSpec } from "../call/agent.ts";
+import { SqlOutboundStore } from "./outbound-store.ts";
 import type { CallAnalysis, CallClaim, CallRecord, CallSummary, HandoffLive, HandoffRecord, RecordOp } from "./record.ts";
 
 type UtteranceOp = Extract<RecordOp, { kind: "utterance" }>;
@@ -81,6 +83,8 @@ export interface AnalysisSettlement {
 
 export interface RecordStore extends ClaimStore {
   readonly engine: Engine;
+  /** Outbound attempts, campaigns, the do-not-call list (src/outbound owns the contract). */
+  readonly outbound: OutboundStore;
   /** Resolves once the schema is migrated; migration is retried in the background while the database is down. */
   readonly ready: Promise<void>;
   readonly isReady: boolean;
@@ -117,8 +121,9 @@ export interface RecordStore extends ClaimStore {
   releaseStream(callId: string, ended: boolean, expiresAt: number): Promise<void>;
   /** Deletes stream marks expired by `now`; returns how many. */
   sweepStreamClaims(now: number): Promise<number>;
-  /** Deletes calls started before `cutoff` (unix ms) with their transcript, tool calls and deliveries, except
-   *  the ones in `keep` (their recordings could not be deleted). */
+  /** Deletes calls started before `cutoff` (unix ms) with their transcript, tool calls, deliveries, analyses and
+   *  handoffs, except the ones in `keep` (their recordings could not be deleted), and the outbound attempts and
+   *  campaigns that ended before it. */
   deleteOlderThan(cutoff: number, keep?: readonly string[]): Promise<number>;
   /** Calls started before `cutoff` that have a recording file, and where it is. */
   recordingsOlderThan(cutoff: number): Promise<Array<{ id: string; location: string }>>;
@@ -220,6 +225,12 @@ const json = <T>(v: unknown): T | null => {
   }
 };
 const text = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
+/** A call's purpose as the calls row keeps it (inbound when not known). */
+const purposeCols = (p: CallPurpose | undefined) => ({
+  direction: p?.direction ?? "inbound",
+  attempt: p?.attemptId ?? null,
+  variables: p === undefined ? null : JSON.stringify(p.variables),
+});
 
 type Row = Record<string, unknown>;
 
@@ -230,6 +241,8 @@ function summary(r: Row): CallSummary {
     caller: String(r.caller),
     callee: String(r.callee),
     source: String(r.source) as CallSource,
+    direction: r.direction === "outbound" ? "outbound" : "inbound",
+    attemptId: (r.attempt_id ?? null) as string | null,
     startedAt: iso(r.started_at)!,
     answeredAt: iso(r.answered_at),
     endedAt: iso(r.ended_at),
@@ -329,6 +342,7 @@ function record(r: Row, utts: Row[], tools: Row[], analysis: Row | undefined = u
     recording: recording(r),
     analysis: analysisOf(analysis),
     handoffs: handoffs.map(handoffOf),
+    variables: json<CallVariables>(r.variables),
   };
 }
 
@@ -336,6 +350,7 @@ const isBusy = (err: unknown): boolean => (err as { code?: string } | null)?.cod
 
 export class SqlStore implements RecordStore {
   readonly engine: Engine;
+  readonly outbound: SqlOutboundStore;
   readonly ready: Promise<void>;
   isReady = false;
   private sql: SQL;
@@ -359,6 +374,8 @@ export class SqlStore implements RecordStore {
     const file = engine === "sqlite" ? sqliteFilename(url) : undefined;
     this.filename = file === undefined || file === ":memory:" ? undefined : file;
     this.sql = this.connect();
+    // Read through a function: the SQLite client is replaced when its file is reopened.
+    this.outbound = new SqlOutboundStore({ engine, sql: () => this.sql, run: (fn) => this.run(fn), tx: (fn) => this.tx(fn), need: () => this.need() });
     this.ready = this.migrateUntilDone("start");
     // A store that never becomes ready is reported by the retry loop; nobody must crash on it.
     this.ready.catch(() => {});
@@ -490,10 +507,11 @@ export class SqlStore implements RecordStore {
 
   async claim(c: CallClaim): Promise<boolean> {
     this.need();
+    const p = purposeCols(c.purpose);
     const rows = await this.run(
-      () => this.sql`INSERT INTO calls (id, agent, caller, callee, source, started_at, metadata)
+      () => this.sql`INSERT INTO calls (id, agent, caller, callee, source, started_at, metadata, direction, attempt_id, variables)
         VALUES (${c.id}, ${c.agent}, ${storedNumber(c.caller)}, ${storedNumber(c.callee)}, ${"phone"}, ${c.at},
-          ${rawMetadata(c.caller, c.callee)})
+          ${rawMetadata(c.caller, c.callee)}, ${p.direction}, ${p.attempt}, ${p.variables})
         ON CONFLICT (id) DO NOTHING RETURNING id`,
     );
     return rows.length === 1;
@@ -501,9 +519,17 @@ export class SqlStore implements RecordStore {
 
   async claimed(id: string): Promise<CallClaim | undefined> {
     this.need();
-    const rows = (await this.run(() => this.sql`SELECT agent, caller, callee, started_at FROM calls WHERE id = ${id}`)) as Row[];
+    const rows = (await this.run(
+      () => this.sql`SELECT agent, caller, callee, started_at, direction, attempt_id, variables FROM calls WHERE id = ${id}`,
+    )) as Row[];
     const r = rows[0];
-    return r === undefined ? undefined : { id, agent: String(r.agent), caller: String(r.caller), callee: String(r.callee), at: Number(r.started_at) };
+    if (r === undefined) return undefined;
+    const claim: CallClaim = { id, agent: String(r.agent), caller: String(r.caller), callee: String(r.callee), at: Number(r.started_at) };
+    const variables = json<CallVariables>(r.variables);
+    if (variables !== null) {
+      claim.purpose = { direction: r.direction === "outbound" ? "outbound" : "inbound", attemptId: (r.attempt_id ?? null) as string | null, variables };
+    }
+    return claim;
   }
 
   async releaseClaim(id: string): Promise<void> {
@@ -549,15 +575,19 @@ export class SqlStore implements RecordStore {
   /** One op of any kind but an utterance (write() writes those in runs). */
   private async apply(tx: SQL, op: Exclude<RecordOp, UtteranceOp>): Promise<void> {
     switch (op.kind) {
-      case "started":
+      case "started": {
         // The webhook's claim row (possibly written by another instance) knows caller, callee and agent best. An
         // end that was a guess (no_media, lost) gives way to the call that turned up after all.
-        await tx`INSERT INTO calls (id, agent, caller, callee, source, started_at, answered_at, metadata)
+        const p = purposeCols(op.purpose);
+        await tx`INSERT INTO calls (id, agent, caller, callee, source, started_at, answered_at, metadata, direction, attempt_id, variables)
           VALUES (${op.id}, ${op.agent}, ${storedNumber(op.caller)}, ${storedNumber(op.callee)}, ${op.source}, ${op.at},
-            ${op.at}, ${rawMetadata(op.caller, op.callee)})
+            ${op.at}, ${rawMetadata(op.caller, op.callee)}, ${p.direction}, ${p.attempt}, ${p.variables})
           ON CONFLICT (id) DO UPDATE SET
             answered_at = excluded.answered_at,
             source = excluded.source,
+            direction = CASE WHEN calls.attempt_id IS NULL THEN excluded.direction ELSE calls.direction END,
+            attempt_id = COALESCE(calls.attempt_id, excluded.attempt_id),
+            variables = COALESCE(calls.variables, excluded.variables),
             agent = CASE WHEN calls.agent = '' THEN excluded.agent ELSE calls.agent END,
             caller = CASE WHEN calls.caller = '' THEN excluded.caller ELSE calls.caller END,
             callee = CASE WHEN calls.callee = '' THEN excluded.callee ELSE calls.callee END,
@@ -565,6 +595,7 @@ export class SqlStore implements RecordStore {
             end_detail = CASE WHEN calls.end_reason IN ('no_media', 'lost') THEN NULL ELSE calls.end_detail END,
             end_reason = CASE WHEN calls.end_reason IN ('no_media', 'lost') THEN NULL ELSE calls.end_reason END`;
         return;
+      }
       case "metadata": {
         // The media server's frame, keeping the numbers as sent that the row's first write put there.
         const rows = (await tx`SELECT metadata FROM calls WHERE id = ${op.id}`) as Row[];
@@ -656,7 +687,7 @@ export class SqlStore implements RecordStore {
     const before = b !== undefined ? s`AND (started_at < ${b.startedAt} OR (started_at = ${b.startedAt} AND id < ${b.id}))` : s``;
     const rows = (await this.run(
       () => s`SELECT id, agent, caller, callee, source, started_at, answered_at, ended_at, duration_ms, end_reason,
-          agent_turns, barge_ins
+          agent_turns, barge_ins, direction, attempt_id
         FROM calls WHERE 1 = 1 ${agent} ${number} ${before}
         ORDER BY started_at DESC, id DESC LIMIT ${q.limit + 1}`,
     )) as Row[];
@@ -851,6 +882,8 @@ export class SqlStore implements RecordStore {
       await tx`DELETE FROM deliveries WHERE call_id IN (${old()})`;
       await tx`DELETE FROM analyses WHERE call_id IN (${old()})`;
       await tx`DELETE FROM handoffs WHERE call_id IN (${old()})`;
+      // Outbound attempts and campaigns hold numbers and variables too; the do-not-call list is kept.
+      await this.outbound.deleteEnded(tx, cutoff);
       const gone = await tx`DELETE FROM calls WHERE started_at < ${cutoff} ${kept}`;
       return gone.count;
     });

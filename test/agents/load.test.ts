@@ -145,7 +145,7 @@ describe("mistakes name the file, the place and what was expected", () => {
     ["a misspelt field", "agents:\n  - name: a\n    prompt: p\n    numbrs: ['+254711000001']\n", /^agents\[0\]\.numbrs: unknown field/],
     ["a missing name", "agents:\n  - prompt: p\n", /^agents\[0\]\.name: missing \(expected string\)$/],
     ["no prompt", "agents:\n  - name: a\n", /^agents\[0\]\.prompt: expected exactly one of `prompt` or `promptFile`$/],
-    ["an unknown builtin", "agents:\n  - name: a\n    prompt: p\n    tools:\n      - builtin: hang_up\n", /^agents\[0\]\.tools\[0\]\.builtin: expected "builtin: end_call", "builtin: google_search", "builtin: handoff" or an HTTP tool/],
+    ["an unknown builtin", "agents:\n  - name: a\n    prompt: p\n    tools:\n      - builtin: hang_up\n", /^agents\[0\]\.tools\[0\]\.builtin: expected "builtin: end_call", "builtin: voicemail", "builtin: opt_out", "builtin: google_search", "builtin: handoff" or an HTTP tool/],
     ["a national number", "agents:\n  - name: a\n    prompt: p\n    numbers: ['0711000000']\n", /^agents\[0\]\.numbers\[0\]: expected a phone number in E\.164 form/],
     [
       "two default agents",
@@ -340,5 +340,55 @@ agents:
     }
     // The json form sends the schema as it is: the same file loads.
     expect(loadAgentsFile(p, { ...opts(), check: geminiAgentCheck({ toolSchema: "json", tuning: {} }, undefined) })).toHaveLength(2);
+  });
+});
+
+describe("outbound agents and call variables", () => {
+  const OUT = `agents:
+  - name: desk
+    prompt: "Caller {{caller}} on {{ date }} at {{time}}."
+  - name: reminders
+    outbound: { from: "254 711 000 100" }
+    prompt: "Remind {{name}} of {{time}}."
+    greeting: "Hello {{name}}."
+    voicemail: { action: leave_message, message: "Hi {{name}}, call us back." }
+    tools: [{ builtin: opt_out, description: "Stop calling them." }]
+`;
+
+  test("an agent with outbound and no numbers places calls only: not the default, no numbers routed; it gets voicemail and opt_out", () => {
+    const list = loadAgentsFile(file("agents.yaml", OUT), opts());
+    const r = new NumberRouter(list);
+    expect(r.route("+254733000000")?.name).toBe("desk");
+    const rem = list.find((e) => e.agent.name === "reminders")!;
+    expect(rem.numbers).toEqual([]);
+    expect(rem.agent.outbound).toEqual({ from: "+254711000100", greetAfterMs: 1500 });
+    expect(rem.agent.voicemail).toEqual({ action: "leave_message", message: "Hi {{name}}, call us back." });
+    const tools = rem.agent.tools.map((t) => [t.declaration.name, t.declaration.description]);
+    expect(tools).toEqual([
+      ["opt_out", "Stop calling them."],
+      ["voicemail", expect.stringContaining("answering machine")],
+    ]);
+    expect(list.find((e) => e.agent.name === "desk")!.agent.tools).toEqual([]);
+  });
+
+  test("{{x}} no call could fill is refused at load, naming the field and what calls supply; an outbound agent's are not", () => {
+    const ps = problems(file("agents.yaml", "agents:\n  - name: a\n    prompt: 'Hi {{name}}, it is {{time}}'\n    greeting: '{{when}} {{caller}}'\n"));
+    expect(ps).toEqual([
+      "agents[0].prompt: {{name}} can never be filled: this agent places no outbound calls (no `outbound`), and inbound calls supply only caller, callee, date, time",
+      "agents[0].greeting: {{when}} can never be filled: this agent places no outbound calls (no `outbound`), and inbound calls supply only caller, callee, date, time",
+    ]);
+  });
+
+  test("voicemail without outbound, leave_message without a message, a bad greetAfterMs are refused", () => {
+    expect(problems(file("agents.yaml", "agents:\n  - name: a\n    prompt: p\n    voicemail: { action: hangup }\n"))).toEqual([
+      "agents[0].voicemail: expected `outbound` too (only calls the relay places meet answering machines)",
+    ]);
+    expect(problems(file("agents.yaml", "agents:\n  - name: a\n    prompt: p\n    outbound: { from: '+254711000100' }\n    voicemail: { action: leave_message }\n"))).toEqual([
+      "agents[0].voicemail.message: expected the message to leave (action leave_message)",
+    ]);
+    expect(problems(file("agents.yaml", "agents:\n  - name: a\n    prompt: p\n    outbound: { from: '0711000100', greetAfterMs: -1 }\n")).map((p) => p.split(":")[0])).toEqual([
+      "agents[0].outbound.from",
+      "agents[0].outbound.greetAfterMs",
+    ]);
   });
 });

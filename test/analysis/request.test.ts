@@ -33,6 +33,9 @@ const RECORD: CallRecord = {
   bargeIns: 1,
   rejectedTurns: 0,
   recording: null,
+  direction: "inbound",
+  attemptId: null,
+  variables: null,
   endDetail: "the agent called end_call",
   firstAudioMs: null,
   usage: null,
@@ -144,12 +147,18 @@ describe("what the model reads", () => {
     expect(text).not.toContain("+2547");
   });
 
-  test("the call's variables and direction, when the record carries them (outbound calls)", () => {
-    const rec = { ...RECORD, variables: { name: "Amina", slot: "10:00", n: 3 }, direction: "outbound" } as CallRecord;
+  test("the call's variables and direction; never a phone number among the variables", () => {
+    const rec: CallRecord = {
+      ...RECORD,
+      variables: { name: "Amina", slot: "10:00", caller: "+254700000001", callee: "+254700000002", backup: "+254 711 000 999" },
+      direction: "outbound",
+    };
     const text = describeCall(rec);
     expect(text).toContain('- variables: {"name":"Amina","slot":"10:00"}');
     expect(text).toContain("- direction: outbound");
+    expect(text).not.toContain("2547");
     expect(describeCall(RECORD)).toContain("- variables: none");
+    expect(describeCall(RECORD)).toContain("- direction: inbound");
   });
 });
 

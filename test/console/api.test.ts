@@ -73,7 +73,7 @@ describe("admin guard", () => {
     }
     const ok = await fetch(`${h.base}/api/softphone/agents`, { headers: { authorization: "Bearer s3cret-admin-token-0001" } });
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ agents: [{ name: "default", model: "gemini-3.8-live", voice: "Kore", tools: [], numbers: null }], inputRate: 16000, outputRate: 16000 });
+    expect(await ok.json()).toEqual({ agents: [{ name: "default", model: "gemini-3.8-live", voice: "Kore", tools: [], numbers: null, outbound: null }], inputRate: 16000, outputRate: 16000 });
   });
 
   test("without ADMIN_TOKEN: loopback is let in, a proxied request is not; the pages themselves are public", async () => {

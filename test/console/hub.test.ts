@@ -49,6 +49,8 @@ describe("ConsoleHub", () => {
       caller: "+254711222333",
       callee: "+254700000002",
       source: "phone",
+      direction: "inbound",
+      attemptId: null,
       startedAt: iso,
       answeredAt: iso,
       endedAt: null,

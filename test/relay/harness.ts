@@ -1,6 +1,9 @@
 // Starts the real relay in-process on a loopback port, against the Gemini stand-in on another port.
 import { assemble } from "../../src/assemble.ts";
 import type { AgentRouter } from "../../src/call/agent.ts";
+import type { Clock } from "../../src/outbound/clock.ts";
+import type { HandoffService } from "../../src/handoff/desk.ts";
+import type { Outbound } from "../../src/outbound/index.ts";
 import type { CallManager } from "../../src/call/manager.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { StandinServer, type StandinOptions } from "../support/gemini-spy.ts";
@@ -28,6 +31,9 @@ export interface Harness {
   readiness: Readiness;
   records: Records;
   admission: CallAdmission;
+  outbound: Outbound;
+  /** The handoff desk (notifications, a person on the line). */
+  handoffs: HandoffService;
   standin: StandinServer;
   base: string;
   logs: string[];
@@ -42,7 +48,7 @@ export interface Harness {
 export async function startHarness(
   env: Record<string, string> = {},
   standinOpts: Partial<StandinOptions> = {},
-  opts: { router?: AgentRouter; alphaUrl?: boolean } = {},
+  opts: { router?: AgentRouter; alphaUrl?: boolean; clock?: Clock; outboundLoop?: boolean } = {},
 ): Promise<Harness> {
   const { log, lines: logs } = captureLog("debug");
   const standin = new StandinServer({ mode: "tone", speechRms: 30000, ...standinOpts });
@@ -70,7 +76,10 @@ export async function startHarness(
     apiKey: "test-key",
     label: config.gemini.model,
   };
-  const { calls, relay, metrics, readiness, records, admission } = assemble(config, endpoint, log, opts.router);
+  const { calls, relay, metrics, readiness, records, admission, outbound, handoffs } = assemble(config, endpoint, log, opts.router, {
+    clock: opts.clock,
+    outboundLoop: opts.outboundLoop,
+  });
   // The stream URL must name the real port, known only after listening; the app reads publicUrl per request.
   if (!env.PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${relay.port}`;
   const base = `http://127.0.0.1:${relay.port}`;
@@ -83,6 +92,8 @@ export async function startHarness(
     readiness,
     records,
     admission,
+    outbound,
+    handoffs,
     standin,
     base,
     logs,

@@ -50,6 +50,25 @@ export async function fetchBytes(path: string): Promise<{ status: number; bytes:
   return { status: res.status, bytes: await res.arrayBuffer(), error: undefined };
 }
 
+/** A raw body (a CSV) with its content type; the answer as JSON. 401 → Unauthorized. */
+export async function sendRaw<T>(path: string, body: string, contentType: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(path, { method: "POST", headers: headers({ "content-type": contentType }), body });
+  if (res.status === 401) throw new Unauthorized(((await res.json().catch(() => ({}))) as { reason?: string }).reason ?? "unauthorized");
+  return { status: res.status, body: (await res.json().catch(() => ({}))) as T };
+}
+
+/** A file from the API (results.csv) saved by the browser: fetched with the admin header, never a URL with the token. */
+export async function download(path: string, filename: string): Promise<void> {
+  const res = await fetch(path, { headers: headers() });
+  if (res.status === 401) throw new Unauthorized(((await res.json().catch(() => ({}))) as { reason?: string }).reason ?? "unauthorized");
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 export type SseHandler = (event: string, data: unknown) => void;
 
 /**
@@ -109,8 +128,16 @@ function tokenDialog(): HTMLDialogElement {
   return dlg;
 }
 
+/** The question being asked: requests refused meanwhile (a page has several) wait for the same answer. */
+let asking: Promise<void> | undefined;
+
 /** Shows the token form when a request was refused; resolves once a token was entered. */
 export function askForToken(reason: string): Promise<void> {
+  asking ??= ask(reason).finally(() => (asking = undefined));
+  return asking;
+}
+
+function ask(reason: string): Promise<void> {
   const dlg = tokenDialog();
   const form = dlg.querySelector("form")!;
   const input = dlg.querySelector("input")!;

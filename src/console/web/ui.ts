@@ -56,7 +56,25 @@ const REASONS: Record<string, string> = {
   no_media: "no audio came (check PUBLIC_URL)",
   lost: "lost (the relay stopped)",
   handoff: "handed to a person, who then left",
+  voicemail: "answering machine (voicemail)",
+  opted_out: "asked not to be called again",
 };
+
+const OUTCOMES: Record<string, string> = {
+  completed: "talked",
+  voicemail: "voicemail",
+  no_answer: "no answer",
+  busy: "busy",
+  failed: "failed",
+  opted_out: "opted out",
+  cancelled: "cancelled",
+  expired: "expired",
+};
+
+/** An outbound attempt's or a campaign contact's outcome, for people. */
+export function outcomeText(o: string | null | undefined): string {
+  return o == null ? "–" : (OUTCOMES[o] ?? o);
+}
 
 export function reasonText(r: string | null | undefined): string {
   return r == null ? "–" : (REASONS[r] ?? r);
