@@ -1,7 +1,7 @@
 // What a call needs to know about the agent that answers it: how it sounds, what it is told, what it may do.
 // Where agents come from (the settings or the agents file, src/agents/) is not the call layer's business.
 import type { Logger } from "../log.ts";
-import type { CallPurpose, Parties } from "./data.ts";
+import type { CallPurpose, CallSource, Parties } from "./data.ts";
 
 /** blocking: the model waits for the result; non_blocking: it keeps talking while the tool runs. */
 export type ToolBehavior = "blocking" | "non_blocking";
@@ -159,6 +159,12 @@ export interface CallParties extends Omit<Parties, "agent"> {
   agent: Agent;
   /** Inbound when left out. */
   purpose?: CallPurpose;
+}
+
+/** Who is on a call and where it came from. */
+export interface CallInfo extends CallParties {
+  callId: string;
+  source: CallSource;
 }
 
 /** An agent and the dialed numbers (E.164) routed to it; `numbers` is null for the default agent. */

@@ -64,9 +64,9 @@ export class Handover implements HandoffLine {
   state: HandoverState = "none";
   /** The model leg failed while the person was on: it cannot take the call back. */
   legLost = false;
-  /** Announcing: model audio came since joining (the call sets it), so the next turnComplete ends the announcement
+  /** Announcing: model audio came since joining (modelAudio), so the next turnComplete ends the announcement
    *  (the turn that carried the tool call may complete before the announcement is even spoken). */
-  spoke = false;
+  private spoke = false;
   private turnWaiters: Array<() => void> = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private done = false;
@@ -76,6 +76,15 @@ export class Handover implements HandoffLine {
   /** No model audio to the caller and no caller audio to the model. */
   get quiet(): boolean {
     return this.state === "quiet";
+  }
+
+  /** Model audio came: true when it must not be played (a person has the call). While announcing, it is the
+   *  announcement, which the next turnComplete then ends. */
+  modelAudio(): boolean {
+    if (this.state === "none") return false;
+    if (this.state === "quiet") return true;
+    this.spoke = true;
+    return false;
   }
 
   /** A person is being or has been brought on: the call holds on through a model failure. */

@@ -1,6 +1,7 @@
 // The idle watch (an agent's idleSeconds): caller and agent both silent that long → the agent asks whether the
 // caller is still there; the same silence again → the call ends politely. One timer per wait, re-armed for the
 // rest of the wait; activity only stamps a time.
+import type { Logger } from "../log.ts";
 
 export const NUDGE_IDLE = "The caller has been silent for a while. Briefly ask whether they are still there.";
 
@@ -62,4 +63,25 @@ export class IdleWatch {
     }
     this.act.expire(this.idleMs);
   }
+}
+
+export interface IdlePolicyDeps {
+  live(): boolean;
+  busy(): boolean;
+  log: Logger;
+  sendText(text: string): void;
+  endPolitely(reason: "idle", detail: string): void;
+}
+
+/** What a call does about silence: ask whether the caller is still there, then end the call politely. */
+export function idlePolicy(d: IdlePolicyDeps): IdleActions {
+  return {
+    live: d.live,
+    busy: d.busy,
+    nudge: (idleMs) => {
+      d.log.info({ idleMs }, "caller and agent silent: checking whether the caller is still there");
+      d.sendText(NUDGE_IDLE);
+    },
+    expire: (idleMs) => d.endPolitely("idle", `silent for ${Math.round(idleMs / 1000)} s twice`),
+  };
 }

@@ -8,6 +8,9 @@
 // RESPONSE_REJECTED, MALFORMED_FUNCTION_CALL; seen 27 in a row on one call). Such a turn is a model event, so the
 // silence above never starts; instead EMPTY_TURNS_STALL of them in a row count as a stall, through the same
 // resume-then-end path.
+import type { LogLimit } from "../log-limit.ts";
+import type { Logger } from "../log.ts";
+import type { ModelLeg } from "./model-leg.ts";
 
 /** Empty turns in a row that count as a stall. */
 export const EMPTY_TURNS_STALL = 2;
@@ -116,4 +119,37 @@ export class StallWatch {
     }
     this.act.fail(silentMs, this.resumed, "silence");
   }
+}
+
+/** After a stall resume: the fresh socket may not have heard the caller's last words (nothing is replayed). */
+export const NUDGE_STALL =
+  "The caller finished speaking a moment ago and is waiting for your answer. Answer them, or if you did not catch what they said, briefly ask them to repeat it.";
+
+export interface StallPolicyDeps {
+  live(): boolean;
+  leg: Pick<ModelLeg, "resume" | "sendText">;
+  log: Logger;
+  limit: LogLimit;
+  /** Turns the model ended with nothing to say, so far. */
+  rejectedTurns(): number;
+  hangup(reason: "model_failed", detail: string): void;
+}
+
+/** What a call does about a stalled model: resume the leg once, with a nudge; still nothing, end the call. */
+export function stallPolicy(d: StallPolicyDeps): StallActions {
+  return {
+    live: d.live,
+    resume: (silentMs, cause) => {
+      const why = cause === "silence" ? "model silent after the caller finished" : "model ended turns in a row with nothing to say";
+      if (!d.leg.resume(why)) return false;
+      d.limit.warn("model_stall", { silentMs: Math.round(silentMs), cause }, `${why}: resuming it on a fresh socket`);
+      d.leg.sendText(NUDGE_STALL);
+      return true;
+    },
+    fail: (silentMs, resumed, cause) => {
+      const secs = Math.round(silentMs / 1000);
+      d.log.error({ silentMs: Math.round(silentMs), resumed, cause }, cause === "silence" ? "model stays silent: ending the call" : "model keeps ending its turns with nothing: ending the call");
+      d.hangup("model_failed", cause === "silence" ? `model silent for ${secs} s after the caller finished` : `model ended ${d.rejectedTurns()} turns with nothing to say`);
+    },
+  };
 }

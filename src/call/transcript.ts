@@ -2,9 +2,8 @@
 // ordering guarantee against the audio (docs/gemini-live.md#transcripts); observers want whole utterances per turn.
 // Caller: fragments until `finished` (or until the agent starts answering). Agent: fragments until the turn
 // completes, or is cut by barge-in, in which case it holds only what was generated before the cut.
-import type { Grounding, Role } from "./data.ts";
+import type { Grounding, Role, Utterance } from "./data.ts";
 import type { TranscriptEvent } from "./events.ts";
-
 
 /**
  * Partial (not yet final) events at most this often per utterance. The model sends a fragment every few words or
@@ -34,16 +33,25 @@ function uniqueSources(list: Grounding["sources"]): Grounding["sources"] {
   return [...seen.values()];
 }
 
+/** The final utterances a transcript keeps for saidSoFar(): the latest this many. */
+export const SAID_MAX = 200;
+
 export class TranscriptAggregator {
   private caller: Open | undefined;
   private agent: Open | undefined;
   /** Grounding that came before any of the agent's words: it belongs to the agent's next utterance. */
   private pendingGrounding: Grounding | undefined;
+  private readonly said: Utterance[] = [];
 
   constructor(
     private readonly callId: string,
     private readonly emit: (e: TranscriptEvent) => void,
   ) {}
+
+  /** The latest SAID_MAX final utterances, oldest first (what a handoff carries). */
+  saidSoFar(): Utterance[] {
+    return [...this.said];
+  }
 
   callerFragment(text: string, finished: boolean, atMs: number): void {
     this.caller = this.add(this.caller, "caller", text, atMs);
@@ -72,20 +80,26 @@ export class TranscriptAggregator {
     const a = this.agent;
     this.agent = undefined;
     if (a === undefined || a.text.trim() === "") return;
-    this.emit(this.event("agent", a, true, Math.max(a.endMs, atMs), interrupted, heardMs));
+    this.final(this.event("agent", a, true, Math.max(a.endMs, atMs), interrupted, heardMs));
   }
 
   closeCaller(atMs: number): void {
     const c = this.caller;
     this.caller = undefined;
     if (c === undefined || c.text.trim() === "") return;
-    this.emit(this.event("caller", c, true, Math.max(c.endMs, atMs), false, undefined));
+    this.final(this.event("caller", c, true, Math.max(c.endMs, atMs), false, undefined));
   }
 
   /** Call over: whatever is open is final as it stands. */
   close(atMs: number, agentHeardMs: number | undefined): void {
     this.closeCaller(atMs);
     this.agentTurnEnded(atMs, agentHeardMs, false);
+  }
+
+  private final(e: TranscriptEvent): void {
+    this.said.push({ role: e.role, text: e.text, startMs: e.startMs, endMs: e.endMs, interrupted: e.interrupted, heardMs: e.heardMs });
+    if (this.said.length > SAID_MAX) this.said.shift();
+    this.emit(e);
   }
 
   private add(open: Open | undefined, role: Role, text: string, atMs: number): Open {

@@ -2,7 +2,7 @@
 // relay and the Live stand-in playing the model's own turns (toolTurns): a filler while a slow HTTP tool runs, the
 // result spoken per its scheduling, and a run of empty turns treated like a stall.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { NUDGE_STALL } from "../../src/call/call.ts";
+import { NUDGE_STALL } from "../../src/call/stall-watch.ts";
 import type { CallEvent } from "../../src/call/events.ts";
 import type { StandinSession } from "../support/gemini-spy.ts";
 import { recordWhen } from "../records/helpers.ts";

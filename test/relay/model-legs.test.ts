@@ -1,7 +1,7 @@
 // Dead model legs over real sockets: a model that goes silent after the caller finished, and one that never
 // completes setup. The Live spy plays the model; a loopback server plays Sautikit's REST hang-up endpoint.
 import { afterEach, describe, expect, test } from "bun:test";
-import { NUDGE_STALL } from "../../src/call/call.ts";
+import { NUDGE_STALL } from "../../src/call/stall-watch.ts";
 import { fakeSautikitRest, type FakeSautikitRest } from "../support/sautikit-rest.ts";
 import type { CallEndedEvent } from "../../src/call/events.ts";
 import type { StandinOptions } from "../support/gemini-spy.ts";
