@@ -2,13 +2,12 @@
 // agent turn, the tool call, the end-of-call figures. On a real SQLite file and a real PostgreSQL server, read
 // back over the API, and still there after the relay restarts on the same database.
 import { afterEach, describe, expect, test } from "bun:test";
-import { tmpdir } from "node:os";
 import { singleAgent, type Agent, type AgentRouter } from "../../src/call/agent.ts";
 import type { CallRecord } from "../../src/records/record.ts";
 import { Caller, startHarness, until, type Harness } from "../relay/harness.ts";
 import { cleanupAfterEach } from "../support/cleanup.ts";
 import { freshDatabase, pgTest } from "../support/postgres.ts";
-import { removeSqlite } from "../support/scratch-db.ts";
+import { removeSqlite, scratchSqliteFile } from "../support/scratch-db.ts";
 import { ADMIN_ENV, agent, expectTalkRecord, getJson, openCall, recordWhen, talkAndHangUp } from "./helpers.ts";
 
 let h: Harness | undefined;
@@ -57,7 +56,7 @@ async function overflowIsKept(databaseUrl: string, id: string): Promise<void> {
 
 describe("a call's record", () => {
   test("SQLite file: model audio dropped past MAX_QUEUED_AUDIO_S is in the record's audio summary", async () => {
-    const file = `${tmpdir()}/sauti-records-${process.pid}-${crypto.randomUUID()}.db`;
+    const file = scratchSqliteFile("records");
     cleanup(() => {
       removeSqlite(file);
     });
@@ -71,7 +70,7 @@ describe("a call's record", () => {
   }, 30000);
 
   test("SQLite file: utterances in order with roles, times and the interrupted turn; survives a restart", async () => {
-    const file = `${tmpdir()}/sauti-records-${process.pid}-${crypto.randomUUID()}.db`;
+    const file = scratchSqliteFile("records");
     cleanup(() => {
       removeSqlite(file);
     });
@@ -85,7 +84,7 @@ describe("a call's record", () => {
   }, 30000);
 
   test("a socket reaching a relay that did not see the webhook runs the agent the webhook's relay chose, with who called whom", async () => {
-    const file = `${tmpdir()}/sauti-records-${process.pid}-${crypto.randomUUID()}.db`;
+    const file = scratchSqliteFile("records");
     cleanup(() => {
       removeSqlite(file);
     });

@@ -1,7 +1,6 @@
 // Shared pieces of the records tests: a call with transcripts, a tool call and a barge-in, played through the
 // real relay; reading records over the real API.
 import { expect, test } from "bun:test";
-import { tmpdir } from "node:os";
 import type { Agent, CallTool } from "../../src/call/agent.ts";
 import { KILL_AUDIO } from "../../src/telephony/audio-socket.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -10,7 +9,7 @@ import { SqlStore, type StoreOptions } from "../../src/records/store.ts";
 import { captureLog } from "../support/log.ts";
 import { Caller, until, type Harness } from "../relay/harness.ts";
 import { freshDatabase, pgTest } from "../support/postgres.ts";
-import { removeSqlite } from "../support/scratch-db.ts";
+import { removeSqlite, scratchSqliteFile } from "../support/scratch-db.ts";
 
 export const lookup: CallTool = {
   declaration: { name: "lookup_order", description: "Find an order.", parameters: { type: "object", properties: { order: { type: "string" } } } },
@@ -145,7 +144,7 @@ export function engines(defer: (undo: () => unknown) => void): {
   onBoth(what: string, body: (url: string, engine: EngineName) => Promise<void>, timeoutMs?: number): void;
 } {
   const sqliteUrl = (): string => {
-    const file = `${tmpdir()}/sauti-store-${process.pid}-${crypto.randomUUID()}.db`;
+    const file = scratchSqliteFile("store");
     defer(() => removeSqlite(file));
     return `sqlite://${file}`;
   };

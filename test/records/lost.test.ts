@@ -3,14 +3,13 @@
 // the database sweeps at start. A record closed on a guess (lost, no_media) yields to the call if it turns up.
 import { SQL } from "bun";
 import { describe, expect, test } from "bun:test";
-import { tmpdir } from "node:os";
 import { singleAgent } from "../../src/call/agent.ts";
 import { LOST_MARGIN_MS, lostAfterMs, NO_LIMIT_MS } from "../../src/records/lost.ts";
 import type { RecordOp } from "../../src/records/record.ts";
 import type { SqlStore } from "../../src/records/store.ts";
 import { startHarness } from "../relay/harness.ts";
 import { cleanupAfterEach } from "../support/cleanup.ts";
-import { removeSqlite } from "../support/scratch-db.ts";
+import { removeSqlite, scratchSqliteFile } from "../support/scratch-db.ts";
 import { agent, engines, getJson, recordWhen } from "./helpers.ts";
 import type { CallRecord } from "../../src/records/record.ts";
 
@@ -100,7 +99,7 @@ describe("records no instance owns", () => {
   });
 
   test("a relay restarted on the database closes the record its previous run left open, and leaves a recent one", async () => {
-    const file = `${tmpdir()}/sauti-lost-${process.pid}-${crypto.randomUUID()}.db`;
+    const file = scratchSqliteFile("lost");
     defer(() => removeSqlite(file));
     const env = { DATABASE_URL: `sqlite://${file}` };
     const first = await startHarness(env, {}, { router: singleAgent({ ...agent, maxCallSeconds: 600 }) });

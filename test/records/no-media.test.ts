@@ -3,13 +3,12 @@
 // PUBLIC_URL. A socket a few seconds late is still a call, and a socket that reached another instance on the same
 // database keeps that call's record. Real relays on one SQLite file, real sockets, the real /metrics text.
 import { describe, expect, test } from "bun:test";
-import { tmpdir } from "node:os";
 import { singleAgent } from "../../src/call/agent.ts";
 import { NO_MEDIA_MIN_MS } from "../../src/call/manager.ts";
 import { Caller, startHarness, until, type Harness } from "../relay/harness.ts";
 import { cleanupAfterEach } from "../support/cleanup.ts";
 import { parsePrometheusText, valueOf } from "../support/prom-text.ts";
-import { removeSqlite } from "../support/scratch-db.ts";
+import { removeSqlite, scratchSqliteFile } from "../support/scratch-db.ts";
 import { ADMIN_ENV, agent, METADATA, recordWhen } from "./helpers.ts";
 
 const cleanup = cleanupAfterEach();
@@ -42,7 +41,7 @@ describe("an answered call whose audio socket never comes", () => {
   test(
     "ends as no_media (PREWARM off and on), counted and logged once; a late socket is still a call; a socket on another instance keeps its record",
     async () => {
-      const file = `${tmpdir()}/sauti-no-media-${process.pid}-${crypto.randomUUID()}.db`;
+      const file = scratchSqliteFile("no-media");
       cleanup(() => removeSqlite(file));
       // PREWARM_IDLE_MS at its minimum: the socket may still take a few seconds, so no_media waits longer than that.
       const a = await relay({ DATABASE_URL: `sqlite://${file}`, PREWARM: "false", PREWARM_IDLE_MS: "1000", PUBLIC_URL: "https://wrong-host.example.invalid" });

@@ -2,12 +2,11 @@
 // and one SQLite file), sharing the stream token secret. A stream URL minted and opened on relay A is refused by
 // relay B while A's socket is open (409, no model session on B), and after the call ended (410).
 import { afterEach, describe, expect, test } from "bun:test";
-import { tmpdir } from "node:os";
 import { singleAgent } from "../../src/call/agent.ts";
 import { Caller, PROTO, startHarness, until, type Harness } from "../relay/harness.ts";
 import { freshDatabase, pgTest } from "../support/postgres.ts";
 import { agent } from "./helpers.ts";
-import { removeSqlite } from "../support/scratch-db.ts";
+import { removeSqlite, scratchSqliteFile } from "../support/scratch-db.ts";
 
 const harnesses: Harness[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -86,7 +85,7 @@ describe("stream claims shared by instances", () => {
   );
 
   test("SQLite: two relays on one file: 409 on B while A's socket is open, 410 after the call ended", async () => {
-    const file = `${tmpdir()}/sauti-stream-claims-${process.pid}-${crypto.randomUUID()}.db`;
+    const file = scratchSqliteFile("stream-claims");
     cleanups.push(() => {
       removeSqlite(file);
     });

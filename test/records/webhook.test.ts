@@ -2,14 +2,13 @@
 // Standard Webhooks (checked with the `standardwebhooks` verifier), retried after a 500 with the same webhook-id,
 // and still delivered when the relay restarts before the receiver accepts it.
 import { afterEach, describe, expect, test } from "bun:test";
-import { tmpdir } from "node:os";
 import { Webhook } from "standardwebhooks";
 import { singleAgent } from "../../src/call/agent.ts";
 import { retryDelayMs } from "../../src/records/delivery.ts";
 import type { CallRecord } from "../../src/records/record.ts";
 import { startHarness, until, type Harness } from "../relay/harness.ts";
 import { cleanupAfterEach } from "../support/cleanup.ts";
-import { removeSqlite } from "../support/scratch-db.ts";
+import { removeSqlite, scratchSqliteFile } from "../support/scratch-db.ts";
 import { ADMIN_ENV, agent, getJson, openCall, talkAndHangUp } from "./helpers.ts";
 
 interface Received {
@@ -45,7 +44,7 @@ afterEach(async () => {
 const cleanup = cleanupAfterEach();
 
 function scratchSqlite(): string {
-  const file = `${tmpdir()}/sauti-webhook-${process.pid}-${crypto.randomUUID()}.db`;
+  const file = scratchSqliteFile("webhook");
   cleanup(() => {
     removeSqlite(file);
   });
