@@ -27,6 +27,8 @@ export interface CampaignsDeps {
   timeZone: string;
   /** The full record of a call (for results.csv's analysis columns); undefined when there is none. */
   callRecord(id: string): Promise<unknown>;
+  /** Why this relay cannot place calls at all (no Sautikit API key), or undefined when it can. */
+  cannotDial(): string | undefined;
   log: Logger;
 }
 
@@ -142,6 +144,9 @@ export function campaignRoutes(d: CampaignsDeps) {
         return c.json({ error: `${i.refused.length} row(s) cannot be called; fix them, or send skipInvalid to create the campaign without them`, field: "contacts", ...report(i, full(c)) }, 400);
       }
       if (i.contacts.length === 0) return bad(c, "contacts", "no row can be called");
+      // A campaign that could never dial would sit "running" with every contact pending.
+      const cannot = d.cannotDial();
+      if (cannot !== undefined) return c.json({ error: cannot }, 503);
       const now = d.clock.now();
       const campaign: Omit<Campaign, "endedAt"> = {
         ...i.spec,

@@ -163,7 +163,8 @@ export class Outbound {
       if (err instanceof FieldError) return { ok: false, status: 400, field: err.field, error: err.message };
       throw err;
     }
-    if (this.d.config.sautikitApiKey === undefined && this.d.api === undefined) return { ok: false, status: 503, error: "SAUTIKIT_API_KEY is not set: the relay cannot place calls" };
+    const cannot = this.cannotDial();
+    if (cannot !== undefined) return { ok: false, status: 503, error: cannot };
     if (!this.dialer.dialing) return { ok: false, status: 503, error: "this instance is stopping and places no new calls" };
     if (!this.d.storeReady()) return { ok: false, status: 503, error: "records database unavailable" };
     try {
@@ -234,8 +235,14 @@ export class Outbound {
     });
   }
 
+  /** Why no call can be placed from this relay at all, or undefined. */
+  cannotDial(): string | undefined {
+    return this.d.config.sautikitApiKey === undefined && this.d.api === undefined ? "SAUTIKIT_API_KEY is not set: the relay cannot place calls" : undefined;
+  }
+
   routes(guard: MiddlewareHandler<AdminEnv>, refusals: RefusalSink): Hono<AdminEnv> {
     const campaigns = campaignRoutes({
+      cannotDial: () => this.cannotDial(),
       store: this.store,
       agents: () => this.agents(),
       clock: this.clock,

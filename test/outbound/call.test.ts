@@ -145,15 +145,16 @@ describe("refusals", () => {
     expect(JSON.stringify(a.body)).not.toContain("254712345678");
   });
 
-  test("without SAUTIKIT_API_KEY: 503 saying so, and no campaign contact is claimed", async () => {
+  test("without SAUTIKIT_API_KEY: 503 saying so, for one call and for a campaign (which would never dial), nothing placed", async () => {
     oh = await startOutbound({ env: { SAUTIKIT_API_KEY: "" }, loop: false });
     const r = await oh.post("/api/outbound", { agent: "surveys", to: "+254712345678" });
     expect(r.status).toBe(503);
     expect(String(r.body.error)).toContain("SAUTIKIT_API_KEY");
     const c = await oh.post("/api/campaigns", { name: "c", agent: "surveys", contacts: [{ to: "+254712345678" }] });
-    expect(c.status).toBe(201);
+    expect(c.status).toBe(503);
+    expect(String(c.body.error)).toContain("SAUTIKIT_API_KEY");
+    expect(((await oh.get("/api/campaigns")).body as { campaigns: unknown[] }).campaigns).toHaveLength(0);
     await oh.h.outbound.runOnce();
-    expect(((await oh.get(`/api/campaigns/${c.body.id}`)).body as { counts: { states: Record<string, number> } }).counts.states.pending).toBe(1);
     expect(oh.rest.originates).toHaveLength(0);
   });
 
