@@ -1,15 +1,30 @@
 // The tape on its own: where caller and agent audio land on the timeline, what a barge-in erases, how a paused or
 // jittery caller stream is placed, and that audio leaves in batches, never frame by frame.
 import { describe, expect, test } from "bun:test";
-import { BATCH_MS, HOLD_MS, Tape } from "../../src/recordings/tape.ts";
+import { BATCH_MS, HOLD_MS, Tape, type TapeOut } from "../../src/recordings/tape.ts";
 
 const RATE = 16000;
 const S = RATE / 1000; // samples per ms
 
+/** An output that gathers each batch in a buffer of its own (the tape fills it right after reserving it). */
+function gather(batches: Buffer[]): TapeOut {
+  let words = new Int32Array(0);
+  return {
+    get words() {
+      return words;
+    },
+    reserve(frames) {
+      words = new Int32Array(frames);
+      batches.push(Buffer.from(words.buffer));
+      return 0;
+    },
+  };
+}
+
 /** A tape whose batches are gathered; `left()`/`right()` are the lanes emitted so far. */
 function tape(o: { agentRate?: number; start?: number } = {}) {
   const batches: Buffer[] = [];
-  const t = new Tape({ rate: RATE, agentRate: o.agentRate ?? RATE, start: o.start ?? 0, aheadMs: 222, emit: (b) => void batches.push(b) });
+  const t = new Tape({ rate: RATE, agentRate: o.agentRate ?? RATE, start: o.start ?? 0, aheadMs: 222, out: gather(batches) });
   const lane = (ch: 0 | 1): Int16Array => {
     const all = Buffer.concat(batches);
     const pcm = new Int16Array(all.buffer, all.byteOffset, all.length / 2);
