@@ -175,6 +175,37 @@ describe("tape", () => {
     expect(out).toBeGreaterThan((10_000 - HOLD_MS - BATCH_MS - 20) * S);
   });
 
+  test("odd chunk lengths and batch edges: every sample lands in its lane unchanged", () => {
+    const { t, left, right } = tape();
+    const n = 333; // odd: batches start and end on odd positions
+    const expectLeft: number[] = [];
+    const expectRight = new Map<number, number>();
+    for (let k = 0; k < 60; k++) {
+      const c = Buffer.alloc(n * 2);
+      for (let i = 0; i < n; i++) {
+        const v = ((k * n + i) % 30000) - 15000;
+        c.writeInt16LE(v, i * 2);
+        expectLeft.push(v);
+      }
+      const now = ((k + 1) * n) / S;
+      t.caller(c, now);
+      const a = Buffer.alloc(111 * 2);
+      for (let i = 0; i < 111; i++) {
+        const v = -((k * 111 + i) % 20000) - 1;
+        a.writeInt16LE(v, i * 2);
+        expectRight.set((k + 1) * n + i, v);
+      }
+      t.agent(a, 0, now);
+    }
+    t.end((61 * n) / S);
+    const l = left();
+    const r = right();
+    expect(Array.from(l.subarray(0, expectLeft.length))).toEqual(expectLeft);
+    let wrong = 0;
+    for (let i = 0; i < r.length; i++) if (r[i] !== (expectRight.get(i) ?? 0)) wrong++;
+    expect(wrong).toBe(0);
+  });
+
   test("a long silence after a pause is written in pieces, not one huge buffer", () => {
     const { t, batches } = tape();
     t.caller(level(20, 1), 20);
