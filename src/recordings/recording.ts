@@ -54,7 +54,7 @@ export class CallRecording implements RecordingTap {
       aheadMs: r.aheadMs,
       holdMs: o.holdMs,
       batchMs: o.batchMs,
-      emit: (batch) => this.file.append(batch),
+      out: this.file,
     });
     void this.file.ready.then((ok) => {
       if (ok && !this.off && !this.finishing) r.report(this.info("recording", null));

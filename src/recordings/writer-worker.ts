@@ -7,7 +7,7 @@
 // that plays up to its last batch. The first failure of a file (full or read-only disk) stops that file only.
 import { closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { FromWriter, ToWriter } from "./writer-protocol.ts";
+import type { FromWriter, ToWriter, WriterEvent, WriterOp } from "./writer-protocol.ts";
 import { HEADER_BYTES, wavHeader } from "./wav.ts";
 import { partName, WAV } from "./names.ts";
 
@@ -40,16 +40,17 @@ function exists(path: string): boolean {
   }
 }
 
-function writeAll(fd: number, b: Uint8Array, position: number): void {
-  for (let off = 0; off < b.length; ) {
-    const n = writeSync(fd, b, off, b.length - off, position + off);
+/** Bytes [from, from + len) of `b` at `position`. */
+function writeAll(fd: number, b: Uint8Array, position: number, from = 0, len = b.length): void {
+  for (let off = 0; off < len; ) {
+    const n = writeSync(fd, b, from + off, len - off, position + off);
     if (n <= 0) throw Object.assign(new Error("no space left on device (short write)"), { code: "ENOSPC" });
     off += n;
   }
 }
 
 /** A new file for `callId`: named by the call, or with a suffix when a recording of that name exists. */
-function open(id: number, m: Extract<ToWriter, { op: "open" }>, out: FromWriter[]): void {
+function open(id: number, m: Extract<WriterOp, { op: "open" }>, out: WriterEvent[]): void {
   try {
     mkdirSync(m.dir, { recursive: true });
     for (let i = 0; ; i++) {
@@ -78,18 +79,18 @@ function open(id: number, m: Extract<ToWriter, { op: "open" }>, out: FromWriter[
   }
 }
 
-function fail(id: number, f: File, err: unknown, out: FromWriter[]): void {
+function fail(id: number, f: File, err: unknown, out: WriterEvent[]): void {
   if (f.error !== undefined) return;
   f.error = errorOf(err);
   out.push({ op: "failed", id, error: f.error, dataBytes: f.dataBytes });
 }
 
-function write(id: number, buf: ArrayBuffer, out: FromWriter[]): void {
+function write(id: number, buf: Uint8Array, from: number, len: number, out: WriterEvent[]): void {
   const f = files.get(id);
   if (f === undefined || f.error !== undefined) return;
   try {
-    writeAll(f.fd, new Uint8Array(buf), HEADER_BYTES + f.dataBytes);
-    f.dataBytes += buf.byteLength;
+    writeAll(f.fd, buf, HEADER_BYTES + f.dataBytes, from, len);
+    f.dataBytes += len;
     writeAll(f.fd, wavHeader({ rate: f.rate, channels: 2 }, f.dataBytes, header), 0);
   } catch (err) {
     fail(id, f, err, out);
@@ -97,7 +98,7 @@ function write(id: number, buf: ArrayBuffer, out: FromWriter[]): void {
 }
 
 /** Closes the file; renames it to <name>.wav, or removes it when it failed before any audio was in it. */
-function close(id: number, out: FromWriter[]): void {
+function close(id: number, out: WriterEvent[]): void {
   const f = files.get(id);
   files.delete(id);
   if (f === undefined) {
@@ -128,16 +129,16 @@ function close(id: number, out: FromWriter[]): void {
   }
 }
 
-self.onmessage = (e: MessageEvent<ToWriter[]>) => {
-  const out: FromWriter[] = [];
-  const written = new Map<number, number>();
-  for (const m of e.data) {
-    if (m.op === "open") open(m.id, m, out);
-    else if (m.op === "write") {
-      write(m.id, m.buf, out);
-      written.set(m.id, (written.get(m.id) ?? 0) + m.buf.byteLength);
-    } else close(m.id, out);
+self.onmessage = (e: MessageEvent<ToWriter>) => {
+  const { ops, writes, buf } = e.data;
+  const events: WriterEvent[] = [];
+  for (const m of ops) if (m.op === "open") open(m.id, m, events);
+  if (buf !== null) {
+    const bytes = new Uint8Array(buf);
+    for (let i = 0; i < writes.length; i += 3) write(writes[i]!, bytes, writes[i + 1]!, writes[i + 2]!, events);
   }
-  for (const [id, bytes] of written) out.push({ op: "written", id, bytes });
-  if (out.length > 0) self.postMessage(out);
+  for (const m of ops) if (m.op === "close") close(m.id, events);
+  // Always answered: the main thread counts its batches off when the answer comes, and takes the buffer back.
+  const answer: FromWriter = { events, buf };
+  self.postMessage(answer, buf === null ? [] : [buf]);
 };

@@ -1,15 +1,30 @@
 // The tape on its own: where caller and agent audio land on the timeline, what a barge-in erases, how a paused or
 // jittery caller stream is placed, and that audio leaves in batches, never frame by frame.
 import { describe, expect, test } from "bun:test";
-import { BATCH_MS, HOLD_MS, Tape } from "../../src/recordings/tape.ts";
+import { BATCH_MS, HOLD_MS, Tape, type TapeOut } from "../../src/recordings/tape.ts";
 
 const RATE = 16000;
 const S = RATE / 1000; // samples per ms
 
+/** An output that gathers each batch in a buffer of its own (the tape fills it right after reserving it). */
+function gather(batches: Buffer[]): TapeOut {
+  let words = new Int32Array(0);
+  return {
+    get words() {
+      return words;
+    },
+    reserve(frames) {
+      words = new Int32Array(frames);
+      batches.push(Buffer.from(words.buffer));
+      return 0;
+    },
+  };
+}
+
 /** A tape whose batches are gathered; `left()`/`right()` are the lanes emitted so far. */
 function tape(o: { agentRate?: number; start?: number } = {}) {
   const batches: Buffer[] = [];
-  const t = new Tape({ rate: RATE, agentRate: o.agentRate ?? RATE, start: o.start ?? 0, aheadMs: 222, emit: (b) => void batches.push(b) });
+  const t = new Tape({ rate: RATE, agentRate: o.agentRate ?? RATE, start: o.start ?? 0, aheadMs: 222, out: gather(batches) });
   const lane = (ch: 0 | 1): Int16Array => {
     const all = Buffer.concat(batches);
     const pcm = new Int16Array(all.buffer, all.byteOffset, all.length / 2);
@@ -158,6 +173,37 @@ describe("tape", () => {
     const out = batches.reduce((a, b) => a + b.length / 4, 0);
     expect(out).toBeLessThanOrEqual((10_000 - HOLD_MS) * S);
     expect(out).toBeGreaterThan((10_000 - HOLD_MS - BATCH_MS - 20) * S);
+  });
+
+  test("odd chunk lengths and batch edges: every sample lands in its lane unchanged", () => {
+    const { t, left, right } = tape();
+    const n = 333; // odd: batches start and end on odd positions
+    const expectLeft: number[] = [];
+    const expectRight = new Map<number, number>();
+    for (let k = 0; k < 60; k++) {
+      const c = Buffer.alloc(n * 2);
+      for (let i = 0; i < n; i++) {
+        const v = ((k * n + i) % 30000) - 15000;
+        c.writeInt16LE(v, i * 2);
+        expectLeft.push(v);
+      }
+      const now = ((k + 1) * n) / S;
+      t.caller(c, now);
+      const a = Buffer.alloc(111 * 2);
+      for (let i = 0; i < 111; i++) {
+        const v = -((k * 111 + i) % 20000) - 1;
+        a.writeInt16LE(v, i * 2);
+        expectRight.set((k + 1) * n + i, v);
+      }
+      t.agent(a, 0, now);
+    }
+    t.end((61 * n) / S);
+    const l = left();
+    const r = right();
+    expect(Array.from(l.subarray(0, expectLeft.length))).toEqual(expectLeft);
+    let wrong = 0;
+    for (let i = 0; i < r.length; i++) if (r[i] !== (expectRight.get(i) ?? 0)) wrong++;
+    expect(wrong).toBe(0);
   });
 
   test("a long silence after a pause is written in pieces, not one huge buffer", () => {
