@@ -9,7 +9,7 @@ import { generateContent, type GenerateOutcome } from "../gemini/generate.ts";
 import type { Logger } from "../log.ts";
 import { wallClock, type WallClock } from "../records/clock.ts";
 import { retryDelayMs } from "../records/delivery.ts";
-import { Wakeups } from "../records/wakeups.ts";
+import { OnePass, Wakeups } from "../records/wakeups.ts";
 import type { CallAnalysis } from "../records/record.ts";
 import { errText, type AnalysisRow, type AnalysisSettlement, type RecordStore } from "../records/store.ts";
 import { readAnswer } from "./answer.ts";
@@ -49,8 +49,7 @@ export class AnalysisWorker {
   private readonly running = new Set<string>();
   private readonly wakeups: Wakeups;
   private poll: ReturnType<typeof setInterval> | undefined;
-  private passing: Promise<void> | undefined;
-  private again = false;
+  private readonly passes: OnePass;
   private stopped = false;
   private failing = false;
   /** Requests in flight, aborted at stop. */
@@ -58,7 +57,8 @@ export class AnalysisWorker {
 
   constructor(private readonly o: AnalysisWorkerOptions) {
     this.clock = o.clock ?? wallClock;
-    this.wakeups = new Wakeups(this.clock, () => void this.pass());
+    this.passes = new OnePass(() => this.runPass(), () => this.kick(0));
+    this.wakeups = new Wakeups(this.clock, () => void this.passes.pass());
   }
 
   get active(): number {
@@ -74,21 +74,6 @@ export class AnalysisWorker {
   /** Looks for due analyses in `delayMs`. */
   kick(delayMs = 0): void {
     if (!this.stopped) this.wakeups.in(delayMs);
-  }
-
-  private pass(): Promise<void> {
-    if (this.passing !== undefined) {
-      this.again = true;
-      return this.passing;
-    }
-    this.passing = this.runPass().finally(() => {
-      this.passing = undefined;
-      if (this.again) {
-        this.again = false;
-        this.kick(0);
-      }
-    });
-    return this.passing;
   }
 
   private async runPass(): Promise<void> {
@@ -123,7 +108,7 @@ export class AnalysisWorker {
           this.kick(0);
         });
     }
-    if (rows.length > free) this.again = true;
+    if (rows.length > free) this.passes.more();
   }
 
   private async run(row: AnalysisRow, lease: number): Promise<void> {
@@ -209,6 +194,7 @@ export class AnalysisWorker {
     this.wakeups.stop();
     clearInterval(this.poll);
     for (const ac of this.inFlight) ac.abort();
-    if (this.passing !== undefined) await Promise.race([this.passing, Bun.sleep(waitMs)]);
+    const p = this.passes.current;
+    if (p !== undefined) await Promise.race([p, Bun.sleep(waitMs)]);
   }
 }

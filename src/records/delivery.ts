@@ -10,7 +10,7 @@ import type { CallWebhookSettings, HandoffSettings } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { ReportSigner } from "../signing/standard-webhooks.ts";
 import { wallClock, type WallClock } from "./clock.ts";
-import { Wakeups } from "./wakeups.ts";
+import { OnePass, Wakeups } from "./wakeups.ts";
 import type { CallRecord, HandoffDelivery } from "./record.ts";
 import { errText, type DeliveryRow, type RecordStore } from "./store.ts";
 
@@ -68,8 +68,7 @@ export class Deliveries {
   private readonly handoffSigner: ReportSigner | undefined;
   private readonly wakeups: Wakeups;
   private poll: ReturnType<typeof setInterval> | undefined;
-  private passing: Promise<void> | undefined;
-  private again = false;
+  private readonly passes: OnePass;
   private stopped = false;
   private failing = false;
 
@@ -81,7 +80,8 @@ export class Deliveries {
   ) {
     this.callSigner = o.call === undefined ? undefined : new ReportSigner(o.call.secret);
     this.handoffSigner = o.handoff?.secret === undefined ? undefined : new ReportSigner(o.handoff.secret);
-    this.wakeups = new Wakeups(clock, () => void this.pass());
+    this.passes = new OnePass(() => this.runPass(), () => this.kick(0));
+    this.wakeups = new Wakeups(clock, () => void this.passes.pass());
   }
 
   /** call.handoff events can be signed (a secret is set). */
@@ -149,21 +149,6 @@ export class Deliveries {
     this.kick(at - this.clock.now());
   }
 
-  private pass(): Promise<void> {
-    if (this.passing !== undefined) {
-      this.again = true;
-      return this.passing;
-    }
-    this.passing = this.runPass().finally(() => {
-      this.passing = undefined;
-      if (this.again) {
-        this.again = false;
-        this.kick(0);
-      }
-    });
-    return this.passing;
-  }
-
   private async runPass(): Promise<void> {
     if (this.stopped || !this.store.isReady) return;
     let rows: DeliveryRow[];
@@ -177,7 +162,7 @@ export class Deliveries {
       return;
     }
     await Promise.all(rows.map((r) => this.attempt(r).catch((err: unknown) => this.log.warn({ callId: r.callId, webhookId: r.id, err: errText(err) }, "call webhook: attempt not recorded; will retry"))));
-    if (rows.length === MAX_PER_PASS) this.again = true;
+    if (rows.length === MAX_PER_PASS) this.passes.more();
   }
 
   private async attempt(row: DeliveryRow): Promise<void> {
@@ -246,6 +231,7 @@ export class Deliveries {
     this.stopped = true;
     this.wakeups.stop();
     clearInterval(this.poll);
-    if (this.passing !== undefined) await Promise.race([this.passing, Bun.sleep(waitMs)]);
+    const p = this.passes.current;
+    if (p !== undefined) await Promise.race([p, Bun.sleep(waitMs)]);
   }
 }

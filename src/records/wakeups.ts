@@ -52,3 +52,41 @@ export class Wakeups {
     }, Math.max(0, next - this.clock.now()));
   }
 }
+
+/** One pass over a queue at a time: a pass asked for while one runs becomes one more pass right after it. */
+export class OnePass {
+  private passing: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly run: () => Promise<void>,
+    /** Asks for the pass that follows (through the queue's Wakeups, so a stopped queue runs none). */
+    private readonly next: () => void,
+  ) {}
+
+  /** Starts a pass, or, while one runs, asks for another after it; resolves when the running pass ends. */
+  pass(): Promise<void> {
+    if (this.passing !== undefined) {
+      this.again = true;
+      return this.passing;
+    }
+    this.passing = this.run().finally(() => {
+      this.passing = undefined;
+      if (this.again) {
+        this.again = false;
+        this.next();
+      }
+    });
+    return this.passing;
+  }
+
+  /** The running pass left work behind (it took as much as it may): another follows it. */
+  more(): void {
+    this.again = true;
+  }
+
+  /** The pass in progress, if any. */
+  get current(): Promise<void> | undefined {
+    return this.passing;
+  }
+}
