@@ -11,10 +11,12 @@ import type { FromWriter, ToWriter, WriterError, WriterEvent, WriterOp } from ".
 
 /** Batches wait this long for others to go with them to the writer thread. */
 const GATHER_MS = 50;
-/** A round's buffer; a fuller round goes in several (at 200 calls a round holds about 640 KB). */
-const CHUNK_BYTES = 256 * 1024;
-/** Idle buffers kept for reuse: a round's worth at a few hundred calls, given back beyond that. */
-const POOL_MAX = 8;
+/** A round's buffer: one message a round up to about 300 calls at 16 kHz (640 KB at 200). A fuller round goes in
+ *  several, and each message is a wake-up of the writer thread: 256 KB buffers cost about 2.5 % more CPU per call
+ *  at 200 calls (bench/README.md#recording). */
+const CHUNK_BYTES = 1024 * 1024;
+/** Idle buffers kept for reuse: one being filled while the writer has the other; more are given back. */
+const POOL_MAX = 2;
 
 export interface WavFileOptions {
   dir: string;
