@@ -33,12 +33,21 @@ export class CallerPath {
   /** The outbound line while it needs frames (set by the call), then null. */
   watch: OutboundLine | null = null;
   private stopped = false;
+  // The deps as fields of their own: read on every frame, one load each rather than two.
+  private readonly recording: RecordingTap | null;
+  private readonly stall: StallWatch | null;
+  private readonly muted: { readonly quiet: boolean };
+  private readonly leg: Pick<ModelLeg, "sendAudio">;
   private readonly speech: SpeechEndDetector;
   private readonly probe: SpeechProbe | null;
   private readonly uplink: Uplink;
   private readonly batcher: UplinkBatcher | null;
 
-  constructor(private readonly d: CallerPathDeps) {
+  constructor(d: CallerPathDeps) {
+    this.recording = d.recording;
+    this.stall = d.stall;
+    this.muted = d.muted;
+    this.leg = d.leg;
     this.speech = new SpeechEndDetector(d.callRate);
     this.probe = d.stall !== null ? new SpeechProbe(d.callRate) : null;
     this.uplink = new Uplink(d.callRate, d.leg.inputRate);
@@ -51,19 +60,18 @@ export class CallerPath {
     const level = measureFrame(pcm);
     this.level.note(level.peak);
     if (this.stopped) return;
-    const d = this.d;
-    const rec = d.recording;
+    const rec = this.recording;
     if (rec !== null) rec.caller(pcm);
     this.speech.observe(level);
     const probe = this.probe;
     if (probe !== null) {
       const r = probe.observe(level);
-      if (r === PROBE_START) d.stall!.callerSpeaking();
-      else if (r !== PROBE_NONE) d.stall!.callerFinished();
+      if (r === PROBE_START) this.stall!.callerSpeaking();
+      else if (r !== PROBE_NONE) this.stall!.callerFinished();
     }
-    if (d.muted.quiet) return;
+    if (this.muted.quiet) return;
     const toLeg = this.uplink.process(pcm);
-    if (this.batcher === null) d.leg.sendAudio(toLeg);
+    if (this.batcher === null) this.leg.sendAudio(toLeg);
     else this.batcher.push(toLeg);
     // After the frame went on: what it sets off (the greeting, the voicemail message) follows the audio it answers.
     const w = this.watch;
