@@ -17,10 +17,17 @@ export type AdminEnv = { Variables: { admin: "token" | "loopback" } };
 
 export const bad = (c: Context, field: string, error: string) => c.json({ error, field }, 400);
 
+type Body = { ok: true; body: Record<string, unknown> } | { ok: false; res: Response };
+
 /** A JSON body, or the 4xx that says why not. */
-export async function jsonBody(c: Context): Promise<{ ok: true; body: Record<string, unknown> } | { ok: false; res: Response }> {
+export async function jsonBody(c: Context): Promise<Body> {
   // JSON only: a cross-site page can send a form or text/plain POST without asking, but not a JSON one.
   if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) return { ok: false, res: c.json({ error: "expected content-type: application/json" }, 415) };
+  return jsonObject(c);
+}
+
+/** The body as a JSON object, or the 400 that says why not (its content type already checked). */
+export async function jsonObject(c: Context): Promise<Body> {
   let body: unknown;
   try {
     body = await c.req.json();

@@ -13,7 +13,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Agent } from "../call/agent.ts";
 import type { Logger } from "../log.ts";
 import { showNumber, showNumbersIn } from "../phone-numbers.ts";
-import { bad, type AdminEnv } from "./api.ts";
+import { bad, jsonObject, type AdminEnv } from "./api.ts";
 import { fromCsv, fromJson, type CampaignInput } from "./campaign-input.ts";
 import type { Clock } from "./clock.ts";
 import { errText } from "./err.ts";
@@ -101,14 +101,8 @@ export function campaignRoutes(d: CampaignsDeps) {
       try {
         if (/^text\/csv\b/.test(type)) return { ok: true, input: fromCsv(await c.req.text(), c.req.query(), d.agents(), d.timeZone, now) };
         if (/^application\/json\b/.test(type)) {
-          let body: unknown;
-          try {
-            body = await c.req.json();
-          } catch {
-            return { ok: false, res: c.json({ error: "the body is not valid JSON" }, 400) };
-          }
-          if (typeof body !== "object" || body === null || Array.isArray(body)) return { ok: false, res: c.json({ error: "expected a JSON object" }, 400) };
-          return { ok: true, input: fromJson(body as Record<string, unknown>, d.agents(), d.timeZone, now) };
+          const b = await jsonObject(c);
+          return b.ok ? { ok: true, input: fromJson(b.body, d.agents(), d.timeZone, now) } : b;
         }
         return { ok: false, res: c.json({ error: "expected content-type: application/json or text/csv" }, 415) };
       } catch (err) {

@@ -21,7 +21,7 @@ import { OutboundMetrics } from "./metrics.ts";
 import { callee, checkVariables, FieldError, outboundAgent, variables } from "./requests.ts";
 import { SautikitRest, type SautikitCalls } from "./sautikit.ts";
 import { CampaignScheduler } from "./scheduler.ts";
-import type { Attempt, OutboundStore } from "./store.ts";
+import { newAttempt, type Attempt, type OutboundStore } from "./store.ts";
 
 /** How often the loop looks for work. */
 export const TICK_MS = 1000;
@@ -180,7 +180,7 @@ export class Outbound {
     }
     const release = this.d.calls.hold();
     const now = this.clock.now();
-    const a: Attempt = {
+    const a = newAttempt({
       id: newAttemptId(),
       campaignId: null,
       contactId: null,
@@ -189,25 +189,11 @@ export class Outbound {
       from: agent.outbound.from,
       to,
       variables: vars,
-      status: "dialing",
-      outcome: null,
-      detail: null,
-      endReason: null,
-      sautikitCallId: null,
-      sessionId: null,
-      callId: null,
-      sautikitStatus: null,
-      voicemailMessage: null,
       owner: this.instance,
       leaseUntil: now + this.d.config.outbound.leaseS * 1000,
       nextCheckAt: now + this.d.config.outbound.requestTimeoutMs + 5000,
-      checks: 0,
-      dialTries: 0,
       createdAt: now,
-      placedAt: null,
-      answeredAt: null,
-      endedAt: null,
-    };
+    });
     try {
       await this.store.insertAttempt(a);
     } catch (err) {

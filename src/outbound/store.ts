@@ -62,6 +62,27 @@ export type NewAttempt = Pick<
   "id" | "campaignId" | "contactId" | "attemptNo" | "agent" | "from" | "to" | "variables" | "owner" | "leaseUntil" | "createdAt" | "nextCheckAt"
 >;
 
+/** An attempt about to be dialed: status dialing, nothing heard from Sautikit or the call yet. */
+export function newAttempt(a: NewAttempt): Attempt {
+  return {
+    ...a,
+    status: "dialing",
+    outcome: null,
+    detail: null,
+    endReason: null,
+    sautikitCallId: null,
+    sessionId: null,
+    callId: null,
+    sautikitStatus: null,
+    voicemailMessage: null,
+    checks: 0,
+    dialTries: 0,
+    placedAt: null,
+    answeredAt: null,
+    endedAt: null,
+  };
+}
+
 /** An attempt's end. `at` unix ms. */
 export interface Settlement {
   id: string;

@@ -18,6 +18,7 @@ import {
   type ContactQuery,
   type ContactState,
   type DncEntry,
+  newAttempt,
   type NewAttempt,
   type NewContact,
   type Outcome,
@@ -386,7 +387,7 @@ export class SqlOutboundStore implements OutboundStore {
           continue;
         }
         if (out.length >= room) break;
-        const a: Attempt = {
+        const a = newAttempt({
           id: q.newId(),
           campaignId: p.id,
           contactId: c.id,
@@ -395,25 +396,11 @@ export class SqlOutboundStore implements OutboundStore {
           from: q.from,
           to: c.to,
           variables: c.variables,
-          status: "dialing",
-          outcome: null,
-          detail: null,
-          endReason: null,
-          sautikitCallId: null,
-          sessionId: null,
-          callId: null,
-          sautikitStatus: null,
-          voicemailMessage: null,
           owner: q.owner,
           leaseUntil: q.leaseUntil,
           nextCheckAt: q.nextCheckAt,
-          checks: 0,
-          dialTries: 0,
           createdAt: q.now,
-          placedAt: null,
-          answeredAt: null,
-          endedAt: null,
-        };
+        });
         await tx`UPDATE campaign_contacts SET state = 'dialing', attempts = attempts + 1, last_attempt_id = ${a.id} WHERE id = ${c.id} AND state = 'pending'`;
         await tx`INSERT INTO outbound_attempts (id, campaign_id, contact_id, attempt_no, agent, from_number, to_number, variables,
             status, owner, lease_until, next_check_at, created_at)
