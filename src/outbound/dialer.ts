@@ -471,7 +471,7 @@ export class Dialer implements PlacedCalls {
     if (r === undefined) return undefined;
     this.d.metrics.attemptEnded(r.attempt.agent, s.outcome);
     this.d.log.info(
-      { attempt: s.id, campaign: r.attempt.campaignId ?? undefined, outcome: s.outcome, endReason: s.endReason ?? undefined, detail: s.detail.slice(0, 200), contactState: r.contact?.state },
+      { attempt: s.id, callId: r.attempt.callId ?? s.callId ?? undefined, campaign: r.attempt.campaignId ?? undefined, outcome: s.outcome, endReason: s.endReason ?? undefined, detail: s.detail.slice(0, 200), contactState: r.contact?.state },
       "outbound: attempt ended",
     );
     this.d.settled?.(r);
